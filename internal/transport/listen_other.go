@@ -1,0 +1,20 @@
+//go:build !linux
+
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// Listen is implemented on Linux only.
+func Listen(ifi *net.Interface, ipv6 bool) (*Conn, error) {
+	return nil, fmt.Errorf("transport: listen on %s: %w", ifi.Name, errors.ErrUnsupported)
+}
+
+// PrimaryAddr is implemented on Linux only.
+func PrimaryAddr(ifi *net.Interface, ipv6 bool, exclude ...netip.Addr) (netip.Addr, error) {
+	return netip.Addr{}, fmt.Errorf("transport: addresses of %s: %w", ifi.Name, errors.ErrUnsupported)
+}
