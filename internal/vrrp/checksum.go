@@ -1,6 +1,9 @@
 package vrrp
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // The VRRPv3 checksum (RFC 5798 §5.2.8) is the Internet checksum (RFC 1071)
 // of a pseudo-header followed by the VRRP message with the checksum field
@@ -45,8 +48,15 @@ func pseudoHeaderSum(src, dst netip.Addr, length int) uint64 {
 }
 
 // sumWords adds b to sum as big-endian 16-bit words; an odd last byte is
-// padded with a zero byte.
+// padded with a zero byte. It adds 32-bit words where it can: in one's
+// complement arithmetic (modulo 0xffff) 0x10000 is 1, so a 32-bit word
+// folds to the sum of its 16-bit halves.
 func sumWords(sum uint64, b []byte) uint64 {
+	for len(b) >= 8 {
+		v := binary.BigEndian.Uint64(b)
+		sum += v>>32 + v&0xffffffff
+		b = b[8:]
+	}
 	for len(b) >= 2 {
 		sum += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]

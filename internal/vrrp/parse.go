@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // Parse decodes and validates one advertisement: b is the IP payload of a
@@ -71,7 +72,7 @@ func (a *Advertisement) Unmarshal(b []byte, src, dst netip.Addr) error {
 	a.VRID = b[1]
 	a.Priority = b[2]
 	a.MaxAdvertInterval = interval
-	addrs := a.Addresses[:0]
+	addrs := slices.Grow(a.Addresses[:0], count)
 	for p := b[HeaderLen:]; len(p) > 0; p = p[size:] {
 		if is4 {
 			addrs = append(addrs, netip.AddrFrom4([4]byte(p[:4])))
