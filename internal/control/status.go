@@ -1,0 +1,144 @@
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// CommandStatus is the command whose response Data is a Status.
+const CommandStatus = "status"
+
+// Status is the daemon's state as reported by `vipd status`. Its JSON form
+// is the contract of `vipd status --json`: fields may be added, but not
+// renamed or removed.
+type Status struct {
+	// Node is this node's name.
+	Node string `json:"node"`
+	// PID is the daemon's process ID.
+	PID int `json:"pid"`
+	// Version is the daemon's version, e.g. "v0.1.0".
+	Version string `json:"version"`
+	// StartedAt is when the daemon started.
+	StartedAt time.Time `json:"started_at"`
+	// Goroutines and OpenFDs describe the daemon process, to spot leaks.
+	Goroutines int `json:"goroutines"`
+	OpenFDs    int `json:"open_fds"`
+	// Instances lists the VRRP instances; always an array in JSON.
+	Instances []InstanceStatus `json:"instances"`
+}
+
+// MarshalJSON encodes s, writing a nil Instances as [].
+func (s Status) MarshalJSON() ([]byte, error) {
+	type plain Status
+	p := plain(s)
+	if p.Instances == nil {
+		p.Instances = []InstanceStatus{}
+	}
+	return json.Marshal(p)
+}
+
+// InstanceStatus is the state of one VRRP instance.
+type InstanceStatus struct {
+	// Name is the instance's configured name.
+	Name string `json:"name"`
+	// Interface is the network interface the instance runs on.
+	Interface string `json:"interface"`
+	// VRID is the virtual router ID (1–255).
+	VRID uint8 `json:"vrid"`
+	// Family is "ipv4" or "ipv6".
+	Family string `json:"family"`
+	// State is "INIT", "BACKUP", "MASTER" or "FAULT".
+	State string `json:"state"`
+	// Priority is the configured priority; EffectivePriority is the one
+	// advertised now, after health-check adjustments.
+	Priority          uint8 `json:"priority"`
+	EffectivePriority uint8 `json:"effective_priority"`
+	// AdvertInterval is this node's configured advertisement interval;
+	// MasterAdvertInterval is the interval learnt from the current master
+	// (RFC 5798 Master_Adver_Interval).
+	AdvertInterval       Duration `json:"advert_interval"`
+	MasterAdvertInterval Duration `json:"master_advert_interval"`
+	// Preempt says whether this node takes over from a lower-priority master.
+	Preempt bool `json:"preempt"`
+	// Master is the current master as seen by this node, itself when it is
+	// master; nil (absent in JSON) when none is known.
+	Master *PeerStatus `json:"master,omitempty"`
+	// VIPs lists the virtual addresses; always an array in JSON.
+	VIPs []VIPStatus `json:"vips"`
+	// Counters counts what the instance did and saw.
+	Counters Counters `json:"counters"`
+}
+
+// MarshalJSON encodes s, writing a nil VIPs as [] and nil Counters.Drops
+// as {}.
+func (s InstanceStatus) MarshalJSON() ([]byte, error) {
+	type plain InstanceStatus
+	p := plain(s)
+	if p.VIPs == nil {
+		p.VIPs = []VIPStatus{}
+	}
+	if p.Counters.Drops == nil {
+		p.Counters.Drops = map[string]uint64{}
+	}
+	return json.Marshal(p)
+}
+
+// PeerStatus describes a VRRP router: the current master.
+type PeerStatus struct {
+	// Address is the router's primary IP address, the advertisement source.
+	Address string `json:"address"`
+	// MAC is the router's hardware address, when known.
+	MAC string `json:"mac,omitempty"`
+	// Priority is the priority it advertises.
+	Priority uint8 `json:"priority"`
+	// Self is true when the router is this node.
+	Self bool `json:"self"`
+}
+
+// VIPStatus is the state of one virtual address.
+type VIPStatus struct {
+	// Address is the virtual address as a prefix, e.g. "192.0.2.100/32".
+	Address string `json:"address"`
+	// Held is true when the address is present on the interface.
+	Held bool `json:"held"`
+}
+
+// Counters counts an instance's activity since the daemon started.
+type Counters struct {
+	AdvertsSent     uint64 `json:"adverts_sent"`
+	AdvertsReceived uint64 `json:"adverts_received"`
+	// Drops counts discarded advertisements by drop reason; always an
+	// object in JSON.
+	Drops map[string]uint64 `json:"drops"`
+	// Transitions counts state changes.
+	Transitions uint64 `json:"transitions"`
+	// LastTransition is when the last state change happened, with its
+	// states and reason; all absent in JSON before the first one.
+	LastTransition       time.Time `json:"last_transition,omitzero"`
+	LastTransitionFrom   string    `json:"last_transition_from,omitempty"`
+	LastTransitionTo     string    `json:"last_transition_to,omitempty"`
+	LastTransitionReason string    `json:"last_transition_reason,omitempty"`
+	// AddressMismatch counts advertisements whose address list differs from
+	// the configured one (RFC 5798 §7.1: logged, not dropped).
+	AddressMismatch uint64 `json:"address_mismatch"`
+}
+
+// Duration is a time.Duration that encodes as a Go duration string such as
+// "100ms" in JSON and text.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText encodes d as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText decodes a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("control: parse duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
