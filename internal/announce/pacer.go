@@ -1,0 +1,516 @@
+package announce
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Defaults of the daemon-wide pacer and of a master's schedule.
+const (
+	// DefaultRate is the pacer's long-run rate in packets per second, low
+	// enough for a router's ARP/ND policer (control-plane protection
+	// commonly allows a few hundred to a few thousand ARP packets per
+	// second for the whole box).
+	DefaultRate = 500
+	// DefaultBurst is how many packets may leave back to back.
+	DefaultBurst = 50
+	// DefaultCount is how many rounds a new master sends.
+	DefaultCount = 2
+	// DefaultInterval separates two rounds for one VIP. It is just above
+	// Linux's default neighbour locktime (1 s), within which a Linux
+	// router ignores a non-gratuitous update of the same entry.
+	DefaultInterval = 1100 * time.Millisecond
+	// MaxQueued bounds the packets queued by SendNow.
+	MaxQueued = 4096
+)
+
+var (
+	// ErrQueueFull: SendNow would queue more than MaxQueued packets.
+	ErrQueueFull = errors.New("send queue full")
+	// ErrPacket: SendNow got a Packet without a valid Kind or Frame.
+	ErrPacket = errors.New("invalid packet")
+)
+
+// Schedule says how a master repeats its announcements.
+type Schedule struct {
+	// Count is the number of rounds sent on becoming master; 0 or less
+	// means DefaultCount. A round sends every form for every VIP once.
+	Count int
+	// Interval is the least time between two rounds for one VIP, counted
+	// from the end of that VIP's previous round; 0 or less means
+	// DefaultInterval.
+	Interval time.Duration
+	// Refresh, if positive, repeats a round for every VIP this long after
+	// its previous one for as long as the schedule runs (until Cancel).
+	// A Refresh below Interval is raised to Interval.
+	Refresh time.Duration
+}
+
+// DefaultSchedule is DefaultCount rounds DefaultInterval apart, no refresh.
+func DefaultSchedule() Schedule {
+	return Schedule{Count: DefaultCount, Interval: DefaultInterval}
+}
+
+func (s Schedule) normalize() Schedule {
+	if s.Count <= 0 {
+		s.Count = DefaultCount
+	}
+	if s.Interval <= 0 {
+		s.Interval = DefaultInterval
+	}
+	if s.Refresh > 0 && s.Refresh < s.Interval {
+		s.Refresh = s.Interval
+	}
+	return s
+}
+
+// Stats counts packets by kind since the Pacer was made. Every Kind has an
+// entry.
+type Stats struct {
+	Sent   map[Kind]uint64 // written without error
+	Failed map[Kind]uint64 // Send returned an error
+}
+
+// Pacer sends every announcement of the daemon through one token bucket,
+// so that thousands of VIPs changing owner at once do not trip the
+// upstream router's ARP/ND policer.
+//
+// Each key (an instance name) has at most one schedule. Each VIP of a
+// schedule has at most one pending round, due a full Interval (or Refresh)
+// after its previous round ended: a round that cannot finish in time
+// delays the next one for that VIP instead of queueing another, so a
+// schedule holds one entry per VIP however slow the pacing. Packets queued
+// by SendNow go first; then schedules take turns packet by packet, rounds
+// of a fresh master before refresh rounds.
+//
+// Run is the single goroutine that sends. Announce, Cancel, SendNow and
+// Stats may be called from any goroutine.
+type Pacer struct {
+	clock Clock
+	log   *slog.Logger
+	wake  chan struct{} // capacity 1: something new to look at
+
+	mu     sync.Mutex // guards the fields below
+	cond   *sync.Cond // on mu; broadcast when a send finishes
+	bucket bucket
+	jobs   map[string]*job
+	ring   []*job   // the jobs, in turn-taking order
+	rr     int      // where in ring the next search starts
+	queue  []queued // SendNow packets, first in first out
+	seq    uint64   // orders entries with the same due time
+	// inflight is set while Poll writes a frame for inflightKey without
+	// the lock; Cancel waits for it.
+	inflight    bool
+	inflightKey string
+	failing     map[string]int // key → failed sends since its last success
+	sent        [numKinds]uint64
+	failed      [numKinds]uint64
+}
+
+// job is one key's schedule.
+type job struct {
+	key    string
+	sender Sender
+	sch    Schedule
+	q      entryHeap // one entry per VIP, earliest due first
+}
+
+// entry is one VIP of a job: the frames of a round and when it is due.
+type entry struct {
+	pkts  []Packet // one round: request+reply, or one NA
+	next  int      // index in pkts of the next frame of the current round
+	round int      // rounds completed
+	due   time.Time
+	seq   uint64
+	idx   int // position in the job's heap
+}
+
+type queued struct {
+	key    string
+	sender Sender
+	pkt    Packet
+}
+
+// work is one frame picked to be written.
+type work struct {
+	key    string
+	sender Sender
+	pkt    Packet
+	job    *job   // nil for SendNow packets
+	entry  *entry // nil for SendNow packets
+}
+
+// NewPacer returns a pacer sending at most rate packets per second in
+// bursts of at most burst packets. Zero or negative values take
+// DefaultRate and DefaultBurst; a nil clock is SystemClock and a nil
+// logger discards.
+func NewPacer(rate float64, burst int, clock Clock, log *slog.Logger) *Pacer {
+	if rate <= 0 {
+		rate = DefaultRate
+	}
+	if burst <= 0 {
+		burst = DefaultBurst
+	}
+	if clock == nil {
+		clock = SystemClock()
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Pacer{
+		clock:   clock,
+		log:     log,
+		wake:    make(chan struct{}, 1),
+		bucket:  newBucket(rate, burst),
+		jobs:    make(map[string]*job),
+		failing: make(map[string]int),
+	}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// Announce starts key's schedule: the gratuitous ARP request and reply for
+// every IPv4 VIP and the unsolicited NA for every IPv6 VIP, from mac,
+// written with s. It replaces key's previous schedule; the first round is
+// due now. Duplicate VIPs are announced once. An empty vips just stops the
+// previous schedule. On error nothing changes.
+func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []netip.Addr, sch Schedule) error {
+	pkts, err := Announcements(mac, uniq(vips))
+	if err != nil {
+		return err
+	}
+	sch = sch.normalize()
+	j := &job{key: key, sender: s, sch: sch}
+	for i := 0; i < len(pkts); {
+		n := 1
+		if pkts[i].Kind == KindGratuitousRequest {
+			n = 2 // and its reply
+		}
+		j.q = append(j.q, &entry{pkts: pkts[i : i+n : i+n]})
+		i += n
+	}
+	now := p.clock.Now()
+
+	p.mu.Lock()
+	if old := p.jobs[key]; old != nil {
+		p.removeJob(old)
+	}
+	if len(j.q) > 0 {
+		for i, e := range j.q { // equal due, rising seq: already a heap
+			e.due, e.seq, e.idx = now, p.nextSeq(), i
+		}
+		p.jobs[key] = j
+		p.ring = append(p.ring, j)
+	}
+	p.mu.Unlock()
+
+	p.poke()
+	p.log.Debug("announce: schedule started", "instance", key, "vips", len(j.q),
+		"rounds", sch.Count, "interval", sch.Interval, "refresh", sch.Refresh)
+	return nil
+}
+
+// Cancel stops key's schedule and drops its packets queued by SendNow.
+// When Cancel returns, no further frame of key will be written: if one is
+// being written, Cancel waits for that write. Cancel must not be called
+// from a Sender.
+func (p *Pacer) Cancel(key string) {
+	p.mu.Lock()
+	vips := 0
+	if j := p.jobs[key]; j != nil {
+		vips = len(j.q)
+		p.removeJob(j)
+	}
+	kept, dropped := p.queue[:0], 0
+	for _, q := range p.queue {
+		if q.key == key {
+			dropped++
+			continue
+		}
+		kept = append(kept, q)
+	}
+	clear(p.queue[len(kept):])
+	p.queue = kept
+	delete(p.failing, key)
+	for p.inflight && p.inflightKey == key {
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
+	if vips > 0 || dropped > 0 {
+		p.log.Debug("announce: cancelled", "instance", key, "vips", vips, "queued", dropped)
+	}
+}
+
+// SendNow queues one-off packets for key, ahead of every schedule but
+// still paced. Cancel(key) drops them if they are still queued.
+func (p *Pacer) SendNow(key string, s Sender, pkts ...Packet) error {
+	for i, pk := range pkts {
+		if pk.Kind == 0 || pk.Kind >= numKinds || len(pk.Frame) < ethHeaderLen {
+			return fmt.Errorf("announce: send now for %s: packet %d (%s): %w", key, i, pk.Kind, ErrPacket)
+		}
+	}
+	p.mu.Lock()
+	if len(p.queue)+len(pkts) > MaxQueued {
+		p.mu.Unlock()
+		return fmt.Errorf("announce: send now for %s: %d packets: %w", key, len(pkts), ErrQueueFull)
+	}
+	for _, pk := range pkts {
+		p.queue = append(p.queue, queued{key: key, sender: s, pkt: pk})
+	}
+	p.mu.Unlock()
+	p.poke()
+	return nil
+}
+
+// Stats returns the packet counters.
+func (p *Pacer) Stats() Stats {
+	st := Stats{Sent: make(map[Kind]uint64, numKinds-1), Failed: make(map[Kind]uint64, numKinds-1)}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, k := range Kinds() {
+		st.Sent[k] = p.sent[k]
+		st.Failed[k] = p.failed[k]
+	}
+	return st
+}
+
+// Run sends until ctx is done. Call it once, in its own goroutine.
+func (p *Pacer) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		next := p.Poll(p.clock.Now())
+		var t Timer
+		var fire <-chan time.Time
+		if !next.IsZero() {
+			t = p.clock.NewTimer(next.Sub(p.clock.Now()))
+			fire = t.C()
+		}
+		select {
+		case <-ctx.Done():
+		case <-p.wake:
+		case <-fire:
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// Poll writes every frame that is due at now and that the rate allows,
+// and returns when it should be called again: the zero time means nothing
+// is scheduled until the next Announce or SendNow. Run calls Poll; tests
+// call it directly with made-up times. Do not call Poll while Run runs.
+func (p *Pacer) Poll(now time.Time) time.Time {
+	for {
+		w, ok, next := p.next(now)
+		if !ok {
+			return next
+		}
+		err := w.sender.Send(w.pkt.Frame)
+		p.done(w, err, now)
+	}
+}
+
+// next picks the frame to write at now and marks it in flight, or returns
+// ok false and when to look again.
+func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ji, earliest := p.pickJob(now)
+	if len(p.queue) == 0 && ji < 0 {
+		return work{}, false, earliest
+	}
+	if d := p.bucket.wait(now); d > 0 {
+		return work{}, false, now.Add(d)
+	}
+	p.bucket.take(now)
+	if len(p.queue) > 0 {
+		q := p.queue[0]
+		p.queue[0] = queued{}
+		p.queue = p.queue[1:]
+		if len(p.queue) == 0 {
+			p.queue = nil
+		}
+		w = work{key: q.key, sender: q.sender, pkt: q.pkt}
+	} else {
+		j := p.ring[ji]
+		p.rr = ji + 1
+		e := j.q[0]
+		w = work{key: j.key, sender: j.sender, pkt: e.pkts[e.next], job: j, entry: e}
+	}
+	p.inflight, p.inflightKey = true, w.key
+	return w, true, time.Time{}
+}
+
+// pickJob returns the index in ring of the job to serve at now (-1 if no
+// job has a VIP due) and the earliest due time of all jobs. Jobs take
+// turns; a job still in its first Count rounds goes before one refreshing.
+func (p *Pacer) pickJob(now time.Time) (int, time.Time) {
+	best, bestClass := -1, 2
+	var earliest time.Time
+	for i := range p.ring {
+		k := (p.rr + i) % len(p.ring)
+		j := p.ring[k]
+		e := j.q[0]
+		if earliest.IsZero() || e.due.Before(earliest) {
+			earliest = e.due
+		}
+		if e.due.After(now) {
+			continue
+		}
+		class := 0
+		if e.round >= j.sch.Count {
+			class = 1
+		}
+		if class < bestClass {
+			best, bestClass = k, class
+		}
+	}
+	return best, earliest
+}
+
+// done records the outcome of writing w at now and moves its VIP's
+// schedule on.
+func (p *Pacer) done(w work, err error, now time.Time) {
+	var firstFailure bool
+	var recovered int
+	var finished *job
+	p.mu.Lock()
+	p.inflight = false
+	p.cond.Broadcast()
+	if err != nil {
+		p.failed[w.pkt.Kind]++
+		p.failing[w.key]++
+		firstFailure = p.failing[w.key] == 1
+	} else {
+		p.sent[w.pkt.Kind]++
+		if recovered = p.failing[w.key]; recovered > 0 {
+			delete(p.failing, w.key)
+		}
+	}
+	if w.job != nil && p.jobs[w.key] == w.job && p.advance(w.job, w.entry, now) {
+		finished = w.job
+	}
+	p.mu.Unlock()
+
+	if firstFailure {
+		p.log.Warn("announce: send failed; further failures are counted, not logged, until one succeeds",
+			"instance", w.key, "vip", w.pkt.VIP, "kind", w.pkt.Kind, "err", err)
+	}
+	if recovered > 0 {
+		p.log.Info("announce: sending recovered", "instance", w.key, "failed", recovered)
+	}
+	if finished != nil {
+		p.log.Debug("announce: schedule done", "instance", finished.key, "rounds", finished.sch.Count)
+	}
+}
+
+// advance moves e past the frame just written at now and reports whether
+// that finished the job.
+func (p *Pacer) advance(j *job, e *entry, now time.Time) bool {
+	e.next++
+	if e.next < len(e.pkts) {
+		return false
+	}
+	e.next = 0
+	e.round++
+	switch {
+	case e.round < j.sch.Count:
+		e.due = now.Add(j.sch.Interval)
+	case j.sch.Refresh > 0:
+		e.due = now.Add(j.sch.Refresh)
+	default:
+		heap.Remove(&j.q, e.idx)
+		if len(j.q) == 0 {
+			p.removeJob(j)
+			return true
+		}
+		return false
+	}
+	e.seq = p.nextSeq()
+	heap.Fix(&j.q, e.idx)
+	return false
+}
+
+func (p *Pacer) removeJob(j *job) {
+	if p.jobs[j.key] == j {
+		delete(p.jobs, j.key)
+	}
+	for i, r := range p.ring {
+		if r != j {
+			continue
+		}
+		p.ring = slices.Delete(p.ring, i, i+1)
+		if i < p.rr {
+			p.rr--
+		}
+		break
+	}
+	if len(p.ring) == 0 || p.rr >= len(p.ring) {
+		p.rr = 0
+	}
+}
+
+func (p *Pacer) nextSeq() uint64 {
+	p.seq++
+	return p.seq
+}
+
+func (p *Pacer) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// uniq returns vips without repeats (an IPv4-mapped address repeats its
+// IPv4 form), in first-seen order.
+func uniq(vips []netip.Addr) []netip.Addr {
+	seen := make(map[netip.Addr]struct{}, len(vips))
+	out := make([]netip.Addr, 0, len(vips))
+	for _, v := range vips {
+		k := v.Unmap().WithZone("")
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		out = append(out, v)
+	}
+	return out
+}
+
+// entryHeap orders a job's entries by due time, then seq.
+type entryHeap []*entry
+
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(a, b int) bool {
+	if !h[a].due.Equal(h[b].due) {
+		return h[a].due.Before(h[b].due)
+	}
+	return h[a].seq < h[b].seq
+}
+func (h entryHeap) Swap(a, b int) {
+	h[a], h[b] = h[b], h[a]
+	h[a].idx, h[b].idx = a, b
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.idx = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.idx = -1
+	return e
+}
