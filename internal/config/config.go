@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+)
+
+// Defaults and limits of the file format. The limits are those of the
+// protocol (RFC 5798) where it has one, and sanity bounds otherwise.
+const (
+	DefaultControlSocket  = "/run/vipd/vipd.sock"
+	DefaultAnnounceRate   = 500 // packets per second
+	DefaultPriority       = 100
+	DefaultAdvertInterval = time.Second
+	DefaultAnnounceCount  = 2
+	// DefaultAnnounceInterval is a little over one second because Linux
+	// ignores a second neighbour update for the same address within its
+	// locktime (1 s by default), so a second round sent sooner is wasted.
+	DefaultAnnounceInterval = 1100 * time.Millisecond
+
+	// MaxVIPs is the largest number of VIPs one instance may hold.
+	MaxVIPs = 65536
+	// MaxFileSize bounds the size of a config file, so that a wrong path
+	// (a device, a huge log) fails fast instead of exhausting memory.
+	MaxFileSize = 64 << 20
+)
+
+// Config is a parsed and validated vipd configuration. Every field is set:
+// defaults have been applied.
+type Config struct {
+	// Node names this host in logs, metrics and the control socket. It
+	// defaults to the host name.
+	Node string
+	// ControlSocket is the absolute path of the control socket.
+	ControlSocket string
+	// AnnounceRate paces gratuitous ARP and unsolicited NA packets across
+	// the whole daemon, in packets per second.
+	AnnounceRate float64
+	// Instances are the virtual routers, in file order; at least one.
+	Instances []Instance
+}
+
+// Instance is one virtual router: one VRID on one interface for one
+// address family.
+type Instance struct {
+	Name      string
+	Interface string
+	VRID      uint8
+	// Priority is 1..254 for a backup, 255 for the address owner.
+	Priority uint8
+	// AdvertInterval is a multiple of 10 ms, 10 ms..40.95 s (the protocol
+	// carries it in centiseconds in 12 bits).
+	AdvertInterval time.Duration
+	Preempt        bool
+	PreemptDelay   time.Duration
+	// UnicastPeers, when not empty, replaces multicast advertisements; the
+	// peers are of the same family as the VIPs.
+	UnicastPeers []netip.Addr
+	// VIPs are the virtual addresses with the prefix length to install
+	// them with. They are not masked: 192.0.2.100/24 stays as written. All
+	// have the same family.
+	VIPs     []netip.Prefix
+	Announce Announce
+	// Line is the line of the instance in the file, for messages.
+	Line int
+}
+
+// IPv6 reports whether the instance's VIPs are IPv6 addresses.
+func (i *Instance) IPv6() bool {
+	return len(i.VIPs) > 0 && i.VIPs[0].Addr().Is6()
+}
+
+// Announce is the schedule of gratuitous ARP (IPv4) or unsolicited
+// neighbour advertisements (IPv6) sent on becoming master.
+type Announce struct {
+	// Count is the number of rounds; every round announces every VIP.
+	Count int
+	// Interval separates the rounds.
+	Interval time.Duration
+	// Refresh, when not zero, re-announces every VIP this often while
+	// master.
+	Refresh time.Duration
+}
+
+// Options adjust Parse and Load. The zero value is what the package-level
+// Parse and Load use.
+type Options struct {
+	// Hostname gives the default node name when the file has no node key.
+	// Nil means os.Hostname.
+	Hostname func() (string, error)
+}
+
+// Parse parses and validates a config file's contents with the zero
+// Options. On failure the error is an [Errors] listing every problem found,
+// in line order.
+func Parse(data []byte) (*Config, error) {
+	return Options{}.Parse(data)
+}
+
+// Load reads and parses the file at path with the zero Options.
+func Load(path string) (*Config, error) {
+	return Options{}.Load(path)
+}
+
+// Load reads and parses the file at path. Errors are prefixed with
+// "config: <path>: " and wrap either the read error or the [Errors].
+func (o Options) Load(path string) (*Config, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	cfg, err := o.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ErrTooLarge is returned (wrapped) for input over MaxFileSize.
+var ErrTooLarge = errors.New("config: file too large")
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, fi.Size(), MaxFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxFileSize)
+	}
+	return data, nil
+}
+
+// Parse parses and validates a config file's contents. On failure the error
+// is an [Errors] listing every problem found, in line order; it never
+// panics, whatever the input.
+func (o Options) Parse(data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, Errors{{Line: 1, Column: 1, Msg: fmt.Sprintf("file too large: %d bytes, at most %d", len(data), MaxFileSize)}}
+	}
+	root, yerr := parseYAML(data)
+	if yerr != nil {
+		return nil, clampLines(Errors{yerr}, data)
+	}
+	hostname := o.Hostname
+	if hostname == nil {
+		hostname = os.Hostname
+	}
+	d := &decoder{hostname: hostname}
+	cfg := d.config(root)
+	if len(d.errs) > 0 {
+		d.errs.sort()
+		return nil, clampLines(d.errs, data)
+	}
+	return cfg, nil
+}
+
+// clampLines keeps every error inside the file: the YAML library places
+// some problems at end of input one line past the last one.
+func clampLines(errs Errors, data []byte) Errors {
+	last := lineCount(data)
+	for _, e := range errs {
+		if e.Line > last {
+			e.Line, e.Column = last, 1
+		}
+	}
+	return errs
+}

@@ -1,0 +1,70 @@
+// Package config loads and validates vipd's YAML configuration file. It is
+// a pure function of the file's bytes (plus the host name, for the default
+// node name): [Parse] returns a [Config] with every default applied, or an
+// [Errors] listing every problem in the file, each with its line.
+//
+// The virtual routers it describes are those of VRRP version 3, RFC 5798;
+// the ranges below are the protocol's where it has them.
+//
+// # Format
+//
+//	node: a                              # default: the host name
+//	control_socket: /run/vipd/vipd.sock  # default shown; absolute, <= 107 bytes
+//	announce_rate: 500                   # ARP/NA packets per second, whole daemon, 1..100000
+//	instances:                           # at least one
+//	  - name: web                        # required, unique, [A-Za-z0-9_.-]{1,64}
+//	    interface: eth0                  # required, a Linux interface name
+//	    vrid: 42                         # required, 1..255
+//	    priority: 150                    # 1..255, default 100; 255 = address owner
+//	    advert_interval: 100ms           # 10ms..40.95s in 10ms steps, default 1s
+//	    preempt: true                    # default true
+//	    preempt_delay: 0s                # 0s..1h, default 0s
+//	    unicast_peers: [192.0.2.12]      # default: multicast
+//	    announce:                        # gratuitous ARP / unsolicited NA on becoming master
+//	      count: 2                       # rounds, 1..100, default 2
+//	      interval: 1100ms               # between rounds, 10ms..1h, default 1.1s
+//	      refresh: 0s                    # re-announce while master; 0s = off, else >= 1s
+//	    vips:                            # required, 1..65536 CIDR prefixes, one family
+//	      - 192.0.2.100/24
+//
+// A key with no value (vrid:) or null is the same as a missing key: the
+// default applies, or, for a required key, it is an error.
+//
+// # Rules
+//
+//   - Unknown keys are errors, reported at their own line with the closest
+//     known key ("did you mean"); so are keys given twice.
+//   - Durations are Go duration strings ("1s", "100ms", "1.5s"). A bare
+//     number is an error: it has no unit.
+//   - A VIP is written as a CIDR prefix, address and the prefix length to
+//     install it with: 192.0.2.100/24. The host bits are kept, not masked.
+//     A VIP without a length is an error; so are /0, zones, IPv4-mapped IPv6
+//     and addresses that are not unicast.
+//   - An instance is one virtual router, and RFC 5798 runs IPv4 and IPv6 as
+//     separate virtual routers: all VIPs of an instance are of one family,
+//     and IPv6 VIPs go in an instance of their own (which may use the same
+//     vrid on the same interface). The unicast peers are of the VIPs'
+//     family.
+//   - Instance names are unique; a VIP appears once in the whole file; an
+//     (interface, vrid, family) triple belongs to one instance.
+//   - YAML aliases (*name), application tags (!tag) and more than one
+//     document per file are refused.
+//
+// # Errors
+//
+// Parsing does not stop at the first problem. Each [Error] has the line and
+// column of the key or value it is about and the path to it, and formats as
+//
+//	line 12: instances[0].vrid: must be 1..255, got 300
+//
+// [Errors] holds them all in line order. Parse never panics, whatever the
+// input.
+//
+// # Adding keys
+//
+// The format is a set of small field tables in schema.go, one per mapping;
+// a new key is a field in the Go struct and a row in its table, with a
+// decoder from decode.go (str, integer, number, boolean, duration) or a
+// function for a nested mapping or list. Checks that involve several keys
+// follow the table; checks across instances live in validate.go.
+package config
