@@ -22,6 +22,9 @@ func newBucket(rate float64, burst int) bucket {
 // wait returns how long from now until one token is available; zero means
 // now.
 func (b *bucket) wait(now time.Time) time.Duration {
+	if !b.tat.After(now) {
+		return 0 // also keeps the zero tat from overflowing Sub
+	}
 	if d := b.tat.Sub(now) - b.tolerance; d > 0 {
 		return d
 	}

@@ -190,13 +190,18 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 	}
 	sch = sch.normalize()
 	j := &job{key: key, sender: s, sch: sch}
+	es := make([]entry, 0, len(pkts)) // one allocation for all entries
 	for i := 0; i < len(pkts); {
 		n := 1
 		if pkts[i].Kind == KindGratuitousRequest {
 			n = 2 // and its reply
 		}
-		j.q = append(j.q, &entry{pkts: pkts[i : i+n : i+n]})
+		es = append(es, entry{pkts: pkts[i : i+n : i+n]})
 		i += n
+	}
+	j.q = make(entryHeap, len(es))
+	for i := range es {
+		j.q[i] = &es[i]
 	}
 	now := p.clock.Now()
 
