@@ -38,8 +38,10 @@ func (h *Host) Run(ctx context.Context, name string, args ...string) ([]byte, er
 // Sockets fn opens belong to the namespace and may be used from any
 // goroutine afterwards. Goroutines fn starts do not inherit the namespace,
 // and the mount namespace is the caller's (so /sys shows the host's
-// devices; /proc/sys/net and netlink show the namespace's). The thread is
-// thrown away afterwards, never reused.
+// devices; /proc/sys/net and netlink show the namespace's). Interface names,
+// including the zone of an address such as fe80::1%eth0, are looked up on
+// the thread that uses them: use them inside fn. The thread is thrown away
+// afterwards, never reused.
 func (h *Host) Do(fn func() error) error {
 	if h.ns < 0 {
 		return fmt.Errorf("labnet: %s: lab closed", h.Name)
