@@ -49,7 +49,7 @@ func wantARP(t *testing.T, op arp.Operation, dst, tha net.HardwareAddr, spa, tpa
 
 // wantND builds the frame with mdlayher/ndp (for the ICMPv6 message and its
 // checksum), mdlayher/ethernet and a hand-written IPv6 header.
-func wantND(t *testing.T, m ndp.Message, dst net.HardwareAddr, src, to netip.Addr) []byte {
+func wantND(t *testing.T, m ndp.Message, srcMAC, dst net.HardwareAddr, src, to netip.Addr) []byte {
 	t.Helper()
 	msg, err := ndp.MarshalMessageChecksum(m, src, to)
 	if err != nil {
@@ -62,7 +62,7 @@ func wantND(t *testing.T, m ndp.Message, dst net.HardwareAddr, src, to netip.Add
 	s, d := src.As16(), to.As16()
 	copy(ip[8:], s[:])
 	copy(ip[24:], d[:])
-	f := &ethernet.Frame{Destination: dst, Source: ourMAC, EtherType: ethernet.EtherTypeIPv6, Payload: append(ip, msg...)}
+	f := &ethernet.Frame{Destination: dst, Source: srcMAC, EtherType: ethernet.EtherTypeIPv6, Payload: append(ip, msg...)}
 	b, err := f.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestBuilders(t *testing.T) {
 			name:  "unsolicited NA",
 			build: func() (announce.Packet, error) { return announce.UnsolicitedNA(ourMAC, vip6) },
 			want: func(t *testing.T) []byte {
-				return wantND(t, na(vip6), allNodesE, vip6, allNodes)
+				return wantND(t, na(vip6), ourMAC, allNodesE, vip6, allNodes)
 			},
 			wantPkt: announce.Packet{Kind: announce.KindUnsolicitedNA, VIP: vip6, DstMAC: allNodesE},
 		},
@@ -143,7 +143,7 @@ func TestBuilders(t *testing.T) {
 				return announce.UnicastNA(ourMAC, vip6, peerMAC, peer6)
 			},
 			want: func(t *testing.T) []byte {
-				return wantND(t, na(vip6), peerMAC, vip6, peer6)
+				return wantND(t, na(vip6), ourMAC, peerMAC, vip6, peer6)
 			},
 			wantPkt: announce.Packet{Kind: announce.KindUnicastNA, VIP: vip6, DstMAC: peerMAC, Target: peer6},
 		},
@@ -157,7 +157,7 @@ func TestBuilders(t *testing.T) {
 					TargetAddress: peer6,
 					Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: ourMAC}},
 				}
-				return wantND(t, ns, peerMAC, vip6, peer6)
+				return wantND(t, ns, ourMAC, peerMAC, vip6, peer6)
 			},
 			wantPkt: announce.Packet{Kind: announce.KindNeighborSolicit, VIP: vip6, DstMAC: peerMAC, Target: peer6},
 		},
@@ -171,7 +171,7 @@ func TestBuilders(t *testing.T) {
 					TargetAddress: peer6,
 					Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: ourMAC}},
 				}
-				return wantND(t, ns, net.HardwareAddr{0x33, 0x33, 0xff, 0, 0, 1}, vip6, solicited)
+				return wantND(t, ns, ourMAC, net.HardwareAddr{0x33, 0x33, 0xff, 0, 0, 1}, vip6, solicited)
 			},
 			wantPkt: announce.Packet{Kind: announce.KindNeighborSolicit, VIP: vip6,
 				DstMAC: net.HardwareAddr{0x33, 0x33, 0xff, 0, 0, 1}, Target: peer6},

@@ -184,13 +184,17 @@ func NewPacer(rate float64, burst int, clock Clock, log *slog.Logger) *Pacer {
 // due now. Duplicate VIPs are announced once. An empty vips just stops the
 // previous schedule. On error nothing changes.
 func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []netip.Addr, sch Schedule) error {
-	pkts, err := Announcements(mac, uniq(vips))
+	if s == nil {
+		return fmt.Errorf("announce: schedule for %s: nil Sender", key)
+	}
+	vips = uniq(vips)
+	pkts, err := Announcements(mac, vips)
 	if err != nil {
 		return err
 	}
 	sch = sch.normalize()
 	j := &job{key: key, sender: s, sch: sch}
-	es := make([]entry, 0, len(pkts)) // one allocation for all entries
+	es := make([]entry, 0, len(vips)) // one allocation for all entries
 	for i := 0; i < len(pkts); {
 		n := 1
 		if pkts[i].Kind == KindGratuitousRequest {
@@ -258,6 +262,9 @@ func (p *Pacer) Cancel(key string) {
 // SendNow queues one-off packets for key, ahead of every schedule but
 // still paced. Cancel(key) drops them if they are still queued.
 func (p *Pacer) SendNow(key string, s Sender, pkts ...Packet) error {
+	if s == nil {
+		return fmt.Errorf("announce: send now for %s: nil Sender", key)
+	}
 	for i, pk := range pkts {
 		if pk.Kind == 0 || pk.Kind >= numKinds || len(pk.Frame) < ethHeaderLen {
 			return fmt.Errorf("announce: send now for %s: packet %d (%s): %w", key, i, pk.Kind, ErrPacket)
