@@ -71,7 +71,7 @@ func (n *Netlink) ifname(ifindex int) string {
 
 // Add implements Addresses.
 func (n *Netlink) Add(ctx context.Context, ifindex int, vips []netip.Prefix) error {
-	if err := checkPrefixes(vips); err != nil {
+	if err := CheckPrefixes(vips); err != nil {
 		return fmt.Errorf("vipaddr: add: %w", err)
 	}
 	n.mu.Lock()
@@ -124,7 +124,7 @@ func (n *Netlink) del(ifindex int, p netip.Prefix) error {
 // a VIP left behind on a router that gave up mastership is worse than a slow
 // call.
 func (n *Netlink) Remove(ctx context.Context, ifindex int, vips []netip.Prefix) error {
-	if err := checkPrefixes(vips); err != nil {
+	if err := CheckPrefixes(vips); err != nil {
 		return fmt.Errorf("vipaddr: remove: %w", err)
 	}
 	n.mu.Lock()

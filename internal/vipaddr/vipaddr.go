@@ -35,8 +35,9 @@ var ErrIPv6Disabled = errors.New("IPv6 is disabled on the interface")
 // write to /proc/sys).
 func IsPermission(err error) bool { return errors.Is(err, os.ErrPermission) }
 
-// checkPrefixes validates vips before anything touches the kernel.
-func checkPrefixes(vips []netip.Prefix) error {
+// CheckPrefixes reports (wrapping ErrInvalidPrefix) the first of vips that
+// cannot be a VIP. Add and Remove call it before they touch anything.
+func CheckPrefixes(vips []netip.Prefix) error {
 	for _, p := range vips {
 		a := p.Addr()
 		if !p.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Is4In6() {

@@ -31,9 +31,9 @@ func TestCheckPrefixes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefix.String(), func(t *testing.T) {
-			err := checkPrefixes([]netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), tt.prefix})
+			err := CheckPrefixes([]netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), tt.prefix})
 			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidPrefix)) {
-				t.Errorf("checkPrefixes = %v, want ok=%v", err, tt.ok)
+				t.Errorf("CheckPrefixes = %v, want ok=%v", err, tt.ok)
 			}
 		})
 	}
