@@ -1,0 +1,208 @@
+package labnet
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// MaxPPS bounds the Prober's total send rate, IPv4 and IPv6 together. With
+// more VIPs than MaxPPS × interval, each VIP is probed less often: 4096 VIPs
+// at most every 204.8 ms instead of every 10 ms.
+const MaxPPS = 20000
+
+// probeGrace is how long before the end of a measurement a probe must have
+// been sent to count: its reply may still be on its way.
+const probeGrace = 50 * time.Millisecond
+
+// VIPResult is what the Prober saw of one VIP after an instant (the fault).
+type VIPResult struct {
+	VIP netip.Addr
+	// Sent and Received count the probes sent after the instant (up to shortly
+	// before the end of the measurement) and the replies to them.
+	Sent, Received int
+	// Recovered tells that replies were flowing at the end: no gap longer than
+	// the tolerance (three probe intervals) since Recovery.
+	Recovered bool
+	// Outage is the time from the instant to Recovery; zero if no gap longer
+	// than the tolerance happened at all; for a VIP that did not recover, the
+	// time from the instant to the end (a lower bound).
+	Outage time.Duration
+	// FirstLoss is when the first unanswered probe after the instant was
+	// sent; zero when none was lost.
+	FirstLoss time.Time
+	// Recovery is when the first reply arrived after which replies continued
+	// to the end; the instant itself when nothing was lost; zero if the VIP
+	// did not recover.
+	Recovery time.Time
+	// MaxGap is the longest time without a reply, counted from the instant to
+	// the end.
+	MaxGap time.Duration
+	// LastReply is when the latest reply arrived (zero if none since the
+	// instant).
+	LastReply time.Time
+}
+
+// history records the probes of every VIP as nanoseconds since start. It is
+// not safe for concurrent use; the Prober guards it.
+type history struct {
+	start time.Time
+	sent  [][]int64 // per VIP, per sequence number - base: send time
+	recv  [][]int64 // same index: reply time, 0 = no reply (yet)
+	base  []uint64  // sequence number of sent[i][0]
+	last  []int64   // latest reply time per VIP, 0 = none
+}
+
+func newHistory(n int, start time.Time) *history {
+	return &history{
+		start: start,
+		sent:  make([][]int64, n),
+		recv:  make([][]int64, n),
+		base:  make([]uint64, n),
+		last:  make([]int64, n),
+	}
+}
+
+// at converts a time to the history's clock.
+func (h *history) at(t time.Time) int64 { return int64(t.Sub(h.start)) }
+
+// time converts back.
+func (h *history) time(ns int64) time.Time { return h.start.Add(time.Duration(ns)) }
+
+// sentProbe records a probe to VIP i and returns its sequence number.
+func (h *history) sentProbe(i int, at int64) uint64 {
+	seq := h.base[i] + uint64(len(h.sent[i]))
+	h.sent[i] = append(h.sent[i], at)
+	h.recv[i] = append(h.recv[i], 0)
+	return seq
+}
+
+// reply records the reply to probe seq of VIP i; it reports false for a
+// probe it does not know (trimmed, never sent) and for a duplicate.
+func (h *history) reply(i int, seq uint64, at int64) bool {
+	if i < 0 || i >= len(h.sent) || seq < h.base[i] {
+		return false
+	}
+	k := seq - h.base[i]
+	if k >= uint64(len(h.sent[i])) || h.recv[i][k] != 0 {
+		return false
+	}
+	if at <= 0 {
+		at = 1 // 0 means "no reply"
+	}
+	h.recv[i][k] = at
+	h.last[i] = max(h.last[i], at)
+	return true
+}
+
+// trim forgets the probes sent before t.
+func (h *history) trim(t int64) {
+	for i := range h.sent {
+		k, _ := slices.BinarySearch(h.sent[i], t)
+		h.sent[i] = slices.Clone(h.sent[i][k:])
+		h.recv[i] = slices.Clone(h.recv[i][k:])
+		h.base[i] += uint64(k)
+	}
+}
+
+// result analyses VIP i over [since, horizon] with the given tolerance.
+func (h *history) result(i int, since, horizon, tol int64) VIPResult {
+	o := analyse(h.sent[i], h.recv[i], since, horizon, tol)
+	r := VIPResult{
+		Sent: o.sent, Received: o.received, Recovered: o.recovered,
+		Outage: time.Duration(o.outage), MaxGap: time.Duration(o.maxGap),
+	}
+	if o.firstLoss >= 0 {
+		r.FirstLoss = h.time(o.firstLoss)
+	}
+	if o.recovered {
+		r.Recovery = h.time(o.recovery)
+	}
+	if o.lastReply >= 0 {
+		r.LastReply = h.time(o.lastReply)
+	}
+	return r
+}
+
+type analysis struct {
+	sent, received int
+	recovered      bool
+	outage, maxGap int64
+	firstLoss      int64 // -1: none
+	recovery       int64
+	lastReply      int64 // -1: none
+}
+
+// analyse is the pure core of Results: probes sent at sent[k], answered at
+// recv[k] (0 = unanswered), looked at from since to horizon. A gap is the
+// time between consecutive replies, or between since or horizon and the
+// nearest reply; the VIP recovered at the reply that ends the last gap
+// longer than tol, unless that gap runs to the horizon.
+func analyse(sent, recv []int64, since, horizon, tol int64) analysis {
+	a := analysis{firstLoss: -1, lastReply: -1}
+	if horizon < since {
+		return a
+	}
+	var replies []int64
+	for k, s := range sent {
+		if s < since || s > horizon {
+			continue
+		}
+		a.sent++
+		switch r := recv[k]; {
+		case r == 0:
+			if a.firstLoss < 0 {
+				a.firstLoss = s
+			}
+		case r <= horizon:
+			a.received++
+			replies = append(replies, r)
+		default:
+			a.received++ // answered, but after the horizon: no gap to close
+		}
+	}
+	slices.Sort(replies)
+	if len(replies) > 0 {
+		a.lastReply = replies[len(replies)-1]
+	}
+	points := make([]int64, 0, len(replies)+2)
+	points = append(points, since)
+	points = append(points, replies...)
+	points = append(points, horizon)
+	lastBig := 0
+	for j := 1; j < len(points); j++ {
+		g := points[j] - points[j-1]
+		a.maxGap = max(a.maxGap, g)
+		if g > tol {
+			lastBig = j
+		}
+	}
+	switch {
+	case len(replies) == 0 || lastBig == len(points)-1:
+		a.outage = horizon - since
+	case lastBig == 0:
+		a.recovered, a.recovery = true, since
+	default:
+		a.recovered, a.recovery = true, points[lastBig]
+		a.outage = points[lastBig] - since
+	}
+	return a
+}
+
+// effectiveInterval is the per-VIP probe interval after the MaxPPS cap.
+func effectiveInterval(n int, every time.Duration) time.Duration {
+	if n <= 0 {
+		return every
+	}
+	minEvery := time.Duration(int64(n) * int64(time.Second) / MaxPPS)
+	return max(every, minEvery)
+}
+
+// tolerance is the longest gap between replies that still counts as
+// "replies continue": three probe intervals.
+func tolerance(interval time.Duration) time.Duration { return 3 * interval }
+
+// reachWindow is how recent a reply must be for Reachable.
+func reachWindow(interval time.Duration) time.Duration {
+	return max(100*time.Millisecond, 3*interval)
+}
