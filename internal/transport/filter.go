@@ -20,6 +20,11 @@ const maxFrame = 1 << 16
 //	jeq #PACKET_OUTGOING, drop
 //	ret #65536
 //	drop: ret #0
+//
+// The PACKET_OUTGOING test is belt and braces for the socket Listen opens:
+// the kernel hands transmitted frames only to ETH_P_ALL packet sockets, so a
+// socket bound to ETH_P_IP or ETH_P_IPV6 never sees them.
+// TestIntegrationFilterOutgoing checks both facts against the kernel.
 func filter(ipv6 bool) []bpf.Instruction {
 	etherType, protoOff := uint32(etherTypeIPv4), uint32(ethHeaderLen+9)
 	if ipv6 {
