@@ -153,16 +153,13 @@ func NeighborSolicitation(src net.HardwareAddr, vip netip.Addr, dstMAC net.Hardw
 func Announcements(src net.HardwareAddr, vips []netip.Addr) ([]Packet, error) {
 	n, size := 0, 0
 	for _, vip := range vips {
-		var err error
+		if err := checkAnnouncement(src, vip); err != nil {
+			return nil, err
+		}
 		if vip.Unmap().Is4() {
-			_, err = checkARP(KindGratuitousRequest, src, vip, nil, vip)
 			n, size = n+2, size+2*arpFrameLen
 		} else {
-			_, _, err = checkND(KindUnsolicitedNA, src, vip, nil, allNodes)
 			n, size = n+1, size+ndFrameLen
-		}
-		if err != nil {
-			return nil, err
 		}
 	}
 	pkts := make([]Packet, 0, n)
@@ -183,6 +180,16 @@ func Announcements(src net.HardwareAddr, vips []netip.Addr) ([]Packet, error) {
 		pkts = append(pkts, putNA(take(ndFrameLen), KindUnsolicitedNA, src, vip.WithZone(""), allNodesMAC, allNodes))
 	}
 	return pkts, nil
+}
+
+// checkAnnouncement validates src and vip for Announcements.
+func checkAnnouncement(src net.HardwareAddr, vip netip.Addr) error {
+	if vip.Unmap().Is4() {
+		_, err := checkARP(KindGratuitousRequest, src, vip, nil, vip)
+		return err
+	}
+	_, _, err := checkND(KindUnsolicitedNA, src, vip, nil, allNodes)
+	return err
 }
 
 // checkARP validates the inputs of an ARP builder and returns vip unmapped.

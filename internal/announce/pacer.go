@@ -181,20 +181,36 @@ func NewPacer(rate float64, burst int, clock Clock, log *slog.Logger) *Pacer {
 // Announce starts key's schedule: the gratuitous ARP request and reply for
 // every IPv4 VIP and the unsolicited NA for every IPv6 VIP, from mac,
 // written with s. It replaces key's previous schedule; the first round is
-// due now. Duplicate VIPs are announced once. An empty vips just stops the
-// previous schedule. On error nothing changes.
-func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []netip.Addr, sch Schedule) error {
-	if s == nil {
-		return fmt.Errorf("announce: schedule for %s: nil Sender", key)
-	}
+// due now. Duplicate VIPs are announced once. A VIP that cannot be
+// announced (see Announcements) is logged and left out; with no VIP left,
+// or an invalid mac or nil s, key just has no schedule any more. Callers
+// that want the error call Announcements first (config validation).
+func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []netip.Addr, sch Schedule) {
 	vips = uniq(vips)
-	pkts, err := Announcements(mac, vips)
-	if err != nil {
-		return err
+	switch err := checkMACs(mac, nil); {
+	case err != nil:
+		p.log.Error("announce: nothing announced", "instance", key, "err", fmt.Errorf("announce: %w", err))
+		vips = nil
+	case s == nil:
+		p.log.Error("announce: nothing announced", "instance", key, "err", errors.New("announce: nil Sender"))
+		vips = nil
+	}
+	valid := vips[:0]
+	for _, v := range vips {
+		if err := checkAnnouncement(mac, v); err != nil {
+			p.log.Error("announce: VIP left out", "instance", key, "vip", v, "err", err)
+			continue
+		}
+		valid = append(valid, v)
+	}
+	pkts, err := Announcements(mac, valid)
+	if err != nil { // checked above; kept for safety
+		p.log.Error("announce: nothing announced", "instance", key, "err", err)
+		pkts = nil
 	}
 	sch = sch.normalize()
 	j := &job{key: key, sender: s, sch: sch}
-	es := make([]entry, 0, len(vips)) // one allocation for all entries
+	es := make([]entry, 0, len(valid)) // one allocation for all entries
 	for i := 0; i < len(pkts); {
 		n := 1
 		if pkts[i].Kind == KindGratuitousRequest {
@@ -225,7 +241,6 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 	p.poke()
 	p.log.Debug("announce: schedule started", "instance", key, "vips", len(j.q),
 		"rounds", sch.Count, "interval", sch.Interval, "refresh", sch.Refresh)
-	return nil
 }
 
 // Cancel stops key's schedule and drops its packets queued by SendNow.

@@ -113,9 +113,7 @@ func TestPacerDefaultSchedule(t *testing.T) {
 	r := newRig(t, 1000, 50)
 	rec := r.recorder()
 	vips := []netip.Addr{vip4, vip6, netip.MustParseAddr("198.51.100.7")}
-	if err := r.p.Announce("vi1", rec, ourMAC, vips, announce.Schedule{}); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("vi1", rec, ourMAC, vips, announce.Schedule{})
 	r.runIdle()
 	type line struct {
 		at   time.Duration
@@ -186,9 +184,7 @@ func TestPacerThousandVIPs(t *testing.T) {
 	r := newRig(t, rate, burst)
 	rec := r.recorder()
 	vips := vips4(n)
-	if err := r.p.Announce("big", rec, ourMAC, vips, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("big", rec, ourMAC, vips, announce.DefaultSchedule())
 	r.runIdle()
 	got := decode(t, rec)
 	if len(got) != 2*2*n {
@@ -246,12 +242,8 @@ func TestPacerThousandVIPs(t *testing.T) {
 func TestPacerCancel(t *testing.T) {
 	r := newRig(t, 500, 50)
 	rec, other := r.recorder(), r.recorder()
-	if err := r.p.Announce("a", rec, ourMAC, vips4(1000), announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.p.Announce("b", other, ourMAC, vips6(3), announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, vips4(1000), announce.DefaultSchedule())
+	r.p.Announce("b", other, ourMAC, vips6(3), announce.DefaultSchedule())
 	directed, err := announce.DirectedARPRequest(ourMAC, vip4, peerMAC, peer4)
 	if err != nil {
 		t.Fatal(err)
@@ -310,9 +302,7 @@ func TestPacerCancelWaitsForInflight(t *testing.T) {
 	defer cancel()
 	r := newRig(t, 1000, 50)
 	s := &blockingSender{entered: make(chan struct{}), release: make(chan struct{})}
-	if err := r.p.Announce("a", s, ourMAC, vips4(10), announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", s, ourMAC, vips4(10), announce.DefaultSchedule())
 	polled := make(chan struct{})
 	go func() {
 		defer close(polled)
@@ -357,9 +347,7 @@ func TestPacerRefresh(t *testing.T) {
 	r := newRig(t, 500, 50)
 	rec := r.recorder()
 	sch := announce.Schedule{Count: 2, Interval: 1100 * time.Millisecond, Refresh: 30 * time.Second}
-	if err := r.p.Announce("a", rec, ourMAC, []netip.Addr{vip4}, sch); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, []netip.Addr{vip4}, sch)
 	r.runUntil(t0.Add(100 * time.Second))
 	var reqs []time.Duration
 	for _, g := range decode(t, rec) {
@@ -386,9 +374,7 @@ func TestPacerRefreshAtLeastInterval(t *testing.T) {
 	r := newRig(t, 500, 50)
 	rec := r.recorder()
 	sch := announce.Schedule{Count: 1, Interval: 2 * time.Second, Refresh: time.Millisecond}
-	if err := r.p.Announce("a", rec, ourMAC, []netip.Addr{vip6}, sch); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, []netip.Addr{vip6}, sch)
 	r.runUntil(t0.Add(7 * time.Second))
 	var at []time.Duration
 	for _, g := range decode(t, rec) {
@@ -406,9 +392,7 @@ func TestPacerRefreshSlowerThanRound(t *testing.T) {
 	r := newRig(t, rate, burst)
 	rec := r.recorder()
 	sch := announce.Schedule{Count: 1, Interval: 1100 * time.Millisecond, Refresh: 5 * time.Second}
-	if err := r.p.Announce("a", rec, ourMAC, vips6(n), sch); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, vips6(n), sch)
 	const span = 200 * time.Second
 	r.runUntil(t0.Add(span))
 	got := decode(t, rec)
@@ -443,13 +427,9 @@ func TestPacerRefreshSlowerThanRound(t *testing.T) {
 func TestPacerTakesTurns(t *testing.T) {
 	r := newRig(t, 500, 50)
 	big, small := r.recorder(), r.recorder()
-	if err := r.p.Announce("big", big, ourMAC, vips4(1000), announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("big", big, ourMAC, vips4(1000), announce.DefaultSchedule())
 	r.runUntil(t0.Add(500 * time.Millisecond))
-	if err := r.p.Announce("small", small, ourMAC, []netip.Addr{vip4, vip6}, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("small", small, ourMAC, []netip.Addr{vip4, vip6}, announce.DefaultSchedule())
 	r.runUntil(t0.Add(time.Second))
 	got := decode(t, small)
 	if len(got) != 3 {
@@ -466,14 +446,10 @@ func TestPacerFreshBeforeRefresh(t *testing.T) {
 	r := newRig(t, 100, 1)
 	old, fresh := r.recorder(), r.recorder()
 	sch := announce.Schedule{Count: 1, Interval: time.Second, Refresh: time.Second}
-	if err := r.p.Announce("old", old, ourMAC, vips6(500), sch); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("old", old, ourMAC, vips6(500), sch)
 	// Round 1 of old takes 5 s; after that old is refreshing.
 	r.runUntil(t0.Add(6 * time.Second))
-	if err := r.p.Announce("fresh", fresh, ourMAC, vips6(20), announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("fresh", fresh, ourMAC, vips6(20), announce.DefaultSchedule())
 	start := r.clk.Now().Sub(t0)
 	r.runUntil(t0.Add(7 * time.Second))
 	got := decode(t, fresh)
@@ -490,15 +466,11 @@ func TestPacerAnnounceReplaces(t *testing.T) {
 	r := newRig(t, 500, 50)
 	rec := r.recorder()
 	first := vips4(500)
-	if err := r.p.Announce("a", rec, ourMAC, first, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, first, announce.DefaultSchedule())
 	r.runUntil(t0.Add(200 * time.Millisecond))
 	before := rec.Len()
 	second := []netip.Addr{vip6}
-	if err := r.p.Announce("a", rec, ourMAC, second, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, second, announce.DefaultSchedule())
 	r.runIdle()
 	got := decode(t, rec)[before:]
 	if len(got) != 2 {
@@ -510,12 +482,8 @@ func TestPacerAnnounceReplaces(t *testing.T) {
 		}
 	}
 	// An empty list stops the schedule.
-	if err := r.p.Announce("a", rec, ourMAC, first, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.p.Announce("a", rec, ourMAC, nil, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, first, announce.DefaultSchedule())
+	r.p.Announce("a", rec, ourMAC, nil, announce.DefaultSchedule())
 	n := rec.Len()
 	r.runIdle()
 	if rec.Len() != n {
@@ -523,19 +491,44 @@ func TestPacerAnnounceReplaces(t *testing.T) {
 	}
 }
 
-func TestPacerAnnounceErrorKeepsSchedule(t *testing.T) {
-	r := newRig(t, 500, 50)
-	rec := r.recorder()
-	if err := r.p.Announce("a", rec, ourMAC, []netip.Addr{vip4}, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
+// Announce leaves out (and logs) what it cannot announce; an invalid MAC
+// or a nil Sender leaves the key without a schedule.
+func TestPacerAnnounceInvalid(t *testing.T) {
+	clk := announcetest.NewClock(t0)
+	h := &recordHandler{}
+	p := announce.NewPacer(500, 50, clk, slog.New(h))
+	rec := &announcetest.Recorder{Now: clk.Now}
+	vips := []netip.Addr{vip4, {}, netip.MustParseAddr("ff02::2"), vip6}
+	p.Announce("a", rec, ourMAC, vips, announce.Schedule{Count: 1})
+	if n := h.count(slog.LevelError); n != 2 {
+		t.Errorf("%d errors logged, want 2 (one per bad VIP)", n)
 	}
-	err := r.p.Announce("a", rec, nil, []netip.Addr{vip6}, announce.DefaultSchedule())
-	if !errors.Is(err, announce.ErrHardwareAddr) {
-		t.Fatalf("err = %v, want ErrHardwareAddr", err)
+	p.Poll(clk.Now())
+	var got []string
+	for _, s := range rec.Sent() {
+		pk := announcetest.MustParse(s.Frame)
+		got = append(got, pk.Kind.String()+" "+pk.VIP.String())
 	}
-	r.runIdle()
-	if rec.Len() != 4 {
-		t.Errorf("%d frames, want the 4 of the first schedule", rec.Len())
+	want := "[gratuitous_request 192.0.2.100 gratuitous_reply 192.0.2.100 unsolicited_na 2001:db8::100]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("sent %v, want %s", got, want)
+	}
+
+	for name, call := range map[string]func(){
+		"nil MAC":    func() { p.Announce("b", rec, nil, []netip.Addr{vip6}, announce.DefaultSchedule()) },
+		"nil Sender": func() { p.Announce("b", nil, ourMAC, []netip.Addr{vip6}, announce.DefaultSchedule()) },
+	} {
+		p.Announce("b", rec, ourMAC, vips4(100), announce.DefaultSchedule())
+		before, errs := rec.Len(), h.count(slog.LevelError)
+		call()
+		if h.count(slog.LevelError) != errs+1 {
+			t.Errorf("%s: no error logged", name)
+		}
+		clk.Advance(time.Hour)
+		p.Poll(clk.Now())
+		if rec.Len() != before {
+			t.Errorf("%s: %d frames sent; the previous schedule should be gone", name, rec.Len()-before)
+		}
 	}
 }
 
@@ -543,9 +536,7 @@ func TestPacerDuplicateVIPs(t *testing.T) {
 	r := newRig(t, 500, 50)
 	rec := r.recorder()
 	vips := []netip.Addr{vip4, netip.MustParseAddr("::ffff:192.0.2.100"), vip6, vip6}
-	if err := r.p.Announce("a", rec, ourMAC, vips, announce.Schedule{Count: 1}); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, vips, announce.Schedule{Count: 1})
 	r.runIdle()
 	if rec.Len() != 3 {
 		t.Errorf("%d frames, want 3 (each VIP once)", rec.Len())
@@ -555,9 +546,7 @@ func TestPacerDuplicateVIPs(t *testing.T) {
 func TestPacerSendNow(t *testing.T) {
 	r := newRig(t, 500, 2)
 	rec, one := r.recorder(), r.recorder()
-	if err := r.p.Announce("a", rec, ourMAC, vips4(10), announce.Schedule{Count: 1}); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, vips4(10), announce.Schedule{Count: 1})
 	na, err := announce.UnicastNA(ourMAC, vip6, peerMAC, peer6)
 	if err != nil {
 		t.Fatal(err)
@@ -640,9 +629,7 @@ func TestPacerSendErrors(t *testing.T) {
 	p := announce.NewPacer(1000, 100, clk, slog.New(h))
 	rec := &announcetest.Recorder{Now: clk.Now}
 	rec.SetErr(errors.New("network is down"))
-	if err := p.Announce("a", rec, ourMAC, vips4(10), announce.Schedule{Count: 1}); err != nil {
-		t.Fatal(err)
-	}
+	p.Announce("a", rec, ourMAC, vips4(10), announce.Schedule{Count: 1})
 	p.Poll(clk.Now())
 	st := p.Stats()
 	if st.Failed[announce.KindGratuitousRequest] != 10 || st.Failed[announce.KindGratuitousReply] != 10 {
@@ -655,9 +642,7 @@ func TestPacerSendErrors(t *testing.T) {
 		t.Errorf("%d warnings for 20 failures, want 1", n)
 	}
 	rec.SetErr(nil)
-	if err := p.Announce("a", rec, ourMAC, vips4(1), announce.Schedule{Count: 1}); err != nil {
-		t.Fatal(err)
-	}
+	p.Announce("a", rec, ourMAC, vips4(1), announce.Schedule{Count: 1})
 	p.Poll(clk.Now())
 	if n := h.count(slog.LevelInfo); n != 1 {
 		t.Errorf("%d info records after recovery, want 1", n)
@@ -670,9 +655,7 @@ func TestPacerSendErrors(t *testing.T) {
 func TestPacerZeroScheduleIsDefault(t *testing.T) {
 	r := newRig(t, 0, 0) // defaults: 500/s, burst 50
 	rec := r.recorder()
-	if err := r.p.Announce("a", rec, ourMAC, vips4(100), announce.Schedule{}); err != nil {
-		t.Fatal(err)
-	}
+	r.p.Announce("a", rec, ourMAC, vips4(100), announce.Schedule{})
 	r.runIdle()
 	got := decode(t, rec)
 	if len(got) != 400 {
@@ -713,9 +696,7 @@ func TestRun(t *testing.T) {
 	}()
 
 	// Run is idle; Announce wakes it.
-	if err := p.Announce("a", rec, ourMAC, []netip.Addr{vip4, vip6}, announce.DefaultSchedule()); err != nil {
-		t.Fatal(err)
-	}
+	p.Announce("a", rec, ourMAC, []netip.Addr{vip4, vip6}, announce.DefaultSchedule())
 	if err := rec.Wait(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
