@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vipd/vipd/internal/config"
+)
+
+func newCheckCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check [--config FILE]",
+		Short: "validate a configuration file",
+		Long: `check parses and validates a configuration file without touching the network.
+Every problem is printed on its own line as FILE:LINE: PATH: MESSAGE, in line
+order, so that an editor can jump to it. Unknown keys are errors.
+
+Exit status: 0 when the file is valid, 1 otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				var errs config.Errors
+				if errors.As(err, &errs) {
+					for _, e := range errs {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s:%v\n", path, e)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d error(s)\n", path, len(errs))
+					return exitError{code: 1}
+				}
+				return err
+			}
+			vips := 0
+			for _, in := range cfg.Instances {
+				vips += len(in.VIPs)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: node %s, %d instance(s), %d VIP(s)\n", path, cfg.Node, len(cfg.Instances), vips)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", DefaultConfig, "configuration file")
+	return cmd
+}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X github.com/vipd/vipd/internal/cli.Version=...".
+var Version = "0.1.0-dev"
+
+// DefaultConfig is where vipd looks for its configuration.
+const DefaultConfig = "/etc/vipd/vipd.yaml"
+
+// exitError carries an exit code without printing anything more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "vipd: %v\n", err)
+	if hint := permissionHint(err); hint != "" {
+		fmt.Fprintf(stderr, "vipd: %s\n", hint)
+	}
+	return 1
+}
+
+// permissionHint names what is missing when err is a permission error.
+func permissionHint(err error) string {
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+		return "permission denied: vipd needs CAP_NET_ADMIN (addresses) and CAP_NET_RAW (VRRP and ARP sockets); run it as root or grant both capabilities (see contrib/vipd.service)"
+	}
+	return ""
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vipd",
+		Short: "VRRPv3 virtual IP failover that proves the network followed",
+		Long: `vipd moves virtual IP addresses (VIPs) between Linux hosts with VRRP version 3
+(RFC 5798) and speaks the protocol on the wire, so it runs next to keepalived
+and routers.
+
+When a node becomes master for an instance it adds the instance's VIPs to the
+interface (IPv6 without duplicate address detection), sends gratuitous ARP in
+both forms (request and reply) for every IPv4 VIP and an unsolicited Neighbor
+Advertisement with the Override flag for every IPv6 VIP, repeated after the
+1 s ARP locktime of Linux neighbours and paced so that a router's ARP policer
+is not flooded. When it stops being master, or stops, it removes them; a
+master that stops sends priority 0 so that its backup takes over at once.
+
+Commands:
+  run      run the daemon in the foreground (systemd starts it this way)
+  check    validate a configuration file and print every error with its line
+  status   show the state of a running daemon's instances and VIPs
+
+Files:
+  /etc/vipd/vipd.yaml    configuration (see examples/vipd.yaml)
+  /run/vipd/vipd.sock    control socket (mode 0600), used by status
+
+Exit status: 0 on success, 1 on error, 2 on bad usage.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newVersionCmd())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintf(c.ErrOrStderr(), "vipd: %v\n%s", err, c.UsageString())
+		return exitError{code: 2}
+	})
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print vipd's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "vipd %s\n", Version)
+			return nil
+		},
+	}
+}

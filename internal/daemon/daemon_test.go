@@ -1,0 +1,253 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/announce/announcetest"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/transport/transporttest"
+	"github.com/vipd/vipd/internal/vipaddr"
+	"github.com/vipd/vipd/internal/vipaddr/vipaddrtest"
+)
+
+// fakeEnv is one node on an in-memory segment.
+type fakeEnv struct {
+	ifi    *net.Interface
+	src    netip.Addr
+	net    *transporttest.Network
+	conn   *transporttest.Conn
+	addrs  *vipaddrtest.Fake
+	sender *recorder
+}
+
+type recorder struct{ announcetest.Recorder }
+
+func (r *recorder) Close() error { return nil }
+
+func newFakeEnv(n *transporttest.Network, idx int, mac string, src string) *fakeEnv {
+	hw, _ := net.ParseMAC(mac)
+	e := &fakeEnv{
+		ifi:    &net.Interface{Index: idx, Name: "eth0", MTU: 1500, HardwareAddr: hw},
+		src:    netip.MustParseAddr(src),
+		net:    n,
+		addrs:  vipaddrtest.New(),
+		sender: &recorder{},
+	}
+	e.conn = n.NewConn(idx, hw, e.src.Is6(), e.src)
+	return e
+}
+
+func (e *fakeEnv) InterfaceByName(name string) (*net.Interface, error) {
+	if name != e.ifi.Name {
+		return nil, errors.New("no such network interface")
+	}
+	return e.ifi, nil
+}
+func (e *fakeEnv) SourceAddr(*net.Interface, bool, []netip.Prefix) (netip.Addr, error) { return e.src, nil }
+func (e *fakeEnv) PrepareInterface(*net.Interface) error                               { return nil }
+func (e *fakeEnv) ListenVRRP(*net.Interface, bool) (transport.PacketConn, error)       { return e.conn, nil }
+func (e *fakeEnv) OpenSender(*net.Interface) (announce.SenderCloser, error)            { return e.sender, nil }
+func (e *fakeEnv) Addresses() vipaddr.Addresses                                        { return e.addrs }
+
+func testConfig(t *testing.T, prio uint8, preempt bool) *config.Config {
+	t.Helper()
+	pre := "true"
+	if !preempt {
+		pre = "false"
+	}
+	cfg, err := config.Parse([]byte(`
+node: test
+instances:
+  - name: web
+    interface: eth0
+    vrid: 42
+    priority: ` + strconv.Itoa(int(prio)) + `
+    advert_interval: 20ms
+    preempt: ` + pre + `
+    vips: [192.0.2.100/24, 192.0.2.101/24]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+type node struct {
+	env    *fakeEnv
+	cancel context.CancelFunc
+	done   chan error
+	d      *Daemon
+}
+
+func startNode(t *testing.T, env *fakeEnv, cfg *config.Config) *node {
+	t.Helper()
+	d, err := setup(Options{Config: cfg, Env: env, NoControl: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &node{env: env, cancel: cancel, done: make(chan error, 1), d: d}
+	go func() { n.done <- d.run(ctx) }()
+	t.Cleanup(func() { n.stop(t) })
+	return n
+}
+
+func (n *node) stop(t *testing.T) {
+	n.cancel()
+	select {
+	case err := <-n.done:
+		if err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("daemon did not stop")
+	}
+	n.done <- nil // later stops return at once
+}
+
+func (n *node) state(t *testing.T) string {
+	st := n.d.Status(context.Background())
+	if len(st.Instances) == 0 {
+		return "STOPPED"
+	}
+	return st.Instances[0].State
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestElectionFailoverAndGracefulHandover(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	a := startNode(t, newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11"), testConfig(t, 200, true))
+	b := startNode(t, newFakeEnv(seg, 3, "02:00:00:00:00:0b", "192.0.2.12"), testConfig(t, 100, true))
+
+	waitFor(t, "a master", 2*time.Second, func() bool { return a.state(t) == "MASTER" })
+	waitFor(t, "b backup with a as master", 2*time.Second, func() bool {
+		st := b.d.Status(context.Background()).Instances[0]
+		return st.State == "BACKUP" && st.Master != nil && st.Master.Address == "192.0.2.11" && st.Master.MAC == "02:00:00:00:00:0a"
+	})
+	if got := a.env.addrs.Addresses(2); len(got) != 2 {
+		t.Fatalf("a holds %v", got)
+	}
+	if got := b.env.addrs.Addresses(3); len(got) != 0 {
+		t.Fatalf("b holds %v", got)
+	}
+	// a announced both VIPs in both forms.
+	if err := a.env.sender.Wait(ctxT(t, time.Second), 4); err != nil {
+		t.Fatalf("announcements: %v (got %d)", err, a.env.sender.Len())
+	}
+
+	// Graceful stop of a: priority 0 → b takes over after Skew_Time
+	// (~12 ms), far sooner than Master_Down_Interval (~72 ms).
+	stopAt := time.Now()
+	a.stop(t)
+	if got := a.env.addrs.Addresses(2); len(got) != 0 {
+		t.Fatalf("a still holds %v after stop", got)
+	}
+	waitFor(t, "b master", 2*time.Second, func() bool { return b.state(t) == "MASTER" })
+	if took := time.Since(stopAt); took > 60*time.Millisecond {
+		t.Logf("takeover took %v (expected ~Skew_Time; slow machine?)", took)
+	}
+	st := b.d.Status(context.Background()).Instances[0]
+	if st.Counters.LastTransitionReason != "master_resigned" {
+		t.Fatalf("b became master for %q, want master_resigned", st.Counters.LastTransitionReason)
+	}
+	if got := b.env.addrs.Addresses(3); len(got) != 2 {
+		t.Fatalf("b holds %v", got)
+	}
+}
+
+func TestSilentMasterDeathAndPreemptBack(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	aEnv := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	a := startNode(t, aEnv, testConfig(t, 200, true))
+	b := startNode(t, newFakeEnv(seg, 3, "02:00:00:00:00:0b", "192.0.2.12"), testConfig(t, 100, true))
+	waitFor(t, "a master", 2*time.Second, func() bool { return a.state(t) == "MASTER" })
+	waitFor(t, "b backup", 2*time.Second, func() bool { return b.state(t) == "BACKUP" })
+
+	// a's cable is cut: nothing it sends arrives.
+	aEnv.conn.SetConnected(false)
+	waitFor(t, "b master after master down", 2*time.Second, func() bool { return b.state(t) == "MASTER" })
+	if r := b.d.Status(context.Background()).Instances[0].Counters.LastTransitionReason; r != "master_down_timer" {
+		t.Fatalf("reason %q", r)
+	}
+	// Cable back: a (higher priority) keeps master, b yields and removes its VIPs.
+	aEnv.conn.SetConnected(true)
+	waitFor(t, "b backup again", 2*time.Second, func() bool { return b.state(t) == "BACKUP" })
+	waitFor(t, "b released VIPs", 2*time.Second, func() bool { return len(b.env.addrs.Addresses(3)) == 0 })
+	if a.state(t) != "MASTER" {
+		t.Fatalf("a is %s", a.state(t))
+	}
+}
+
+func TestLeftoverVIPsRemovedAtStart(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	env.addrs.Set(2, netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/24"))
+	// A master elsewhere with a higher priority keeps us backup.
+	other := seg.NewConn(9, net.HardwareAddr{2, 0, 0, 0, 0, 9}, false, netip.MustParseAddr("192.0.2.9"))
+	stopOther := advertise(t, other, "192.0.2.9", 250)
+	defer stopOther()
+	n := startNode(t, env, testConfig(t, 100, true))
+	waitFor(t, "backup", 2*time.Second, func() bool { return n.state(t) == "BACKUP" })
+	if got := env.addrs.Addresses(2); len(got) != 0 {
+		t.Fatalf("leftovers not removed: %v", got)
+	}
+}
+
+func TestAddFailureResignsWithoutHalfConfiguredAddresses(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	env.addrs.Fail(vipaddrtest.OpAdd, netip.MustParsePrefix("192.0.2.101/24"), errors.New("injected"))
+	n := startNode(t, env, testConfig(t, 100, true))
+	waitFor(t, "fault after failed add", 2*time.Second, func() bool { return n.state(t) == "FAULT" })
+	if got := env.addrs.Addresses(2); len(got) != 0 {
+		t.Fatalf("half-configured: %v", got)
+	}
+	env.addrs.ClearFailures()
+	waitFor(t, "master after retry", 10*time.Second, func() bool { return n.state(t) == "MASTER" })
+	if got := env.addrs.Addresses(2); len(got) != 2 {
+		t.Fatalf("after retry: %v", got)
+	}
+}
+
+func TestReceiveChecksDropAndCount(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	n := startNode(t, env, testConfig(t, 100, true))
+	waitFor(t, "master", 2*time.Second, func() bool { return n.state(t) == "MASTER" })
+	inj := func(p transport.Packet) { env.conn.Inject(p) }
+	src, dst := netip.MustParseAddr("192.0.2.99"), netip.MustParseAddr("224.0.0.18")
+	good := mustAdvert(t, 42, 250, src, dst)
+	bad := append([]byte(nil), good...)
+	bad[6] ^= 0xff // checksum
+	unknown := mustAdvert(t, 7, 250, src, dst)
+	inj(transport.Packet{Src: src, Dst: dst, TTL: 64, Payload: good})
+	inj(transport.Packet{Src: src, Dst: dst, TTL: 255, Payload: bad})
+	inj(transport.Packet{Src: src, Dst: dst, TTL: 255, Payload: unknown})
+	inj(transport.Packet{Src: src, Dst: dst, TTL: 255, Payload: good[:5]})
+	waitFor(t, "drops counted", 2*time.Second, func() bool {
+		d := n.d.Status(context.Background()).Instances[0].Counters.Drops
+		return d["ttl"] == 1 && d["checksum"] == 1 && d["link_unknown_vrid"] == 1 && d["too_short"] == 1
+	})
+	if n.state(t) != "MASTER" {
+		t.Fatalf("state changed by bad packets: %s", n.state(t))
+	}
+}

@@ -1,0 +1,38 @@
+package daemon
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/vipaddr"
+)
+
+// Env is the operating system as the daemon sees it. NewLinuxEnv is the real
+// one; tests give an in-memory one.
+type Env interface {
+	// InterfaceByName finds an interface.
+	InterfaceByName(name string) (*net.Interface, error)
+	// SourceAddr returns the address to send advertisements from: the
+	// primary IPv4 address of the interface (none of exclude), or its IPv6
+	// link-local address.
+	SourceAddr(ifi *net.Interface, ipv6 bool, exclude []netip.Prefix) (netip.Addr, error)
+	// PrepareInterface applies the sysctls an interface with VIPs needs.
+	PrepareInterface(ifi *net.Interface) error
+	// ListenVRRP opens the VRRP transport of an interface.
+	ListenVRRP(ifi *net.Interface, ipv6 bool) (transport.PacketConn, error)
+	// OpenSender opens the raw frame sender used for announcements.
+	OpenSender(ifi *net.Interface) (announce.SenderCloser, error)
+	// Addresses adds and removes VIPs.
+	Addresses() vipaddr.Addresses
+}
+
+// Announcer sends the announcements of instances that became master. The
+// daemon-wide *announce.Pacer implements it.
+type Announcer interface {
+	Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule)
+	Cancel(key string)
+}
+
+var _ Announcer = (*announce.Pacer)(nil)

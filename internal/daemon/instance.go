@@ -1,0 +1,383 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/fsm"
+	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/vipaddr"
+	"github.com/vipd/vipd/internal/vrrp"
+)
+
+// addressRetry is how long an instance whose addresses could not be added
+// stays in Fault before it tries again.
+const addressRetry = 5 * time.Second
+
+// opTimeout bounds one netlink operation on the addresses.
+const opTimeout = 30 * time.Second
+
+// instance is one virtual router. Everything but deliver and the channels is
+// owned by the goroutine in run.
+type instance struct {
+	cfg      config.Instance
+	log      *slog.Logger
+	ifi      *net.Interface
+	link     *link
+	src      netip.Addr   // advertisement source
+	dsts     []netip.Addr // multicast group or unicast peers
+	advVIPs  []netip.Addr // the addresses carried in advertisements
+	vipAddrs []netip.Addr // every VIP, for announcements
+	peers    map[netip.Addr]bool
+	m        *fsm.Machine
+	addrs    vipaddr.Addresses
+	sender   announce.Sender
+	ann      Announcer
+	now      func() time.Time
+	centis   uint16
+
+	packets  chan transport.Packet
+	requests chan func()
+	queued   atomic.Uint64 // packets dropped because the instance was busy
+
+	buf []byte
+
+	// Counters, owned by run.
+	sent, received, transitions, mismatch, sendErrors uint64
+	drops                                             map[string]uint64
+	lastTr                                            fsm.Transition
+	lastTrAt                                          time.Time
+	lastMismatchLog                                   time.Time
+	addrFault                                         bool // in Fault because the VIPs could not be added
+	retryAt                                           time.Time
+}
+
+func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Addr, addrs vipaddr.Addresses,
+	sender announce.Sender, ann Announcer, now func() time.Time, log *slog.Logger) (*instance, error) {
+	centis, err := vrrp.IntervalCentis(cfg.AdvertInterval)
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{
+		cfg: cfg, ifi: ifi, link: l, src: src, addrs: addrs, sender: sender, ann: ann, now: now,
+		centis:   centis,
+		log:      log.With("instance", cfg.Name, "vrid", cfg.VRID, "iface", cfg.Interface),
+		packets:  make(chan transport.Packet, 256),
+		requests: make(chan func()),
+		drops:    map[string]uint64{},
+		peers:    map[netip.Addr]bool{},
+	}
+	for _, p := range cfg.VIPs {
+		in.vipAddrs = append(in.vipAddrs, p.Addr())
+	}
+	n := min(len(in.vipAddrs), vrrp.MaxAddresses(!cfg.IPv6(), ifi.MTU))
+	in.advVIPs = in.vipAddrs[:n]
+	if n < len(in.vipAddrs) {
+		in.log.Info("advertisements carry only the first VIPs; the rest are excluded addresses",
+			"carried", n, "vips", len(in.vipAddrs))
+	}
+	if len(cfg.UnicastPeers) > 0 {
+		in.dsts = slices.Clone(cfg.UnicastPeers)
+		for _, p := range cfg.UnicastPeers {
+			in.peers[p] = true
+		}
+	} else if cfg.IPv6() {
+		in.dsts = []netip.Addr{vrrp.IPv6Group}
+	} else {
+		in.dsts = []netip.Addr{vrrp.IPv4Group}
+	}
+	in.m = fsm.New(fsm.Config{
+		Priority:       cfg.Priority,
+		AdvertInterval: cfg.AdvertInterval,
+		Preempt:        cfg.Preempt,
+		PreemptDelay:   cfg.PreemptDelay,
+		PrimaryAddr:    src,
+	})
+	return in, nil
+}
+
+// deliver queues a packet for the instance; it never blocks the reader.
+func (in *instance) deliver(p transport.Packet) {
+	select {
+	case in.packets <- p:
+	default:
+		in.queued.Add(1)
+	}
+}
+
+// do runs f in the instance's goroutine and waits for it; false if the
+// instance has stopped.
+func (in *instance) do(ctx context.Context, done <-chan struct{}, f func()) bool {
+	ran := make(chan struct{})
+	select {
+	case in.requests <- func() { f(); close(ran) }:
+	case <-done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-ran:
+		return true
+	case <-done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// run is the instance's loop. When ctx is done it shuts down gracefully:
+// a master sends priority 0 and removes its addresses.
+func (in *instance) run(ctx context.Context) {
+	in.start()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		in.arm(timer)
+		select {
+		case <-ctx.Done():
+			in.apply(in.m.Step(in.now(), fsm.Shutdown{}))
+			return
+		case p := <-in.packets:
+			in.receive(p)
+		case f := <-in.requests:
+			f()
+		case <-timer.C:
+			now := in.now()
+			if in.addrFault && !in.retryAt.IsZero() && !now.Before(in.retryAt) {
+				in.addrFault, in.retryAt = false, time.Time{}
+				in.apply(in.m.Step(now, fsm.LeaveFault{}))
+				continue
+			}
+			in.apply(in.m.Step(now, fsm.Tick{}))
+		}
+	}
+}
+
+// arm sets the timer to the machine's next deadline (or the address retry).
+func (in *instance) arm(t *time.Timer) {
+	dl, ok := in.m.NextDeadline()
+	if !in.retryAt.IsZero() && (!ok || in.retryAt.Before(dl)) {
+		dl, ok = in.retryAt, true
+	}
+	if !ok {
+		t.Reset(time.Hour)
+		return
+	}
+	t.Reset(max(dl.Sub(in.now()), 0))
+}
+
+// start removes addresses a crashed earlier run left behind (unless this
+// instance is the address owner and keeps them at once), then starts the
+// state machine.
+func (in *instance) start() {
+	if !in.m.Owner() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		present, err := in.addrs.Present(ctx, in.ifi.Index, in.cfg.VIPs)
+		if err == nil && len(present) > 0 {
+			in.log.Warn("removing VIPs left on the interface by an earlier run", "count", len(present))
+			err = in.addrs.Remove(ctx, in.ifi.Index, present)
+		}
+		cancel()
+		if err != nil {
+			in.log.Error("cannot clean up leftover VIPs", "err", err)
+		}
+	}
+	in.apply(in.m.Step(in.now(), fsm.Startup{}))
+}
+
+// receive applies the RFC 5798 §7.1 receive checks, then the state machine.
+func (in *instance) receive(p transport.Packet) {
+	if p.TTL != 255 {
+		in.drop(vrrp.DropTTL)
+		return
+	}
+	adv, err := vrrp.Parse(p.Payload, p.Src, p.Dst)
+	if err != nil {
+		in.drop(vrrp.ReasonOf(err))
+		return
+	}
+	switch {
+	case p.Src == in.src:
+		in.drop(vrrp.DropOwnPacket)
+		return
+	case len(in.peers) > 0 && !in.peers[p.Src]:
+		in.drop(vrrp.DropNotPeer)
+		return
+	case in.m.Owner():
+		in.drop(vrrp.DropOwner)
+		return
+	}
+	in.received++
+	if !sameAddrs(adv.Addresses, in.advVIPs) {
+		// RFC 5798 §7.1: MAY check the list, SHOULD log a mismatch; the
+		// packet is still processed.
+		in.mismatch++
+		if now := in.now(); now.Sub(in.lastMismatchLog) > time.Minute {
+			in.lastMismatchLog = now
+			in.log.Warn("advertisement's address list differs from ours: check both configs",
+				"from", p.Src, "theirs", len(adv.Addresses), "ours", len(in.advVIPs))
+		}
+	}
+	in.apply(in.m.Step(in.now(), fsm.Advert{
+		From: p.Src, FromMAC: p.SrcMAC, Priority: adv.Priority, Interval: adv.Interval(),
+	}))
+}
+
+func (in *instance) drop(r vrrp.DropReason) { in.drops[r.String()]++ }
+
+func sameAddrs(a, b []netip.Addr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[netip.Addr]bool, len(b))
+	for _, x := range b {
+		seen[x] = true
+	}
+	for _, x := range a {
+		if !seen[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// apply performs the state machine's actions in order.
+func (in *instance) apply(acts []fsm.Action) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case fsm.Transition:
+			in.transitions++
+			in.lastTr, in.lastTrAt = a, in.now()
+			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason.String(),
+				"priority", in.m.Priority())
+		case fsm.SendAdvert:
+			in.send(a.Priority)
+		case fsm.TakeOver:
+			in.takeOver()
+		case fsm.Release:
+			in.release()
+		}
+	}
+}
+
+func (in *instance) send(prio uint8) {
+	adv := vrrp.Advertisement{VRID: in.cfg.VRID, Priority: prio, MaxAdvertInterval: in.centis, Addresses: in.advVIPs}
+	for _, dst := range in.dsts {
+		b, err := adv.AppendMarshal(in.buf[:0], in.src, dst)
+		if err == nil {
+			in.buf = b
+			err = in.link.conn.WriteTo(b, in.src, dst)
+		}
+		if err != nil {
+			in.sendErrors++
+			if in.sendErrors == 1 || in.sendErrors%100 == 0 {
+				in.log.Error("cannot send advertisement", "dst", dst, "errors", in.sendErrors, "err", err)
+			}
+			continue
+		}
+		in.sent++
+	}
+}
+
+func (in *instance) takeOver() {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	err := in.addrs.Add(ctx, in.ifi.Index, in.cfg.VIPs)
+	cancel()
+	if err != nil {
+		// Add is all or nothing: no address is left behind. Do not claim
+		// the VIPs: resign and try again later.
+		in.log.Error("cannot add VIPs; resigning and retrying", "retry", addressRetry, "err", err)
+		in.addrFault = true
+		in.retryAt = in.now().Add(addressRetry)
+		in.apply(in.m.Step(in.now(), fsm.EnterFault{}))
+		return
+	}
+	in.log.Info("VIPs added", "count", len(in.cfg.VIPs))
+	in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, announce.Schedule{
+		Count: in.cfg.Announce.Count, Interval: in.cfg.Announce.Interval, Refresh: in.cfg.Announce.Refresh,
+	})
+}
+
+func (in *instance) release() {
+	in.ann.Cancel(in.cfg.Name)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := in.addrs.Remove(ctx, in.ifi.Index, in.cfg.VIPs); err != nil {
+		in.log.Error("cannot remove VIPs", "err", err)
+		return
+	}
+	in.log.Info("VIPs removed", "count", len(in.cfg.VIPs))
+}
+
+// status reports the instance; it runs in the instance's goroutine.
+func (in *instance) status() control.InstanceStatus {
+	family := "ipv4"
+	if in.cfg.IPv6() {
+		family = "ipv6"
+	}
+	st := control.InstanceStatus{
+		Name:                 in.cfg.Name,
+		Interface:            in.cfg.Interface,
+		VRID:                 in.cfg.VRID,
+		Family:               family,
+		State:                in.m.State().String(),
+		Priority:             in.cfg.Priority,
+		EffectivePriority:    in.m.Priority(),
+		AdvertInterval:       control.Duration(in.cfg.AdvertInterval),
+		MasterAdvertInterval: control.Duration(in.m.MasterAdverInterval()),
+		Preempt:              in.cfg.Preempt,
+	}
+	if mi := in.m.Master(); mi.Addr.IsValid() {
+		ps := &control.PeerStatus{Address: mi.Addr.String(), Priority: mi.Priority}
+		if in.m.State() == fsm.Master {
+			ps.Self = true
+			ps.MAC = in.ifi.HardwareAddr.String()
+		} else if mi.MAC != nil {
+			ps.MAC = mi.MAC.String()
+		}
+		st.Master = ps
+	}
+	held := map[netip.Prefix]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	present, err := in.addrs.Present(ctx, in.ifi.Index, in.cfg.VIPs)
+	cancel()
+	if err != nil {
+		in.log.Warn("cannot list addresses for status", "err", err)
+	}
+	for _, p := range present {
+		held[p] = true
+	}
+	for _, p := range in.cfg.VIPs {
+		st.VIPs = append(st.VIPs, control.VIPStatus{Address: p.String(), Held: held[p]})
+	}
+	drops := map[string]uint64{}
+	for k, v := range in.drops {
+		drops[k] = v
+	}
+	if q := in.queued.Load(); q > 0 {
+		drops["queue_full"] = q
+	}
+	st.Counters = control.Counters{
+		AdvertsSent:     in.sent,
+		AdvertsReceived: in.received,
+		Drops:           drops,
+		Transitions:     in.transitions,
+		AddressMismatch: in.mismatch,
+	}
+	if !in.lastTrAt.IsZero() {
+		st.Counters.LastTransition = in.lastTrAt
+		st.Counters.LastTransitionFrom = in.lastTr.From.String()
+		st.Counters.LastTransitionTo = in.lastTr.To.String()
+		st.Counters.LastTransitionReason = in.lastTr.Reason.String()
+	}
+	return st
+}
