@@ -51,11 +51,13 @@ func (e *fakeEnv) InterfaceByName(name string) (*net.Interface, error) {
 	}
 	return e.ifi, nil
 }
-func (e *fakeEnv) SourceAddr(*net.Interface, bool, []netip.Prefix) (netip.Addr, error) { return e.src, nil }
-func (e *fakeEnv) PrepareInterface(*net.Interface) error                               { return nil }
-func (e *fakeEnv) ListenVRRP(*net.Interface, bool) (transport.PacketConn, error)       { return e.conn, nil }
-func (e *fakeEnv) OpenSender(*net.Interface) (announce.SenderCloser, error)            { return e.sender, nil }
-func (e *fakeEnv) Addresses() vipaddr.Addresses                                        { return e.addrs }
+func (e *fakeEnv) SourceAddr(*net.Interface, bool, []netip.Prefix) (netip.Addr, error) {
+	return e.src, nil
+}
+func (e *fakeEnv) PrepareInterface(*net.Interface) error                         { return nil }
+func (e *fakeEnv) ListenVRRP(*net.Interface, bool) (transport.PacketConn, error) { return e.conn, nil }
+func (e *fakeEnv) OpenSender(*net.Interface) (announce.SenderCloser, error)      { return e.sender, nil }
+func (e *fakeEnv) Addresses() vipaddr.Addresses                                  { return e.addrs }
 
 func testConfig(t *testing.T, prio uint8, preempt bool) *config.Config {
 	t.Helper()

@@ -36,7 +36,9 @@ func (e *LinuxEnv) SourceAddr(ifi *net.Interface, ipv6 bool, exclude []netip.Pre
 	return transport.PrimaryAddr(ifi, ipv6, ex...)
 }
 
-func (e *LinuxEnv) PrepareInterface(ifi *net.Interface) error { return vipaddr.PrepareInterface(ifi.Name) }
+func (e *LinuxEnv) PrepareInterface(ifi *net.Interface) error {
+	return vipaddr.PrepareInterface(ifi.Name)
+}
 
 func (e *LinuxEnv) ListenVRRP(ifi *net.Interface, ipv6 bool) (transport.PacketConn, error) {
 	return transport.Listen(ifi, ipv6)

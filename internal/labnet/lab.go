@@ -263,7 +263,11 @@ func vipRange(p netip.Prefix, n int) ([]netip.Addr, error) {
 	}
 	hostBits := p.Addr().BitLen() - p.Bits()
 	if hostBits < 63 {
-		room := (uint64(1) << hostBits) - 1 - off // excludes the all-ones address
+		size := uint64(1) << hostBits
+		room := uint64(0)
+		if size > off+1 {
+			room = size - 1 - off // excludes the all-ones address
+		}
 		if uint64(n) > room {
 			return nil, fmt.Errorf("%w: %d VIPs from %v (room for %d)", errVIPRange, n, p, room)
 		}
