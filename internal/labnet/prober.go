@@ -206,3 +206,18 @@ func tolerance(interval time.Duration) time.Duration { return 3 * interval }
 func reachWindow(interval time.Duration) time.Duration {
 	return max(100*time.Millisecond, 3*interval)
 }
+
+// inetChecksum is the Internet checksum of RFC 1071.
+func inetChecksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}

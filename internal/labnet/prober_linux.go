@@ -273,21 +273,6 @@ func (p *Prober) recvLoop(c *net.IPConn, v6 bool) {
 	}
 }
 
-// inetChecksum is the Internet checksum of RFC 1071.
-func inetChecksum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
-
 // end is the end of the measurement: the stop time, or now.
 func (p *Prober) end() time.Time {
 	if !p.stopped.IsZero() {
