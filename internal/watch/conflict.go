@@ -1,0 +1,191 @@
+package watch
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// A claim is an ARP or NDP packet from another MAC that binds a VIP we
+// hold or probe to that MAC. Claims are kept per (VIP, MAC):
+//
+//	           claim                     ConflictClaims spanning ConflictSpan
+//	(none) ───────────▶ candidate ─────────────────────────────────────▶ confirmed
+//	                      │  ConflictWindow without confirmation            │ ConflictForget quiet,
+//	                      ▼                                                 │ or VIP neither held
+//	                    (none)  ◀───────────────────────────────────────────┘ nor probed
+//	                                      (ReportConflictEnded)
+//
+// A confirmed conflict is reported once, as an error. The watcher never
+// acts on it beyond the report: deciding who should own the VIP is the
+// VRRP state machine's job, and a flapping reaction to a hung peer would
+// only make things worse.
+
+type conflictKey struct {
+	vip netip.Addr
+	mac mac
+}
+
+type claims struct {
+	count       uint64
+	first, last time.Time
+	confirmed   bool
+}
+
+// probeRun is Probe's schedule for one VIP.
+type probeRun struct {
+	sent  int
+	next  time.Time // when the next probe is due; zero once all are sent
+	until time.Time // replies count as claims until then
+}
+
+// claim counts one claim of vip by m.
+func (d *detector) claim(now time.Time, vip netip.Addr, m mac, fx *effects) DropReason {
+	k := conflictKey{vip: vip, mac: m}
+	c := d.conflicts[k]
+	if c == nil {
+		if len(d.conflicts) >= d.cfg.MaxFlows {
+			return DropTableFull
+		}
+		c = &claims{first: now}
+		d.conflicts[k] = c
+		fx.rearm = true
+	} else if !c.confirmed && now.Sub(c.first) > d.cfg.ConflictWindow {
+		*c = claims{first: now}
+	}
+	c.count++
+	c.last = now
+	d.stats.Claims++
+	if !c.confirmed && c.count >= d.cfg.ConflictClaims && now.Sub(c.first) >= d.cfg.ConflictSpan {
+		c.confirmed = true
+		fx.reports = append(fx.reports, Report{Kind: ReportConflict, Iface: d.iface, Conflict: c.row(k), At: now})
+		fx.rearm = true
+	}
+	return 0
+}
+
+func (c *claims) row(k conflictKey) Conflict {
+	return Conflict{VIP: k.vip, MAC: k.mac.hw(), Count: c.count, First: c.first, Last: c.last}
+}
+
+// probe starts probing vips at now: Config.ProbeCount probes each, the
+// first at once. Probing a VIP that is being probed starts it over.
+func (d *detector) probe(now time.Time, vips []netip.Addr, fx *effects) {
+	for _, a := range vips {
+		a = normAddr(a)
+		if !usableVIP(a) {
+			continue
+		}
+		d.probing[a] = &probeRun{next: now}
+	}
+	d.tickProbes(now, fx)
+	fx.rearm = true
+}
+
+// tickProbes sends the probes due at now and ends probe runs whose wait
+// is over; it returns when the next probe or end is due.
+func (d *detector) tickProbes(now time.Time, fx *effects) time.Time {
+	var next time.Time
+	soon := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	ended := false
+	var due []netip.Addr
+	for a, p := range d.probing {
+		switch {
+		case p.next.IsZero() && !now.Before(p.until):
+			delete(d.probing, a)
+			ended = true
+		case p.next.IsZero():
+			soon(p.until)
+		case now.Before(p.next):
+			soon(p.next)
+		default:
+			due = append(due, a)
+		}
+	}
+	slices.SortFunc(due, netip.Addr.Compare) // a stable order on the wire
+	for _, a := range due {
+		p := d.probing[a]
+		pkt := arpProbe(d.our, a)
+		if a.Is6() {
+			pkt = dadNS(d.our, a)
+		}
+		fx.sends = append(fx.sends, send{pkt: pkt})
+		d.stats.Probes++
+		p.sent++
+		if p.sent < d.cfg.ProbeCount {
+			p.next = now.Add(d.cfg.ProbeInterval)
+			soon(p.next)
+			continue
+		}
+		p.next = time.Time{}
+		p.until = now.Add(d.cfg.ProbeWait)
+		soon(p.until)
+	}
+	if ended {
+		d.dropUnguarded(now, fx)
+	}
+	return next
+}
+
+// tickConflicts ends quiet conflicts and stale candidates.
+func (d *detector) tickConflicts(now time.Time, fx *effects) time.Time {
+	var next time.Time
+	for k, c := range d.conflicts {
+		due := c.first.Add(d.cfg.ConflictWindow)
+		if c.confirmed {
+			due = c.last.Add(d.cfg.ConflictForget)
+		}
+		if !now.Before(due) {
+			d.endConflict(now, k, c, fx)
+			continue
+		}
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	return next
+}
+
+// dropUnguarded ends the conflicts of VIPs neither held nor probed.
+func (d *detector) dropUnguarded(now time.Time, fx *effects) {
+	for k, c := range d.conflicts {
+		if !d.guarded(k.vip) {
+			d.endConflict(now, k, c, fx)
+		}
+	}
+}
+
+func (d *detector) endConflict(now time.Time, k conflictKey, c *claims, fx *effects) {
+	delete(d.conflicts, k)
+	if c.confirmed {
+		fx.reports = append(fx.reports, Report{Kind: ReportConflictEnded, Iface: d.iface, Conflict: c.row(k), At: now})
+	}
+}
+
+// conflictRows returns the confirmed conflicts, sorted by VIP and MAC.
+func (d *detector) conflictRows() []Conflict {
+	var rows []Conflict
+	for k, c := range d.conflicts {
+		if c.confirmed {
+			rows = append(rows, c.row(k))
+		}
+	}
+	slices.SortFunc(rows, func(a, b Conflict) int {
+		if c := a.VIP.Compare(b.VIP); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.MAC, b.MAC)
+	})
+	return rows
+}
+
+// probingVIP reports whether a is being probed (for log wording).
+func (d *detector) probingVIP(a netip.Addr) bool {
+	_, ok := d.probing[a]
+	return ok
+}
