@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/labnet"
+	"github.com/vipd/vipd/internal/testutil"
+)
+
+// vipdBin is the binary under test, built once by TestMain (with -race).
+var vipdBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "vipd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	vipdBin = filepath.Join(dir, "vipd")
+	build := exec.Command("go", "build", "-race", "-o", vipdBin, "../cmd/vipd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build vipd:", err)
+		return 1
+	}
+	_ = labnet.CleanupStale()
+	return m.Run()
+}
+
+// newLab builds a lab and removes it when the test ends.
+func newLab(t *testing.T, o labnet.Options) *labnet.Lab {
+	t.Helper()
+	testutil.RequireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lab, err := labnet.New(ctx, o)
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := lab.Close(); err != nil {
+			t.Errorf("lab close: %v", err)
+		}
+	})
+	return lab
+}
+
+// vipdNode is one vipd process in a lab host.
+type vipdNode struct {
+	t      *testing.T
+	host   *labnet.Host
+	config string
+	socket string
+	log    string
+	cmd    *exec.Cmd
+	waited chan struct{}
+}
+
+func newVipdNode(t *testing.T, h *labnet.Host, config string) *vipdNode {
+	t.Helper()
+	dir := t.TempDir()
+	n := &vipdNode{t: t, host: h, config: filepath.Join(dir, "vipd.yaml"),
+		socket: filepath.Join(dir, "vipd.sock"), log: filepath.Join(dir, "vipd.log")}
+	config = strings.ReplaceAll(config, "@SOCKET@", n.socket)
+	config = strings.ReplaceAll(config, "@IFACE@", h.Iface)
+	if err := os.WriteFile(n.config, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		n.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(n.log)
+			t.Logf("vipd log of %s:\n%s", h.Name, b)
+		}
+	})
+	return n
+}
+
+func (n *vipdNode) start() {
+	n.t.Helper()
+	f, err := os.OpenFile(n.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer f.Close()
+	n.cmd = n.host.Command(context.Background(), vipdBin, "run", "--config", n.config, "--log-level", "debug")
+	n.cmd.Stdout, n.cmd.Stderr = f, f
+	if err := n.cmd.Start(); err != nil {
+		n.t.Fatalf("start vipd on %s: %v", n.host.Name, err)
+	}
+	n.waited = make(chan struct{})
+	go func() { n.cmd.Wait(); close(n.waited) }()
+}
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (n *vipdNode) stop() {
+	n.t.Helper()
+	if n.cmd == nil {
+		return
+	}
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.waited:
+	case <-time.After(10 * time.Second):
+		n.t.Errorf("vipd on %s did not stop on SIGTERM", n.host.Name)
+		n.kill()
+	}
+	n.cmd = nil
+}
+
+// kill is kill -9: the process dies, its addresses stay.
+func (n *vipdNode) kill() {
+	if n.cmd == nil {
+		return
+	}
+	n.cmd.Process.Kill()
+	<-n.waited
+	n.cmd = nil
+}
+
+func (n *vipdNode) status() (control.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, vipdBin, "status", "--json", "--socket", n.socket).Output()
+	if err != nil {
+		return control.Status{}, err
+	}
+	var st control.Status
+	return st, json.Unmarshal(out, &st)
+}
+
+// states returns instance name → state ("" when the daemon does not answer).
+func (n *vipdNode) states() map[string]string {
+	st, err := n.status()
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, in := range st.Instances {
+		m[in.Name] = in.State
+	}
+	return m
+}
+
+func (n *vipdNode) waitState(instance, state string, within time.Duration) {
+	n.t.Helper()
+	waitFor(n.t, fmt.Sprintf("%s/%s %s", n.host.Name, instance, state), within, func() bool {
+		return n.states()[instance] == state
+	})
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// vipConfig renders a vipd config with one IPv4 and (when v6 > 0) one IPv6
+// instance.
+func vipConfig(node string, prio int, advert string, v4, v6 []netip.Addr, lan4, lan6 netip.Prefix) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "node: %s\ncontrol_socket: @SOCKET@\ninstances:\n", node)
+	fmt.Fprintf(&b, "  - name: v4\n    interface: @IFACE@\n    vrid: 42\n    priority: %d\n    advert_interval: %s\n    vips:\n", prio, advert)
+	for _, a := range v4 {
+		fmt.Fprintf(&b, "      - %s/%d\n", a, lan4.Bits())
+	}
+	if len(v6) > 0 {
+		fmt.Fprintf(&b, "  - name: v6\n    interface: @IFACE@\n    vrid: 43\n    priority: %d\n    advert_interval: %s\n    vips:\n", prio, advert)
+		for _, a := range v6 {
+			fmt.Fprintf(&b, "      - %s/%d\n", a, lan6.Bits())
+		}
+	}
+	return b.String()
+}
+
+// hasAll reports whether h holds every address.
+func hasAll(t *testing.T, h *labnet.Host, addrs []netip.Addr) bool {
+	ok, err := h.HasAddrs(addrs...)
+	if err != nil {
+		t.Logf("addrs of %s: %v", h.Name, err)
+	}
+	return ok
+}
+
+// holdsNone reports whether h holds none of addrs.
+func holdsNone(t *testing.T, h *labnet.Host, addrs []netip.Addr) bool {
+	ps, err := h.Addrs()
+	if err != nil {
+		return false
+	}
+	set := map[netip.Addr]bool{}
+	for _, a := range addrs {
+		set[a] = true
+	}
+	for _, p := range ps {
+		if set[p.Addr()] {
+			return false
+		}
+	}
+	return true
+}
