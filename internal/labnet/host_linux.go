@@ -63,22 +63,12 @@ func (h *Host) Do(fn func() error) error {
 // AddAddrs adds addresses to the host's LAN interface (a VIP "by hand":
 // /32 or /128 for a VIP). IPv6 addresses skip duplicate address detection.
 func (h *Host) AddAddrs(ps ...netip.Prefix) error {
-	for _, p := range ps {
-		if err := h.addAddr(h.Iface, p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return h.addAddrs(h.Iface, ps...)
 }
 
 // DelAddrs removes addresses from the host's LAN interface.
 func (h *Host) DelAddrs(ps ...netip.Prefix) error {
-	for _, p := range ps {
-		if err := h.delAddr(h.Iface, p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return h.delAddrs(h.Iface, ps...)
 }
 
 // Addrs returns the addresses on the host's LAN interface.

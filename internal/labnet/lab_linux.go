@@ -159,10 +159,8 @@ func (l *Lab) build(ctx context.Context) error {
 	}
 	for h, m := range addrs {
 		for ifname, ps := range m {
-			for _, p := range ps {
-				if err := h.addAddr(ifname, p); err != nil {
-					return err
-				}
+			if err := h.addAddrs(ifname, ps...); err != nil {
+				return err
 			}
 		}
 	}
@@ -310,28 +308,32 @@ func (h *Host) waitOperUp(ctx context.Context, name string, timeout time.Duratio
 	}
 }
 
-func (h *Host) addAddr(ifname string, p netip.Prefix) error {
+func (h *Host) addAddrs(ifname string, ps ...netip.Prefix) error {
 	link, err := h.nl.LinkByName(ifname)
 	if err != nil {
 		return fmt.Errorf("labnet: find %s in %s: %w", ifname, h.NS, err)
 	}
-	a := &netlink.Addr{IPNet: prefixToIPNet(p)}
-	if p.Addr().Is6() {
-		a.Flags = unix.IFA_F_NODAD
-	}
-	if err := h.nl.AddrAdd(link, a); err != nil {
-		return fmt.Errorf("labnet: add %v to %s in %s: %w", p, ifname, h.NS, err)
+	for _, p := range ps {
+		a := &netlink.Addr{IPNet: prefixToIPNet(p)}
+		if p.Addr().Is6() {
+			a.Flags = unix.IFA_F_NODAD
+		}
+		if err := h.nl.AddrAdd(link, a); err != nil {
+			return fmt.Errorf("labnet: add %v to %s in %s: %w", p, ifname, h.NS, err)
+		}
 	}
 	return nil
 }
 
-func (h *Host) delAddr(ifname string, p netip.Prefix) error {
+func (h *Host) delAddrs(ifname string, ps ...netip.Prefix) error {
 	link, err := h.nl.LinkByName(ifname)
 	if err != nil {
 		return fmt.Errorf("labnet: find %s in %s: %w", ifname, h.NS, err)
 	}
-	if err := h.nl.AddrDel(link, &netlink.Addr{IPNet: prefixToIPNet(p)}); err != nil {
-		return fmt.Errorf("labnet: delete %v from %s in %s: %w", p, ifname, h.NS, err)
+	for _, p := range ps {
+		if err := h.nl.AddrDel(link, &netlink.Addr{IPNet: prefixToIPNet(p)}); err != nil {
+			return fmt.Errorf("labnet: delete %v from %s in %s: %w", p, ifname, h.NS, err)
+		}
 	}
 	return nil
 }

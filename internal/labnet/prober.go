@@ -21,18 +21,18 @@ type VIPResult struct {
 	// Sent and Received count the probes sent after the instant (up to shortly
 	// before the end of the measurement) and the replies to them.
 	Sent, Received int
-	// Recovered tells that replies were flowing at the end: no gap longer than
-	// the tolerance (three probe intervals) since Recovery.
+	// Recovered tells that every probe sent after Recovery (up to shortly
+	// before the end) was answered: replies continue.
 	Recovered bool
-	// Outage is the time from the instant to Recovery; zero if no gap longer
-	// than the tolerance happened at all; for a VIP that did not recover, the
-	// time from the instant to the end (a lower bound).
+	// Outage is the time from the instant to Recovery; zero if no probe was
+	// lost; for a VIP that did not recover, the time from the instant to the
+	// end (a lower bound). Its precision is the probe interval.
 	Outage time.Duration
 	// FirstLoss is when the first unanswered probe after the instant was
 	// sent; zero when none was lost.
 	FirstLoss time.Time
-	// Recovery is when the first reply arrived after which replies continued
-	// to the end; the instant itself when nothing was lost; zero if the VIP
+	// Recovery is when the first reply to a probe sent after the last lost
+	// one arrived; the instant itself when nothing was lost; zero if the VIP
 	// did not recover.
 	Recovery time.Time
 	// MaxGap is the longest time without a reply, counted from the instant to
@@ -105,9 +105,9 @@ func (h *history) trim(t int64) {
 	}
 }
 
-// result analyses VIP i over [since, horizon] with the given tolerance.
-func (h *history) result(i int, since, horizon, tol int64) VIPResult {
-	o := analyse(h.sent[i], h.recv[i], since, horizon, tol)
+// result analyses VIP i over [since, horizon].
+func (h *history) result(i int, since, horizon int64) VIPResult {
+	o := analyse(h.sent[i], h.recv[i], since, horizon)
 	r := VIPResult{
 		Sent: o.sent, Received: o.received, Recovered: o.recovered,
 		Outage: time.Duration(o.outage), MaxGap: time.Duration(o.maxGap),
@@ -134,57 +134,60 @@ type analysis struct {
 }
 
 // analyse is the pure core of Results: probes sent at sent[k], answered at
-// recv[k] (0 = unanswered), looked at from since to horizon. A gap is the
-// time between consecutive replies, or between since or horizon and the
-// nearest reply; the VIP recovered at the reply that ends the last gap
-// longer than tol, unless that gap runs to the horizon.
-func analyse(sent, recv []int64, since, horizon, tol int64) analysis {
+// recv[k] (0 = unanswered), looked at from since to horizon (probes sent
+// later are not counted). The VIP recovered at the first reply to a probe
+// sent after the last unanswered one; with no unanswered probe there was
+// no outage; when the last probes went unanswered it has not recovered.
+// Gaps run between consecutive replies, and between since or horizon and
+// the nearest reply.
+func analyse(sent, recv []int64, since, horizon int64) analysis {
 	a := analysis{firstLoss: -1, lastReply: -1}
 	if horizon < since {
 		return a
 	}
 	var replies []int64
+	lastLost := -1
 	for k, s := range sent {
 		if s < since || s > horizon {
 			continue
 		}
 		a.sent++
-		switch r := recv[k]; {
-		case r == 0:
+		if recv[k] == 0 {
 			if a.firstLoss < 0 {
 				a.firstLoss = s
 			}
-		case r <= horizon:
-			a.received++
-			replies = append(replies, r)
-		default:
-			a.received++ // answered, but after the horizon: no gap to close
+			lastLost = k
+			continue
+		}
+		a.received++
+		if recv[k] <= horizon {
+			replies = append(replies, recv[k])
 		}
 	}
 	slices.Sort(replies)
 	if len(replies) > 0 {
 		a.lastReply = replies[len(replies)-1]
 	}
-	points := make([]int64, 0, len(replies)+2)
-	points = append(points, since)
-	points = append(points, replies...)
-	points = append(points, horizon)
-	lastBig := 0
-	for j := 1; j < len(points); j++ {
-		g := points[j] - points[j-1]
-		a.maxGap = max(a.maxGap, g)
-		if g > tol {
-			lastBig = j
-		}
+	prev := since
+	for _, r := range append(replies, horizon) {
+		a.maxGap = max(a.maxGap, r-prev)
+		prev = r
 	}
+	a.outage = horizon - since
 	switch {
-	case len(replies) == 0 || lastBig == len(points)-1:
-		a.outage = horizon - since
-	case lastBig == 0:
-		a.recovered, a.recovery = true, since
+	case a.sent == 0:
+	case lastLost < 0:
+		a.recovered, a.recovery, a.outage = true, since, 0
 	default:
-		a.recovered, a.recovery = true, points[lastBig]
-		a.outage = points[lastBig] - since
+		first := int64(-1)
+		for k := lastLost + 1; k < len(sent) && sent[k] <= horizon; k++ {
+			if recv[k] != 0 && (first < 0 || recv[k] < first) {
+				first = recv[k]
+			}
+		}
+		if first >= 0 {
+			a.recovered, a.recovery, a.outage = true, first, first-since
+		}
 	}
 	return a
 }
@@ -197,10 +200,6 @@ func effectiveInterval(n int, every time.Duration) time.Duration {
 	minEvery := time.Duration(int64(n) * int64(time.Second) / MaxPPS)
 	return max(every, minEvery)
 }
-
-// tolerance is the longest gap between replies that still counts as
-// "replies continue": three probe intervals.
-func tolerance(interval time.Duration) time.Duration { return 3 * interval }
 
 // reachWindow is how recent a reply must be for Reachable.
 func reachWindow(interval time.Duration) time.Duration {

@@ -295,9 +295,8 @@ func (p *Prober) Results(since time.Time) []VIPResult {
 		return out
 	}
 	s, h := p.hist.at(since), p.hist.at(p.end().Add(-probeGrace))
-	tol := int64(tolerance(p.interval))
 	for i, v := range p.vips {
-		out[i] = p.hist.result(i, s, h, tol)
+		out[i] = p.hist.result(i, s, h)
 		out[i].VIP = v
 	}
 	return out

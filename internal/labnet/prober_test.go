@@ -23,7 +23,6 @@ func probes(n int, lost func(k int) bool) (sent, recv []int64) {
 }
 
 func TestAnalyse(t *testing.T) {
-	tol := 30 * ms
 	tests := []struct {
 		name           string
 		lost           func(k int) bool
@@ -36,9 +35,9 @@ func TestAnalyse(t *testing.T) {
 				maxGap: 10 * ms, firstLoss: -1, lastReply: 981 * ms},
 		},
 		{
-			name: "one probe lost is no outage", lost: func(k int) bool { return k == 50 },
+			name: "one probe lost", lost: func(k int) bool { return k == 50 },
 			since: 100 * ms, horizon: 990 * ms,
-			want: analysis{sent: 90, received: 89, recovered: true, recovery: 100 * ms,
+			want: analysis{sent: 90, received: 89, recovered: true, recovery: 511 * ms, outage: 411 * ms,
 				maxGap: 20 * ms, firstLoss: 500 * ms, lastReply: 981 * ms},
 		},
 		{
@@ -65,10 +64,14 @@ func TestAnalyse(t *testing.T) {
 			want: analysis{sent: 80, received: 20, outage: 790 * ms, maxGap: 399 * ms, firstLoss: 200 * ms, lastReply: 591 * ms},
 		},
 		{
-			name: "brief outage below tolerance", lost: func(k int) bool { return k >= 50 && k < 52 },
+			name: "loss before since is not counted", lost: func(k int) bool { return k >= 5 && k < 9 },
 			since: 100 * ms, horizon: 990 * ms,
-			want: analysis{sent: 90, received: 88, recovered: true, recovery: 100 * ms,
-				maxGap: 30 * ms, firstLoss: 500 * ms, lastReply: 981 * ms},
+			want: analysis{sent: 90, received: 90, recovered: true, recovery: 100 * ms,
+				maxGap: 10 * ms, firstLoss: -1, lastReply: 981 * ms},
+		},
+		{
+			name: "no probe in the window", since: 991 * ms, horizon: 1200 * ms,
+			want: analysis{outage: 209 * ms, maxGap: 209 * ms, firstLoss: -1, lastReply: -1},
 		},
 		{
 			name: "empty window", since: 500 * ms, horizon: 400 * ms,
@@ -77,7 +80,7 @@ func TestAnalyse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sent, recv := probes(100, tt.lost)
-		got := analyse(sent, recv, tt.since, tt.horizon, tol)
+		got := analyse(sent, recv, tt.since, tt.horizon)
 		if got != tt.want {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)
 		}
@@ -89,7 +92,7 @@ func TestAnalyseLateReplies(t *testing.T) {
 	// together, out of send order: the first reply counts.
 	sent := []int64{0, 10 * ms, 20 * ms, 30 * ms, 40 * ms, 50 * ms, 60 * ms}
 	recv := []int64{1 * ms, 0, 45 * ms, 44 * ms, 43 * ms, 51 * ms, 61 * ms}
-	got := analyse(sent, recv, 5*ms, 65*ms, 30*ms)
+	got := analyse(sent, recv, 5*ms, 65*ms)
 	want := analysis{sent: 6, received: 5, recovered: true, recovery: 43 * ms, outage: 38 * ms,
 		maxGap: 38 * ms, firstLoss: 10 * ms, lastReply: 61 * ms}
 	if got != want {
@@ -126,7 +129,7 @@ func TestHistory(t *testing.T) {
 	if !h.reply(1, 4, 41*ms) || h.sentProbe(1, 50*ms) != 5 {
 		t.Error("sequence numbers broken after trim")
 	}
-	r := h.result(1, h.at(start.Add(30*time.Millisecond)), 60*ms, 30*ms)
+	r := h.result(1, h.at(start.Add(30*time.Millisecond)), 60*ms)
 	if r.Sent != 3 || r.Received != 1 || r.FirstLoss != start.Add(30*time.Millisecond) || r.LastReply != start.Add(41*time.Millisecond) {
 		t.Errorf("result = %+v", r)
 	}

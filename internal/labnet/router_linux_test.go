@@ -212,9 +212,9 @@ func TestIntegrationRouterBehaviour(t *testing.T) {
 				if g.arping {
 					return arpingU(ctx, b, v4[g.vip])
 				}
-				return b.GratuitousARP(v4[g.vip], g.reply, 1)
+				return b.GratuitousARP(g.reply, 1, v4[g.vip])
 			})
-			check("IPv6", v6, tt.nas, func(g garp) error { return b.UnsolicitedNA(v6[g.vip], true, 1) })
+			check("IPv6", v6, tt.nas, func(g garp) error { return b.UnsolicitedNA(true, 1, v6[g.vip]) })
 			if t.Failed() {
 				rs, _ := l.RouterRuleset(ctx)
 				t.Logf("router ruleset:\n%s", rs)
