@@ -55,23 +55,30 @@ func arpProbe(our mac, vip netip.Addr) announce.Packet {
 	return announce.Packet{Kind: announce.KindDirectedRequest, VIP: vip, DstMAC: net.HardwareAddr(b[0:6:6]), Target: vip, Frame: b}
 }
 
-// repairNA returns an unsolicited Neighbor Advertisement for vip with the
-// Override flag and Target Link-Layer Address owner, from vip to dst at
-// dstMAC. dst is the upstream's own IPv6 address when known, else
-// all-nodes ff02::1 (still in a frame to dstMAC only): a router would
-// forward, not read, an NA sent to an address that is not its own.
+// repairNA returns a Neighbor Advertisement for vip with the Override
+// flag and Target Link-Layer Address owner, from vip to dst at dstMAC.
+// dst is the upstream's own IPv6 address when known, else all-nodes
+// ff02::1 (still in a frame to dstMAC only): a router would forward, not
+// read, an NA sent to an address that is not its own. To a unicast dst the
+// Solicited flag is set, as in the answer to the upstream's own
+// reachability probes (which it sends to our MAC while its entry is
+// stale): upstreams that drop unsolicited advertisements, as sticky load
+// balancers do, still take it. To all-nodes it must stay clear (RFC 4861
+// §7.1.2).
 func repairNA(our, owner mac, vip netip.Addr, dstMAC mac, dst netip.Addr) announce.Packet {
 	b := make([]byte, naFrameLen)
 	m := putIPv6(b, dstMAC, our, vip, dst, ndMinLen+lladdrOptLen)
 	m[0] = icmpNA
-	m[4] = naFlagO // Router and Solicited clear
+	m[4] = naFlagO // Router clear
+	if !dst.IsMulticast() {
+		m[4] |= naFlagS
+	}
 	t := vip.As16()
 	copy(m[8:24], t[:])
 	m[24], m[25] = optTargetLLA, 1
 	copy(m[26:32], owner[:])
 	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(vip.As16(), dst.As16(), m))
-	p := announce.Packet{Kind: announce.KindUnicastNA, VIP: vip, DstMAC: net.HardwareAddr(b[0:6:6]), Target: dst, Frame: b}
-	return p
+	return announce.Packet{Kind: announce.KindUnicastNA, VIP: vip, DstMAC: net.HardwareAddr(b[0:6:6]), Target: dst, Frame: b}
 }
 
 // dadNS returns the Duplicate Address Detection probe of RFC 4862 §5.4.2

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/vipd/vipd/internal/announce"
 )
 
 // A claim is an ARP or NDP packet from another MAC that binds a VIP we
@@ -110,8 +112,10 @@ func (d *detector) tickProbes(now time.Time, fx *effects) time.Time {
 	slices.SortFunc(due, netip.Addr.Compare) // a stable order on the wire
 	for _, a := range due {
 		p := d.probing[a]
-		pkt := arpProbe(d.our, a)
-		if a.Is6() {
+		var pkt announce.Packet
+		if a.Is4() {
+			pkt = arpProbe(d.our, a)
+		} else {
 			pkt = dadNS(d.our, a)
 		}
 		fx.sends = append(fx.sends, send{pkt: pkt})

@@ -26,6 +26,7 @@ const (
 	ndHopLimit   = 255
 	icmpNS       = 135
 	icmpNA       = 136
+	naFlagS      = 0x40
 	naFlagO      = 0x20
 	optSourceLLA = 1
 	optTargetLLA = 2

@@ -245,6 +245,12 @@ func (w *Watcher) timerLoop(ctx context.Context) {
 		if !next.IsZero() {
 			t = w.clock.NewTimer(next.Sub(now))
 			fire = t.C()
+			if !w.clock.Now().Before(next) {
+				// The clock passed the deadline while the timer was being
+				// armed (a jump of a test's clock): look again at once.
+				t.Stop()
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():

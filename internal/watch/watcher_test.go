@@ -1,0 +1,496 @@
+package watch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/bpf"
+
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/announce/announcetest"
+)
+
+// fakeConn is a Conn fed from a channel. It honours read deadlines in the
+// past (the watcher's way to stop a read) and records writes and filters.
+type fakeConn struct {
+	in     chan []byte
+	sync   chan struct{} // received only by a reader back in ReadFrom
+	errs   chan error    // read errors to return, before frames
+	closed chan struct{}
+
+	mu       sync.Mutex // guards the fields below
+	expired  chan struct{}
+	deadline time.Time
+	written  [][]byte
+	dsts     []net.Addr
+	filters  [][]bpf.RawInstruction
+	once     sync.Once
+}
+
+func newFakeConn() *fakeConn {
+	return &fakeConn{in: make(chan []byte), sync: make(chan struct{}), errs: make(chan error, 1),
+		closed: make(chan struct{}), expired: make(chan struct{})}
+}
+
+func (c *fakeConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.mu.Lock()
+	expired := c.expired
+	c.mu.Unlock()
+	select {
+	case err := <-c.errs:
+		return 0, nil, err
+	default:
+	}
+	for {
+		select {
+		case f := <-c.in:
+			return copy(b, f), &packet.Addr{}, nil
+		case <-c.sync:
+		case <-c.closed:
+			return 0, nil, net.ErrClosed
+		case <-expired:
+			return 0, nil, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+func (c *fakeConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.written = append(c.written, bytes.Clone(b))
+	c.dsts = append(c.dsts, addr)
+	return len(b), nil
+}
+
+func (c *fakeConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	select {
+	case <-c.expired:
+		c.expired = make(chan struct{})
+	default:
+	}
+	if !t.IsZero() && !t.After(time.Now()) {
+		close(c.expired)
+	}
+	return nil
+}
+
+func (c *fakeConn) SetBPF(f []bpf.RawInstruction) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.filters = append(c.filters, f)
+	return nil
+}
+
+func (c *fakeConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+func (c *fakeConn) lastFilter() []bpf.RawInstruction {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.filters) == 0 {
+		return nil
+	}
+	return c.filters[len(c.filters)-1]
+}
+
+// fakePacer records SendNow and writes each packet at once.
+type fakePacer struct {
+	mu        sync.Mutex // guards the fields below
+	pkts      []announce.Packet
+	keys      []string
+	cancelled []string
+	changed   chan struct{}
+}
+
+func (p *fakePacer) SendNow(key string, s announce.Sender, pkts ...announce.Packet) error {
+	for _, pk := range pkts {
+		if err := s.Send(pk.Frame); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pkts = append(p.pkts, pkts...)
+	p.keys = append(p.keys, key)
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+	return nil
+}
+
+func (p *fakePacer) Cancel(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cancelled = append(p.cancelled, key)
+}
+
+// wait blocks until n packets were sent or the test's deadline passes.
+func (p *fakePacer) wait(t *testing.T, n int) []announce.Packet {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		p.mu.Lock()
+		if len(p.pkts) >= n {
+			pk := append([]announce.Packet(nil), p.pkts...)
+			p.mu.Unlock()
+			return pk
+		}
+		if p.changed == nil {
+			p.changed = make(chan struct{})
+		}
+		ch, have := p.changed, len(p.pkts)
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%d of %d packets sent", have, n)
+		}
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// checkGoroutines fails the test if goroutines started during it are
+// still running when it ends (after a grace period: exiting takes a
+// moment).
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				t.Errorf("%d goroutines left running, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+				return
+			}
+			runtime.Gosched()
+			time.Sleep(time.Millisecond) // polling the count, not waiting for an event
+		}
+	})
+}
+
+type rig struct {
+	w       *Watcher
+	conn    *fakeConn
+	pacer   *fakePacer
+	clock   *announcetest.Clock
+	reports chan Report
+	log     *lockedWriter
+	done    chan struct{}
+	cancel  context.CancelFunc
+}
+
+func newRig(t *testing.T, withPacer bool) *rig {
+	t.Helper()
+	checkGoroutines(t)
+	r := &rig{conn: newFakeConn(), clock: announcetest.NewClock(timeZero), reports: make(chan Report, 64), log: &lockedWriter{}}
+	deps := Deps{
+		Clock:    r.clock,
+		Logger:   slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnReport: func(rep Report) { r.reports <- rep },
+	}
+	if withPacer {
+		r.pacer = &fakePacer{}
+		deps.Pacer = r.pacer
+	}
+	ifi := &net.Interface{Name: "eth0", Index: 2, HardwareAddr: ourMAC}
+	w, err := New(ifi, r.conn, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.w = w
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		w.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		r.stopped(t)
+		_ = w.Close()
+	})
+	return r
+}
+
+// lockedWriter is a log buffer safe for the logger's goroutines.
+type lockedWriter struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (r *rig) logged() string {
+	r.log.mu.Lock()
+	defer r.log.mu.Unlock()
+	return r.log.b.String()
+}
+
+// feed hands the watcher a frame and returns once it has handled it (its
+// reader is back in ReadFrom), so that the frame's time is the clock's
+// time now.
+func (r *rig) feed(t *testing.T, b []byte) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	select {
+	case r.conn.in <- b:
+	case <-timeout:
+		t.Fatal("the watcher does not read")
+	}
+	select {
+	case r.conn.sync <- struct{}{}:
+	case <-timeout:
+		t.Fatal("the watcher does not read again")
+	}
+}
+
+// armed waits until the Run loop has a timer for at: only then may the
+// test advance the clock to it (the loop arms timers relative to the
+// time it read).
+func (r *rig) armed(t *testing.T, at time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		next, ok := r.clock.Next()
+		if ok && next.Equal(at) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no timer for %v (next %v, %v)", at.Sub(timeZero), next.Sub(timeZero), ok)
+		}
+		runtime.Gosched()
+	}
+}
+
+func (r *rig) report(t *testing.T) Report {
+	t.Helper()
+	select {
+	case rep := <-r.reports:
+		return rep
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report")
+	}
+	return Report{}
+}
+
+func (r *rig) stopped(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}
+
+func TestWatcherMisdirected(t *testing.T) {
+	r := newRig(t, true)
+	r.w.SetWatched(map[netip.Addr]Owner{vip4: ownerB})
+	want, err := bpf.Assemble(filter(mustMAC(t, ourMAC), []netip.Addr{vip4}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.conn.lastFilter(); !slicesEqualRaw(got, want) {
+		t.Fatalf("socket filter not updated for the watched VIP")
+	}
+	for range 3 {
+		r.feed(t, stale(t))
+		r.clock.Advance(ms(500))
+	}
+	rep := r.report(t)
+	if rep.Kind != ReportMisdirected || rep.Iface != "eth0" || rep.Misdirected.VIP != vip4 ||
+		!bytes.Equal(rep.Misdirected.SrcMAC, routerMAC) || rep.Misdirected.SrcIP != clientIP {
+		t.Fatalf("report %+v", rep)
+	}
+	pkts := r.pacer.wait(t, 1)
+	checkRepairARP(t, send{pkt: pkts[0], repair: true}, ownerMAC, clientIP)
+	if r.pacer.keys[0] != "watch/eth0" {
+		t.Errorf("pacer key %q", r.pacer.keys[0])
+	}
+	// Through the pacer onto the watcher's own socket, to the router.
+	r.conn.mu.Lock()
+	if len(r.conn.written) != 1 || r.conn.dsts[0].(*packet.Addr).HardwareAddr.String() != routerMAC.String() {
+		t.Errorf("written %d frames to %v", len(r.conn.written), r.conn.dsts)
+	}
+	r.conn.mu.Unlock()
+	rows := r.w.Misdirected()
+	if len(rows) != 1 || rows[0].Packets != 3 || rows[0].Repairs != 1 {
+		t.Errorf("rows %+v", rows)
+	}
+	log := r.logged()
+	for _, s := range []string{
+		"level=WARN",
+		"upstream 0a:00:00:00:00:01 still sends 192.0.2.101 here; owner is node b (02:00:00:00:00:0b)",
+		"src_ip=198.51.100.10",
+		"watch: repair sent",
+	} {
+		if !strings.Contains(log, s) {
+			t.Errorf("log lacks %q:\n%s", s, log)
+		}
+	}
+	// Quiet for EpisodeGap: the Run loop's timer ends the episode.
+	r.armed(t, timeZero.Add(11*time.Second))
+	r.clock.Advance(11 * time.Second)
+	if rep := r.report(t); rep.Kind != ReportMisdirectedEnded || rep.Misdirected.Repairs != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	st := r.w.Stats()
+	if st.Frames != 3 || st.Misdirected != 3 || st.Repairs != 1 || st.SendErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func slicesEqualRaw(a, b []bpf.RawInstruction) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestWatcherProbeConflict(t *testing.T) {
+	r := newRig(t, true)
+	r.w.SetHeld([]netip.Addr{vip4})
+	r.w.Probe([]netip.Addr{vip4})
+	r.pacer.wait(t, 1) // the first probe leaves at once
+	r.feed(t, probeReply(t, otherMAC))
+	r.armed(t, timeZero.Add(time.Second))
+	r.clock.Advance(time.Second)
+	r.pacer.wait(t, 2) // the second, from the Run loop's timer
+	r.feed(t, probeReply(t, otherMAC))
+	rep := r.report(t)
+	if rep.Kind != ReportConflict || rep.Conflict.VIP != vip4 || !bytes.Equal(rep.Conflict.MAC, otherMAC) || rep.Conflict.Count != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	if c := r.w.Conflicts(); len(c) != 1 || c[0].Count != 2 {
+		t.Fatalf("conflicts %+v", c)
+	}
+	if !strings.Contains(r.logged(), "level=ERROR") || !strings.Contains(r.logged(), "duplicate owner: 02:00:00:00:00:0c also claims 192.0.2.101") {
+		t.Errorf("log:\n%s", r.logged())
+	}
+	r.armed(t, timeZero.Add(2*time.Second))
+	r.clock.Advance(time.Second)
+	pkts := r.pacer.wait(t, 3)
+	for i, p := range pkts {
+		if !bytes.Equal(p.Frame, arpProbe(mustMAC(t, ourMAC), vip4).Frame) {
+			t.Errorf("probe %d: %x", i, p.Frame)
+		}
+	}
+	// Releasing the VIP ends the conflict once probing is over.
+	r.w.SetHeld(nil)
+	r.armed(t, timeZero.Add(4*time.Second))
+	r.clock.Advance(2 * time.Second)
+	if rep := r.report(t); rep.Kind != ReportConflictEnded {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+func TestWatcherWithoutPacer(t *testing.T) {
+	r := newRig(t, false)
+	r.w.Probe([]netip.Addr{vip6})
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	if len(r.conn.written) != 1 || !bytes.Equal(r.conn.written[0], dadNS(mustMAC(t, ourMAC), vip6).Frame) {
+		t.Fatalf("written %x", r.conn.written)
+	}
+	if got := r.conn.dsts[0].(*packet.Addr).HardwareAddr.String(); got != "33:33:ff:00:01:01" {
+		t.Errorf("written to %s", got)
+	}
+}
+
+func TestWatcherStops(t *testing.T) {
+	t.Run("cancel", func(t *testing.T) {
+		r := newRig(t, true)
+		r.cancel()
+		r.stopped(t)
+	})
+	t.Run("close", func(t *testing.T) {
+		r := newRig(t, true)
+		if err := r.w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r.stopped(t)
+		if len(r.pacer.cancelled) != 1 || r.pacer.cancelled[0] != "watch/eth0" {
+			t.Errorf("pacer cancelled %v", r.pacer.cancelled)
+		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		r := newRig(t, true)
+		r.conn.errs <- errors.New("boom")
+		if err := r.clock.WaitTimer(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// The reader backs off on the clock, then reads on.
+		deadline := time.Now().Add(5 * time.Second)
+		for r.w.Stats().ReadErrors != 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("read error not counted")
+			}
+			runtime.Gosched()
+		}
+		r.clock.Advance(errBackoff)
+		r.feed(t, stale(t))
+		if !strings.Contains(r.logged(), "watch: read failed") {
+			t.Errorf("log:\n%s", r.logged())
+		}
+	})
+}
+
+func TestNewRejectsBadMAC(t *testing.T) {
+	for _, hw := range []net.HardwareAddr{nil, {1, 2, 3}, {0, 0, 0, 0, 0, 0}, {0x01, 0, 0x5e, 0, 0, 1}} {
+		_, err := New(&net.Interface{Name: "eth0", HardwareAddr: hw}, newFakeConn(), Deps{})
+		if !errors.Is(err, ErrHardwareAddr) {
+			t.Errorf("MAC %v: %v, want ErrHardwareAddr", hw, err)
+		}
+	}
+}
+
+func TestHandleFrameWithoutRun(t *testing.T) {
+	w, err := New(&net.Interface{Name: "eth0", HardwareAddr: ourMAC}, newFakeConn(), Deps{Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetWatched(map[netip.Addr]Owner{netip.MustParseAddr("::ffff:192.0.2.101"): ownerB}) // mapped: unmapped
+	if r := w.HandleFrame(stale(t)); r != 0 {
+		t.Errorf("misdirected frame: %v", r)
+	}
+	if r := w.HandleFrame(ipFrame(t, ourMAC, routerMAC, clientIP, ourIP)); r != DropNotWatched {
+		t.Errorf("own traffic: %v", r)
+	}
+	if r := w.HandleFrame([]byte{1, 2, 3}); r != DropShortFrame {
+		t.Errorf("short: %v", r)
+	}
+	st := w.Stats()
+	if st.Frames != 3 || st.Dropped[DropShortFrame] != 1 || len(st.Dropped) != len(DropReasons()) {
+		t.Errorf("stats %+v", st)
+	}
+}
