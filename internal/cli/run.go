@@ -3,7 +3,10 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +29,8 @@ SIGINT. Logs go to standard error (log/slog; text or JSON).
 At start, VIPs of the configuration that an earlier run left on an interface
 (a crash) are removed, unless this node is the address owner (priority 255).
 On SIGTERM/SIGINT every master sends an advertisement with priority 0, so that
-its backup takes over after Skew_Time, and removes its VIPs.
+its backup takes over after Skew_Time, and removes its VIPs. SIGHUP reloads
+the configuration (see 'vipd reload --help').
 
 Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 		Args: cobra.NoArgs,
@@ -43,8 +47,22 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 			if err != nil {
 				return err
 			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			reload := make(chan struct{}, 1)
+			go func() {
+				for range hup {
+					select {
+					case reload <- struct{}{}:
+					default:
+					}
+				}
+			}()
 			return daemon.Run(cmd.Context(), daemon.Options{
 				Config:  cfg,
+				Load:    func() (*config.Config, error) { return config.Load(path) },
+				Reload:  reload,
 				Env:     env,
 				Logger:  log,
 				Version: Version,

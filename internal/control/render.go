@@ -43,7 +43,7 @@ func (o RenderStatusOptions) Render(w io.Writer, s Status) error {
 		fmt.Fprintln(tw, "INSTANCE\tIFACE\tVRID\tFAMILY\tSTATE\tPRIO\tMASTER\tADVERT\tVIPS")
 		for _, in := range s.Instances {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				in.Name, in.Interface, in.VRID, in.Family, in.State,
+				in.Name, in.Interface, in.VRID, in.Family, stateCell(in),
 				priority(in), master(in.Master), advert(in), vipSummary(in.VIPs))
 		}
 		fmt.Fprintln(tw)
@@ -208,4 +208,12 @@ func age(d time.Duration) string {
 		return fmt.Sprintf("%dm%ds", m, s)
 	}
 	return fmt.Sprintf("%ds", s)
+}
+
+// stateCell shows why an instance is in FAULT, e.g. "FAULT(maintenance)".
+func stateCell(in InstanceStatus) string {
+	if in.State == "FAULT" && len(in.FaultReasons) > 0 {
+		return in.State + "(" + strings.Join(in.FaultReasons, ",") + ")"
+	}
+	return in.State
 }

@@ -2,12 +2,15 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,7 +21,10 @@ import (
 
 // Options configure Run.
 type Options struct {
-	Config  *config.Config
+	Config *config.Config
+	// Load re-reads the configuration for a reload (SIGHUP, `vipd
+	// reload`); nil disables reloading.
+	Load    func() (*config.Config, error)
 	Env     Env
 	Logger  *slog.Logger
 	Version string
@@ -27,21 +33,45 @@ type Options struct {
 	// Ready, when set, is called once every instance runs and the control
 	// socket answers (systemd's READY=1).
 	Ready func()
+	// Reload delivers reload requests (SIGHUP).
+	Reload <-chan struct{}
 	// NoControl skips the control socket (tests that run several daemons).
 	NoControl bool
 }
 
 // Daemon is a running vipd.
 type Daemon struct {
-	opts      Options
-	log       *slog.Logger
-	now       func() time.Time
-	started   time.Time
-	links     []*link
-	senders   []announce.SenderCloser
-	instances []*instance
-	pacer     *announce.Pacer
-	done      chan struct{} // closed when the instances have stopped
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	started time.Time
+	env     Env
+	pacer   *announce.Pacer
+	bus     *bus
+	maint   *maintenance
+
+	// mu guards the fields below and serialises reconfiguration (start,
+	// reload, stop); instance goroutines never take it.
+	mu      sync.Mutex
+	cfg     *config.Config
+	insts   map[string]*running
+	links   map[linkKey]*link
+	senders map[int]announce.SenderCloser
+	edgeCtx context.Context
+	edges   sync.WaitGroup
+	closing bool
+}
+
+type linkKey struct {
+	ifindex int
+	ipv6    bool
+}
+
+// running is a started instance.
+type running struct {
+	in     *instance
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // Run starts the daemon and blocks until ctx is done and every instance has
@@ -55,75 +85,38 @@ func Run(ctx context.Context, opts Options) error {
 	return d.run(ctx)
 }
 
-func setup(opts Options) (d *Daemon, err error) {
+func setup(opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	d = &Daemon{opts: opts, log: opts.Logger, now: opts.Now, started: opts.Now(), done: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			d.closeEdges()
-		}
-	}()
-	cfg, env := opts.Config, opts.Env
-	d.pacer = announce.NewPacer(cfg.AnnounceRate, announceBurst, nil, d.log)
-
-	type linkKey struct {
-		ifindex int
-		ipv6    bool
+	d := &Daemon{
+		opts: opts, log: opts.Logger, now: opts.Now, started: opts.Now(), env: opts.Env,
+		bus:     newBus(),
+		cfg:     opts.Config,
+		insts:   map[string]*running{},
+		links:   map[linkKey]*link{},
+		senders: map[int]announce.SenderCloser{},
 	}
-	links := map[linkKey]*link{}
-	senders := map[int]announce.SenderCloser{}
-	prepared := map[int]bool{}
-	vipsOn := map[string][]netip.Prefix{}
-	for _, ic := range cfg.Instances {
-		vipsOn[ic.Interface] = append(vipsOn[ic.Interface], ic.VIPs...)
+	d.maint = loadMaintenance(opts.Config.StateDir, d.log)
+	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, announceBurst, nil, d.log)
+	// Open every edge first: a missing interface or privilege fails here,
+	// before any address is touched.
+	var pending []*instance
+	for _, ic := range opts.Config.Instances {
+		in, err := d.attach(ic)
+		if err != nil {
+			for _, in := range pending {
+				d.detach(in)
+			}
+			return nil, err
+		}
+		pending = append(pending, in)
 	}
-	for _, ic := range cfg.Instances {
-		ifi, err := env.InterfaceByName(ic.Interface)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: instance %s: interface %s: %w", ic.Name, ic.Interface, err)
-		}
-		if !prepared[ifi.Index] {
-			if err := env.PrepareInterface(ifi); err != nil {
-				return nil, fmt.Errorf("daemon: instance %s: prepare %s: %w", ic.Name, ic.Interface, err)
-			}
-			prepared[ifi.Index] = true
-		}
-		key := linkKey{ifi.Index, ic.IPv6()}
-		l := links[key]
-		if l == nil {
-			conn, err := env.ListenVRRP(ifi, ic.IPv6())
-			if err != nil {
-				return nil, fmt.Errorf("daemon: instance %s: open VRRP socket on %s: %w", ic.Name, ic.Interface, err)
-			}
-			l = &link{ifi: ifi, ipv6: ic.IPv6(), conn: conn, byVRID: map[uint8]*instance{}, drops: map[string]uint64{},
-				log: d.log.With("iface", ifi.Name)}
-			links[key] = l
-			d.links = append(d.links, l)
-		}
-		s := senders[ifi.Index]
-		if s == nil {
-			s, err = env.OpenSender(ifi)
-			if err != nil {
-				return nil, fmt.Errorf("daemon: instance %s: open announcement socket on %s: %w", ic.Name, ic.Interface, err)
-			}
-			senders[ifi.Index] = s
-			d.senders = append(d.senders, s)
-		}
-		src, err := env.SourceAddr(ifi, ic.IPv6(), vipsOn[ic.Interface])
-		if err != nil {
-			return nil, fmt.Errorf("daemon: instance %s: source address on %s: %w", ic.Name, ic.Interface, err)
-		}
-		in, err := newInstance(ic, ifi, l, src, env.Addresses(), s, d.pacer, d.now, d.log)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: instance %s: %w", ic.Name, err)
-		}
-		l.byVRID[ic.VRID] = in
-		d.instances = append(d.instances, in)
+	for _, in := range pending {
+		d.insts[in.cfg.Name] = &running{in: in}
 	}
 	return d, nil
 }
@@ -131,74 +124,334 @@ func setup(opts Options) (d *Daemon, err error) {
 // announceBurst is how many announcement packets may leave back to back.
 const announceBurst = 50
 
-func (d *Daemon) closeEdges() {
-	for _, l := range d.links {
-		l.conn.Close()
+// attach opens (or shares) the edges of an instance and builds it. Callers
+// hold d.mu, or run before the daemon starts.
+func (d *Daemon) attach(ic config.Instance) (*instance, error) {
+	env := d.env
+	ifi, err := env.InterfaceByName(ic.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: instance %s: interface %s: %w", ic.Name, ic.Interface, err)
 	}
-	for _, s := range d.senders {
+	if err := env.PrepareInterface(ifi); err != nil {
+		return nil, fmt.Errorf("daemon: instance %s: prepare %s: %w", ic.Name, ic.Interface, err)
+	}
+	key := linkKey{ifi.Index, ic.IPv6()}
+	l := d.links[key]
+	newLink := l == nil
+	if newLink {
+		conn, err := env.ListenVRRP(ifi, ic.IPv6())
+		if err != nil {
+			return nil, fmt.Errorf("daemon: instance %s: open VRRP socket on %s: %w", ic.Name, ic.Interface, err)
+		}
+		l = &link{ifi: ifi, ipv6: ic.IPv6(), conn: conn, byVRID: map[uint8]*instance{}, drops: map[string]uint64{},
+			log: d.log.With("iface", ifi.Name)}
+	}
+	fail := func(err error) (*instance, error) {
+		if newLink {
+			l.conn.Close()
+		}
+		return nil, err
+	}
+	s := d.senders[ifi.Index]
+	newSender := s == nil
+	if newSender {
+		if s, err = env.OpenSender(ifi); err != nil {
+			return fail(fmt.Errorf("daemon: instance %s: open announcement socket on %s: %w", ic.Name, ic.Interface, err))
+		}
+	}
+	fail2 := func(err error) (*instance, error) {
+		if newSender {
+			s.Close()
+		}
+		return fail(err)
+	}
+	src, err := env.SourceAddr(ifi, ic.IPv6(), d.vipsOn(ic.Interface, ic))
+	if err != nil {
+		return fail2(fmt.Errorf("daemon: instance %s: source address on %s: %w", ic.Name, ic.Interface, err))
+	}
+	in, err := newInstance(ic, ifi, l, src, env.Addresses(), s, d.pacer, d.now, d.log, d.publish)
+	if err != nil {
+		return fail2(fmt.Errorf("daemon: instance %s: %w", ic.Name, err))
+	}
+	if newLink {
+		d.links[key] = l
+		if d.edgeCtx != nil {
+			d.startReader(l)
+		}
+	}
+	if newSender {
+		d.senders[ifi.Index] = s
+	}
+	l.add(in)
+	return in, nil
+}
+
+// detach unregisters an instance that has stopped and closes the edges
+// nobody uses any more. Callers hold d.mu.
+func (d *Daemon) detach(in *instance) {
+	l := in.link
+	if l.remove(in) == 0 {
+		l.conn.Close()
+		delete(d.links, linkKey{l.ifi.Index, l.ipv6})
+	}
+	for _, r := range d.insts {
+		if r.in != in && r.in.ifi.Index == in.ifi.Index {
+			return
+		}
+	}
+	if s := d.senders[in.ifi.Index]; s != nil {
 		s.Close()
+		delete(d.senders, in.ifi.Index)
 	}
 }
 
+// vipsOn lists the VIPs of every instance on an interface (they are not
+// candidates for the advertisement source address).
+func (d *Daemon) vipsOn(ifname string, extra config.Instance) []netip.Prefix {
+	vips := slices.Clone(extra.VIPs)
+	for _, ic := range d.cfg.Instances {
+		if ic.Interface == ifname {
+			vips = append(vips, ic.VIPs...)
+		}
+	}
+	return vips
+}
+
+func (d *Daemon) startReader(l *link) {
+	d.edges.Add(1)
+	go func() { defer d.edges.Done(); l.read(d.edgeCtx) }()
+}
+
+// startInstance runs an attached instance. Callers hold d.mu.
+func (d *Daemon) startInstance(r *running) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	faults := d.maint.faultsFor(r.in.cfg.Name)
+	go func() {
+		defer close(r.done)
+		r.in.run(ctx, faults)
+	}()
+}
+
+// stopInstance shuts an instance down gracefully and waits for it. Callers
+// hold d.mu.
+func (d *Daemon) stopInstance(r *running) {
+	r.cancel()
+	<-r.done
+	d.detach(r.in)
+}
+
 func (d *Daemon) run(ctx context.Context) error {
-	defer d.closeEdges()
-	edgeCtx, stopEdges := context.WithCancel(context.Background())
+	d.mu.Lock()
+	var stopEdges context.CancelFunc
+	d.edgeCtx, stopEdges = context.WithCancel(context.Background())
 	defer stopEdges()
 
 	var ln net.Listener
 	if !d.opts.NoControl {
 		var err error
-		ln, err = control.Listen(d.opts.Config.ControlSocket)
+		ln, err = control.Listen(d.cfg.ControlSocket)
 		if err != nil {
+			for _, r := range d.insts {
+				d.detach(r.in)
+			}
+			d.mu.Unlock()
 			return fmt.Errorf("daemon: %w", err)
 		}
 	}
-
-	var edges sync.WaitGroup
-	edges.Add(1)
-	go func() { defer edges.Done(); d.pacer.Run(edgeCtx) }()
+	d.edges.Add(1)
+	go func() { defer d.edges.Done(); d.pacer.Run(d.edgeCtx) }()
 	for _, l := range d.links {
-		edges.Add(1)
-		go func() { defer edges.Done(); l.read(edgeCtx) }()
+		d.startReader(l)
 	}
 	if ln != nil {
-		edges.Add(1)
+		d.edges.Add(1)
 		go func() {
-			defer edges.Done()
-			if err := control.Serve(edgeCtx, ln, d.mux(), d.log); err != nil && edgeCtx.Err() == nil {
+			defer d.edges.Done()
+			if err := control.Serve(d.edgeCtx, ln, d.mux(), d.log); err != nil && d.edgeCtx.Err() == nil {
 				d.log.Error("control socket stopped", "err", err)
 			}
 		}()
 	}
-
-	var insts sync.WaitGroup
-	for _, in := range d.instances {
-		insts.Add(1)
-		go func() { defer insts.Done(); in.run(ctx) }()
+	for _, r := range d.insts {
+		d.startInstance(r)
 	}
-	d.log.Info("vipd running", "node", d.opts.Config.Node, "instances", len(d.instances))
+	d.log.Info("vipd running", "node", d.cfg.Node, "instances", len(d.insts), "version", d.opts.Version)
+	d.mu.Unlock()
 	if d.opts.Ready != nil {
 		d.opts.Ready()
 	}
-	insts.Wait()
-	close(d.done)
-	d.log.Info("vipd stopped: instances shut down")
+
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-d.opts.Reload:
+			if err := d.Reload(); err != nil {
+				d.log.Error("reload rejected; the running configuration is unchanged", "err", err)
+			}
+		}
+	}
+
+	d.mu.Lock()
+	d.closing = true
+	var wg sync.WaitGroup
+	for _, r := range d.insts {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.cancel(); <-r.done }()
+	}
+	wg.Wait()
+	for _, r := range d.insts {
+		d.detach(r.in)
+	}
+	d.mu.Unlock()
+	d.log.Info("vipd stopped: every instance shut down")
 	stopEdges()
-	// Closing the sockets unblocks the readers.
-	d.closeEdges()
-	edges.Wait()
+	d.edges.Wait()
 	return nil
+}
+
+// Reload re-reads the configuration and applies the difference: unchanged
+// instances keep their state and VIPs; changed ones are updated in place
+// when their identity (interface, VRID, family, address ownership) is the
+// same, else restarted; removed ones stop gracefully; new ones start. An
+// invalid configuration changes nothing.
+func (d *Daemon) Reload() error {
+	if d.opts.Load == nil {
+		return errors.New("daemon: reload: no configuration file to reload from")
+	}
+	cfg, err := d.opts.Load()
+	if err != nil {
+		d.publish(control.Event{Type: control.EventReload, Message: "rejected: " + err.Error()})
+		return fmt.Errorf("daemon: reload: %w", err)
+	}
+	return d.apply(cfg)
+}
+
+// apply moves the running daemon to cfg.
+func (d *Daemon) apply(cfg *config.Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return errors.New("daemon: reload: shutting down")
+	}
+	old := d.cfg
+	if cfg.ControlSocket != old.ControlSocket || cfg.AnnounceRate != old.AnnounceRate || cfg.Node != old.Node {
+		d.log.Warn("reload: node, control_socket and announce_rate take effect at the next restart")
+	}
+	next := map[string]config.Instance{}
+	for _, ic := range cfg.Instances {
+		next[ic.Name] = ic
+	}
+	var added, changed, restarted, removed []string
+	// Stop what goes away or changes identity first, so that a VRID can
+	// move between instance names in one reload.
+	for name, r := range d.insts {
+		ic, keep := next[name]
+		if keep && sameIdentity(r.in.cfg, ic) {
+			continue
+		}
+		d.stopInstance(r)
+		delete(d.insts, name)
+		if keep {
+			restarted = append(restarted, name)
+		} else {
+			removed = append(removed, name)
+		}
+	}
+	d.cfg = cfg
+	var errs []error
+	for _, ic := range cfg.Instances {
+		if r, ok := d.insts[ic.Name]; ok {
+			if sameInstance(r.in.cfg, ic) {
+				continue
+			}
+			r.in.do(context.Background(), r.done, func() { r.in.reconfigure(ic) })
+			changed = append(changed, ic.Name)
+			continue
+		}
+		in, err := d.attach(ic)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r := &running{in: in}
+		d.insts[ic.Name] = r
+		d.startInstance(r)
+		if !slices.Contains(restarted, ic.Name) {
+			added = append(added, ic.Name)
+		}
+	}
+	d.log.Info("configuration reloaded", "added", added, "changed", changed, "restarted", restarted, "removed", removed)
+	d.publish(control.Event{Type: control.EventReload, Message: "applied", Fields: map[string]string{
+		"added": fmt.Sprint(added), "changed": fmt.Sprint(changed), "restarted": fmt.Sprint(restarted), "removed": fmt.Sprint(removed)}})
+	return errors.Join(errs...)
+}
+
+// sameIdentity reports whether b can be applied to a running a in place.
+func sameIdentity(a, b config.Instance) bool {
+	return a.Interface == b.Interface && a.VRID == b.VRID && a.IPv6() == b.IPv6() &&
+		(a.Priority == 255) == (b.Priority == 255)
+}
+
+func sameInstance(a, b config.Instance) bool {
+	a.Line, b.Line = 0, 0
+	return reflect.DeepEqual(a, b)
+}
+
+func (d *Daemon) publish(e control.Event) {
+	if e.Time.IsZero() {
+		e.Time = d.now()
+	}
+	d.bus.publish(e)
 }
 
 func (d *Daemon) mux() *control.Mux {
 	m := control.NewMux()
-	m.HandleFunc("status", func(ctx context.Context, req control.Request, w control.ResponseWriter) {
+	m.HandleFunc(control.CommandStatus, func(ctx context.Context, req control.Request, w control.ResponseWriter) {
 		control.Reply(w, d.Status(ctx))
+	})
+	m.HandleFunc(control.CommandEvents, func(ctx context.Context, req control.Request, w control.ResponseWriter) {
+		ch, cancel := d.bus.subscribe()
+		defer cancel()
+		// An empty first reply tells the client the stream is open.
+		if err := control.Reply(w, nil); err != nil {
+			return
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-ch:
+				if err := control.Reply(w, e); err != nil {
+					return
+				}
+			}
+		}
+	})
+	m.HandleFunc("reload", func(ctx context.Context, req control.Request, w control.ResponseWriter) {
+		if err := d.Reload(); err != nil {
+			w.Write(control.ErrorResponse(err))
+			return
+		}
+		control.Reply(w, nil)
+	})
+	m.HandleFunc("maintenance", func(ctx context.Context, req control.Request, w control.ResponseWriter) {
+		var args MaintenanceArgs
+		if err := req.DecodeArgs(&args); err != nil {
+			w.Write(control.ErrorResponse(err))
+			return
+		}
+		if err := d.SetMaintenance(ctx, args.Instance, args.On); err != nil {
+			w.Write(control.ErrorResponse(err))
+			return
+		}
+		control.Reply(w, nil)
 	})
 	return m
 }
 
-// Status reports the daemon and every instance.
+// Status reports the daemon and every instance, in configuration order.
 func (d *Daemon) Status(ctx context.Context) control.Status {
 	st := control.Status{
 		Node:       d.opts.Config.Node,
@@ -208,15 +461,20 @@ func (d *Daemon) Status(ctx context.Context) control.Status {
 		Goroutines: runtime.NumGoroutine(),
 		OpenFDs:    openFDs(),
 	}
-	for _, in := range d.instances {
+	d.mu.Lock()
+	var rs []*running
+	for _, ic := range d.cfg.Instances {
+		if r, ok := d.insts[ic.Name]; ok && r.done != nil {
+			rs = append(rs, r)
+		}
+	}
+	d.mu.Unlock()
+	for _, r := range rs {
 		var is control.InstanceStatus
-		if !in.do(ctx, d.done, func() { is = in.status() }) {
+		if !r.in.do(ctx, r.done, func() { is = r.in.status() }) {
 			continue
 		}
-		for k, v := range in.link.dropCounts() {
-			if is.Counters.Drops == nil {
-				is.Counters.Drops = map[string]uint64{}
-			}
+		for k, v := range r.in.link.dropCounts() {
 			// Packets that never reached an instance (unknown VRID,
 			// malformed IP) are shown on every instance of the link.
 			is.Counters.Drops["link_"+k] = v

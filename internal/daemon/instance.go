@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +44,7 @@ type instance struct {
 	sender   announce.Sender
 	ann      Announcer
 	now      func() time.Time
+	publish  func(control.Event)
 	centis   uint16
 
 	packets  chan transport.Packet
@@ -56,25 +59,43 @@ type instance struct {
 	lastTr                                            fsm.Transition
 	lastTrAt                                          time.Time
 	lastMismatchLog                                   time.Time
-	addrFault                                         bool // in Fault because the VIPs could not be added
-	retryAt                                           time.Time
+	// faults are the reasons the instance is held in Fault (maintenance,
+	// address, health, ...); it is in Fault while there is any.
+	faults  map[string]bool
+	retryAt time.Time // when to try adding the VIPs again (fault "address")
 }
 
+// faultAddress is the fault reason of an instance whose VIPs could not be
+// added.
+const faultAddress = "address"
+
 func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Addr, addrs vipaddr.Addresses,
-	sender announce.Sender, ann Announcer, now func() time.Time, log *slog.Logger) (*instance, error) {
-	centis, err := vrrp.IntervalCentis(cfg.AdvertInterval)
-	if err != nil {
-		return nil, err
-	}
+	sender announce.Sender, ann Announcer, now func() time.Time, log *slog.Logger, publish func(control.Event)) (*instance, error) {
 	in := &instance{
-		cfg: cfg, ifi: ifi, link: l, src: src, addrs: addrs, sender: sender, ann: ann, now: now,
-		centis:   centis,
+		ifi: ifi, link: l, src: src, addrs: addrs, sender: sender, ann: ann, now: now, publish: publish,
 		log:      log.With("instance", cfg.Name, "vrid", cfg.VRID, "iface", cfg.Interface),
 		packets:  make(chan transport.Packet, 256),
 		requests: make(chan func()),
 		drops:    map[string]uint64{},
-		peers:    map[netip.Addr]bool{},
+		faults:   map[string]bool{},
 	}
+	if err := in.configure(cfg); err != nil {
+		return nil, err
+	}
+	in.m = fsm.New(in.fsmConfig())
+	return in, nil
+}
+
+// configure derives the instance's wire parameters from cfg.
+func (in *instance) configure(cfg config.Instance) error {
+	centis, err := vrrp.IntervalCentis(cfg.AdvertInterval)
+	if err != nil {
+		return err
+	}
+	in.cfg, in.centis = cfg, centis
+	in.vipAddrs, in.dsts = nil, nil
+	in.peers = map[netip.Addr]bool{}
+	ifi := in.ifi
 	for _, p := range cfg.VIPs {
 		in.vipAddrs = append(in.vipAddrs, p.Addr())
 	}
@@ -94,14 +115,97 @@ func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Add
 	} else {
 		in.dsts = []netip.Addr{vrrp.IPv4Group}
 	}
-	in.m = fsm.New(fsm.Config{
-		Priority:       cfg.Priority,
-		AdvertInterval: cfg.AdvertInterval,
-		Preempt:        cfg.Preempt,
-		PreemptDelay:   cfg.PreemptDelay,
-		PrimaryAddr:    src,
-	})
-	return in, nil
+	return nil
+}
+
+func (in *instance) fsmConfig() fsm.Config {
+	return fsm.Config{
+		Priority:       in.cfg.Priority,
+		AdvertInterval: in.cfg.AdvertInterval,
+		Preempt:        in.cfg.Preempt,
+		PreemptDelay:   in.cfg.PreemptDelay,
+		PrimaryAddr:    in.src,
+	}
+}
+
+// reconfigure applies a reloaded configuration of the same identity in
+// place: the state is kept; a master adds the new VIPs, removes the dropped
+// ones and announces; unchanged VIPs are not touched.
+func (in *instance) reconfigure(cfg config.Instance) {
+	old := in.cfg
+	if err := in.configure(cfg); err != nil {
+		in.log.Error("reload: cannot apply", "err", err)
+		in.configure(old)
+		return
+	}
+	in.m.Reconfigure(in.now(), in.fsmConfig())
+	if in.m.State() != fsm.Master {
+		return
+	}
+	added, removed := diffPrefixes(old.VIPs, cfg.VIPs)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if len(removed) > 0 {
+		if err := in.addrs.Remove(ctx, in.ifi.Index, removed); err != nil {
+			in.log.Error("reload: cannot remove VIPs", "err", err)
+		}
+	}
+	if len(added) > 0 {
+		if err := in.addrs.Add(ctx, in.ifi.Index, added); err != nil {
+			in.log.Error("reload: cannot add VIPs; resigning", "err", err)
+			in.retryAt = in.now().Add(addressRetry)
+			in.setFault(faultAddress, true)
+			return
+		}
+		var addrs []netip.Addr
+		for _, p := range added {
+			addrs = append(addrs, p.Addr())
+		}
+		in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, in.schedule())
+	}
+	in.log.Info("reload applied", "vips_added", len(added), "vips_removed", len(removed))
+}
+
+// diffPrefixes returns what b adds to a and what it drops from it.
+func diffPrefixes(a, b []netip.Prefix) (added, removed []netip.Prefix) {
+	inA := make(map[netip.Prefix]bool, len(a))
+	for _, p := range a {
+		inA[p] = true
+	}
+	inB := make(map[netip.Prefix]bool, len(b))
+	for _, p := range b {
+		inB[p] = true
+		if !inA[p] {
+			added = append(added, p)
+		}
+	}
+	for _, p := range a {
+		if !inB[p] {
+			removed = append(removed, p)
+		}
+	}
+	return added, removed
+}
+
+func (in *instance) schedule() announce.Schedule {
+	return announce.Schedule{Count: in.cfg.Announce.Count, Interval: in.cfg.Announce.Interval, Refresh: in.cfg.Announce.Refresh}
+}
+
+// setFault adds or clears one reason to be in Fault.
+func (in *instance) setFault(reason string, on bool) {
+	was := len(in.faults) > 0
+	if on {
+		in.faults[reason] = true
+	} else {
+		delete(in.faults, reason)
+	}
+	now := len(in.faults) > 0
+	switch {
+	case now && !was:
+		in.apply(in.m.Step(in.now(), fsm.EnterFault{}))
+	case !now && was:
+		in.apply(in.m.Step(in.now(), fsm.LeaveFault{}))
+	}
 }
 
 // deliver queues a packet for the instance; it never blocks the reader.
@@ -136,7 +240,10 @@ func (in *instance) do(ctx context.Context, done <-chan struct{}, f func()) bool
 
 // run is the instance's loop. When ctx is done it shuts down gracefully:
 // a master sends priority 0 and removes its addresses.
-func (in *instance) run(ctx context.Context) {
+func (in *instance) run(ctx context.Context, faults []string) {
+	for _, f := range faults {
+		in.faults[f] = true
+	}
 	in.start()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -152,9 +259,9 @@ func (in *instance) run(ctx context.Context) {
 			f()
 		case <-timer.C:
 			now := in.now()
-			if in.addrFault && !in.retryAt.IsZero() && !now.Before(in.retryAt) {
-				in.addrFault, in.retryAt = false, time.Time{}
-				in.apply(in.m.Step(now, fsm.LeaveFault{}))
+			if !in.retryAt.IsZero() && !now.Before(in.retryAt) {
+				in.retryAt = time.Time{}
+				in.setFault(faultAddress, false)
 				continue
 			}
 			in.apply(in.m.Step(now, fsm.Tick{}))
@@ -191,7 +298,21 @@ func (in *instance) start() {
 			in.log.Error("cannot clean up leftover VIPs", "err", err)
 		}
 	}
+	if len(in.faults) > 0 {
+		in.log.Warn("starting in fault", "reasons", in.faultList())
+		in.apply(in.m.Step(in.now(), fsm.EnterFault{}))
+		return
+	}
 	in.apply(in.m.Step(in.now(), fsm.Startup{}))
+}
+
+func (in *instance) faultList() []string {
+	var l []string
+	for f := range in.faults {
+		l = append(l, f)
+	}
+	slices.Sort(l)
+	return l
 }
 
 // receive applies the RFC 5798 §7.1 receive checks, then the state machine.
@@ -259,6 +380,13 @@ func (in *instance) apply(acts []fsm.Action) {
 			in.lastTr, in.lastTrAt = a, in.now()
 			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason.String(),
 				"priority", in.m.Priority())
+			fields := map[string]string{"from": a.From.String(), "to": a.To.String(), "reason": a.Reason.String(),
+				"priority": strconv.Itoa(int(in.m.Priority()))}
+			if a.To == fsm.Fault {
+				fields["faults"] = strings.Join(in.faultList(), ",")
+			}
+			in.publish(control.Event{Type: control.EventState, Instance: in.cfg.Name,
+				Message: a.From.String() + " -> " + a.To.String(), Fields: fields})
 		case fsm.SendAdvert:
 			in.send(a.Priority)
 		case fsm.TakeOver:
@@ -296,15 +424,12 @@ func (in *instance) takeOver() {
 		// Add is all or nothing: no address is left behind. Do not claim
 		// the VIPs: resign and try again later.
 		in.log.Error("cannot add VIPs; resigning and retrying", "retry", addressRetry, "err", err)
-		in.addrFault = true
 		in.retryAt = in.now().Add(addressRetry)
-		in.apply(in.m.Step(in.now(), fsm.EnterFault{}))
+		in.setFault(faultAddress, true)
 		return
 	}
 	in.log.Info("VIPs added", "count", len(in.cfg.VIPs))
-	in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, announce.Schedule{
-		Count: in.cfg.Announce.Count, Interval: in.cfg.Announce.Interval, Refresh: in.cfg.Announce.Refresh,
-	})
+	in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, in.schedule())
 }
 
 func (in *instance) release() {
@@ -335,6 +460,7 @@ func (in *instance) status() control.InstanceStatus {
 		AdvertInterval:       control.Duration(in.cfg.AdvertInterval),
 		MasterAdvertInterval: control.Duration(in.m.MasterAdverInterval()),
 		Preempt:              in.cfg.Preempt,
+		FaultReasons:         in.faultList(),
 	}
 	if mi := in.m.Master(); mi.Addr.IsValid() {
 		ps := &control.PeerStatus{Address: mi.Addr.String(), Priority: mi.Priority}

@@ -17,11 +17,27 @@ type link struct {
 	ifi    *net.Interface
 	ipv6   bool
 	conn   transport.PacketConn
-	byVRID map[uint8]*instance
 	log    *slog.Logger
 
-	mu    sync.Mutex // guards drops
-	drops map[string]uint64
+	mu     sync.Mutex // guards byVRID and drops
+	byVRID map[uint8]*instance
+	drops  map[string]uint64
+}
+
+func (l *link) add(in *instance) {
+	l.mu.Lock()
+	l.byVRID[in.cfg.VRID] = in
+	l.mu.Unlock()
+}
+
+// remove unregisters in and returns how many instances remain.
+func (l *link) remove(in *instance) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byVRID[in.cfg.VRID] == in {
+		delete(l.byVRID, in.cfg.VRID)
+	}
+	return len(l.byVRID)
 }
 
 func (l *link) drop(reason string) {
@@ -59,7 +75,9 @@ func (l *link) read(ctx context.Context) {
 			l.drop(vrrp.DropTooShort.String())
 			continue
 		}
+		l.mu.Lock()
 		in, ok := l.byVRID[p.Payload[1]]
+		l.mu.Unlock()
 		if !ok {
 			l.drop(vrrp.DropUnknownVRID.String())
 			continue

@@ -185,6 +185,28 @@ func New(cfg Config) *Machine {
 	return &Machine{cfg: cfg, priority: cfg.Priority, masterAdverInterval: cfg.AdvertInterval}
 }
 
+// Reconfigure applies a changed configuration at time now (a reload),
+// keeping the state. A master restarts its advertisement timer with the new
+// interval; a backup keeps its Master_Down_Timer. Whether the instance is the
+// address owner must not change: the caller restarts the instance instead.
+// The effective priority becomes the configured one: the caller re-applies
+// its adjustments with SetPriority.
+func (m *Machine) Reconfigure(now time.Time, cfg Config) {
+	m.cfg = cfg
+	m.priority = cfg.Priority
+	if m.state == Master {
+		m.masterAdverInterval = cfg.AdvertInterval
+		m.adverTimer = now.Add(cfg.AdvertInterval)
+		m.master.Priority, m.master.Interval = m.priority, cfg.AdvertInterval
+	}
+	if cfg.PreemptDelay == 0 {
+		m.lowerSince = time.Time{}
+	}
+}
+
+// Config returns the configuration in use.
+func (m *Machine) Config() Config { return m.cfg }
+
 // State returns the current state.
 func (m *Machine) State() State { return m.state }
 

@@ -450,3 +450,24 @@ func BenchmarkStepMasterTick(b *testing.B) {
 		m.Step(dl, Tick{})
 	}
 }
+
+func TestReconfigure(t *testing.T) {
+	m := New(cfg(100, "192.0.2.12"))
+	m.Step(t0, Startup{})
+	dl, _ := m.NextDeadline()
+	m.Step(dl, Tick{})
+	c := cfg(120, "192.0.2.12")
+	c.AdvertInterval = 200 * time.Millisecond
+	now := dl.Add(10 * time.Millisecond)
+	m.Reconfigure(now, c)
+	if m.State() != Master || m.Priority() != 120 {
+		t.Fatalf("state %v prio %d", m.State(), m.Priority())
+	}
+	next, _ := m.NextDeadline()
+	if next != now.Add(200*time.Millisecond) {
+		t.Fatalf("next advert at +%v", next.Sub(now))
+	}
+	if acts := m.Step(next, Tick{}); !reflect.DeepEqual(acts, []Action{SendAdvert{Priority: 120}}) {
+		t.Fatalf("%#v", acts)
+	}
+}
