@@ -14,10 +14,10 @@ import (
 // link is one interface and address family: one VRRP transport shared by
 // the instances configured there, and one goroutine reading it.
 type link struct {
-	ifi    *net.Interface
-	ipv6   bool
-	conn   transport.PacketConn
-	log    *slog.Logger
+	ifi  *net.Interface
+	ipv6 bool
+	conn transport.PacketConn
+	log  *slog.Logger
 
 	mu     sync.Mutex // guards byVRID and drops
 	byVRID map[uint8]*instance

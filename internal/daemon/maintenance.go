@@ -30,8 +30,8 @@ type maintenance struct {
 	log  *slog.Logger
 
 	mu        sync.Mutex // guards the fields below
-	All       bool     `json:"all"`
-	Instances []string `json:"instances"`
+	All       bool       `json:"all"`
+	Instances []string   `json:"instances"`
 }
 
 func loadMaintenance(stateDir string, log *slog.Logger) *maintenance {
