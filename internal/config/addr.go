@@ -115,16 +115,18 @@ func parseUnicast(s, what string) (netip.Addr, string) {
 	return a, ""
 }
 
-// peer is a good unicast peer and where it is.
+// peer is a good address of a list (a unicast peer, a verify target) and
+// where it is.
 type peer struct {
 	addr netip.Addr
 	node *yaml.Node
 	path string
 }
 
-// peers decodes unicast_peers: addresses, no duplicates. It returns the
+// addrList decodes a list of addresses (unicast_peers, verify.targets),
+// naming each one what in messages, with no duplicates. It returns the
 // good ones, with ok false if any was reported.
-func (d *decoder) peers(n *yaml.Node, path string) (good []peer, ok bool) {
+func (d *decoder) addrList(n *yaml.Node, path, what string) (good []peer, ok bool) {
 	seen := map[netip.Addr]*yaml.Node{}
 	ok = d.sequence(n, path, func(_ int, v *yaml.Node, path string) bool {
 		s, ok := d.scalar(v, path, "an IP address")
@@ -132,16 +134,16 @@ func (d *decoder) peers(n *yaml.Node, path string) (good []peer, ok bool) {
 			return false
 		}
 		if strings.Contains(s, "/") {
-			d.errorf(v, path, "a peer is an address, without a prefix length: got %s", quote(s))
+			d.errorf(v, path, "a %s is an address, without a prefix length: got %s", what, quote(s))
 			return false
 		}
-		a, msg := parseUnicast(s, "peer")
+		a, msg := parseUnicast(s, what)
 		if msg != "" {
 			d.errorf(v, path, "%s", msg)
 			return false
 		}
 		if first := seen[a]; first != nil {
-			d.errorf(v, path, "duplicate peer %s (first at line %d)", a, first.Line)
+			d.errorf(v, path, "duplicate %s %s (first at line %d)", what, a, first.Line)
 			return false
 		}
 		seen[a] = v
@@ -151,10 +153,10 @@ func (d *decoder) peers(n *yaml.Node, path string) (good []peer, ok bool) {
 	return good, ok
 }
 
-// checkPeers checks the peers against the instance's VIPs: same family,
-// and none of them a VIP.
-func (d *decoder) checkPeers(in *Instance, peers []peer) {
-	if len(in.VIPs) == 0 || len(peers) == 0 {
+// checkFamily checks a list of addresses (what: "peer", "target") against
+// the instance's VIPs: same family, and none of them a VIP.
+func (d *decoder) checkFamily(in *Instance, list []peer, what string) {
+	if len(in.VIPs) == 0 || len(list) == 0 {
 		return
 	}
 	v6 := in.IPv6()
@@ -162,13 +164,13 @@ func (d *decoder) checkPeers(in *Instance, peers []peer) {
 	for _, p := range in.VIPs {
 		vips[p.Addr()] = true
 	}
-	for _, p := range peers {
+	for _, p := range list {
 		switch {
 		case p.addr.Is6() != v6:
-			d.errorf(p.node, p.path, "peer %s is %s but the instance's VIPs are %s; peers must be of the VIPs' family",
-				p.addr, family(p.addr.Is6()), family(v6))
+			d.errorf(p.node, p.path, "%s %s is %s but the instance's VIPs are %s; %ss must be of the VIPs' family",
+				what, p.addr, family(p.addr.Is6()), family(v6), what)
 		case vips[p.addr]:
-			d.errorf(p.node, p.path, "peer %s is one of the instance's own VIPs", p.addr)
+			d.errorf(p.node, p.path, "%s %s is one of the instance's own VIPs", what, p.addr)
 		}
 	}
 }

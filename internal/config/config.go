@@ -22,6 +22,17 @@ const (
 	// locktime (1 s by default), so a second round sent sooner is wasted.
 	DefaultAnnounceInterval = 1100 * time.Millisecond
 
+	DefaultStateDir      = "/var/lib/vipd"
+	DefaultVerifyPeriod  = 30 * time.Second
+	DefaultCheckInterval = 2 * time.Second
+	// DefaultCheckTimeout is 1s, or the check's interval if that is
+	// shorter.
+	DefaultCheckTimeout  = time.Second
+	DefaultCheckRise     = 2
+	DefaultCheckFall     = 2
+	DefaultExpectStatus  = 200
+	DefaultNotifyTimeout = 10 * time.Second
+
 	// MaxVIPs is the largest number of VIPs one instance may hold.
 	MaxVIPs = 65536
 	// MaxFileSize bounds the size of a config file, so that a wrong path
@@ -40,6 +51,12 @@ type Config struct {
 	// AnnounceRate paces gratuitous ARP and unsolicited NA packets across
 	// the whole daemon, in packets per second.
 	AnnounceRate float64
+	// MetricsListen is the host:port the metrics endpoint listens on;
+	// empty means no endpoint. The host may be empty (all addresses).
+	MetricsListen string
+	// StateDir is the absolute path of the directory where state that
+	// outlives the process (maintenance mode) is kept.
+	StateDir string
 	// Instances are the virtual routers, in file order; at least one.
 	Instances []Instance
 }
@@ -65,6 +82,16 @@ type Instance struct {
 	// have the same family.
 	VIPs     []netip.Prefix
 	Announce Announce
+	// WaitForInterface: when the interface is missing at start, wait for
+	// it to appear rather than fail with an error.
+	WaitForInterface bool
+	// Verify is the per-VIP proof that the upstream delivers to this node.
+	Verify Verify
+	// Checks are the health checks, in file order; names are unique
+	// within the instance.
+	Checks []Check
+	// Notify are the hooks run on state transitions.
+	Notify Notify
 	// Line is the line of the instance in the file, for messages.
 	Line int
 }
@@ -84,6 +111,64 @@ type Announce struct {
 	// Refresh, when not zero, re-announces every VIP this often while
 	// master.
 	Refresh time.Duration
+}
+
+// Verify configures the per-VIP reachability proof.
+type Verify struct {
+	// Enabled is true unless the file turns verification off.
+	Enabled bool
+	// Targets are extra addresses to verify against, of the VIPs' family;
+	// empty means the default: the gateways of the VIPs' subnets, found
+	// at run time.
+	Targets []netip.Addr
+	// Period is the re-verification period while master, 1s..1h; 0 means
+	// verify only after a takeover.
+	Period time.Duration
+}
+
+// Check types.
+const (
+	CheckExec      = "exec"      // Target is a command line, run by /bin/sh -c; exit status 0 passes
+	CheckTCP       = "tcp"       // Target is host:port; a completed connect passes
+	CheckHTTP      = "http"      // Target is an http:// or https:// URL; a GET answered with ExpectStatus passes
+	CheckInterface = "interface" // Target is an interface name; the link being up passes
+)
+
+// Check is one health check of an instance.
+type Check struct {
+	// Name is unique within the instance.
+	Name string
+	// Type is one of CheckExec, CheckTCP, CheckHTTP, CheckInterface.
+	Type string
+	// Target is what is checked; its form depends on Type.
+	Target string
+	// ExpectStatus is the HTTP status that passes (http only; 0 for the
+	// other types).
+	ExpectStatus int
+	// Interval separates the starts of two runs; Timeout bounds one run
+	// and is at most Interval.
+	Interval, Timeout time.Duration
+	// Rise consecutive passes make a failing check healthy; Fall
+	// consecutive failures make a healthy check failing.
+	Rise, Fall int
+	// Weight adjusts the priority, -254..254, as keepalived's
+	// track_script weight does: a negative weight applies while the
+	// check is failing, a positive one while it is healthy. 0 with Fault
+	// false: the check only reports.
+	Weight int
+	// Fault: while the check is failing the instance is in FAULT (no
+	// VIPs, no advertisements). Fault and a weight exclude each other.
+	Fault bool
+}
+
+// Notify holds the hooks run on transitions, each a command line run by
+// /bin/sh -c; an empty one is not run.
+type Notify struct {
+	// Master, Backup, Fault and Stop run on entering that state; Any runs
+	// on every transition, after the specific hook.
+	Master, Backup, Fault, Stop, Any string
+	// Timeout bounds one hook run.
+	Timeout time.Duration
 }
 
 // Options adjust Parse and Load. The zero value is what the package-level

@@ -30,6 +30,8 @@ func defaults(name, iface string, vrid uint8, line int, vips ...string) Instance
 		AdvertInterval: time.Second,
 		Preempt:        true,
 		Announce:       Announce{Count: 2, Interval: 1100 * time.Millisecond},
+		Verify:         Verify{Enabled: true, Period: 30 * time.Second},
+		Notify:         Notify{Timeout: 10 * time.Second},
 		Line:           line,
 	}
 	for _, v := range vips {
@@ -44,7 +46,7 @@ func TestParseValid(t *testing.T) {
 		if mod != nil {
 			mod(&in)
 		}
-		return &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, Instances: []Instance{in}}
+		return &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{in}}
 	}
 	tests := []struct {
 		name string
@@ -67,11 +69,13 @@ instances:
 			in: `node: a
 control_socket: /tmp/v.sock
 announce_rate: 12.5
+metrics_listen: 127.0.0.1:9650
+state_dir: /srv/vipd
 instances:
   - name: web
     interface: eth0
     vrid: 42
-    priority: 255
+    priority: 254
     advert_interval: 40.95s
     preempt: false
     preempt_delay: 1h
@@ -80,18 +84,111 @@ instances:
       count: 100
       interval: 10ms
       refresh: 1s
+    wait_for_interface: true
+    verify:
+      targets: [192.0.2.1, 198.51.100.1]
+      period: 0s
+      enabled: false
+    checks:
+      - name: nginx
+        type: http
+        target: https://127.0.0.1:8443/health
+        expect_status: 204
+        interval: 1h
+        timeout: 1h
+        rise: 1
+        fall: 100
+        fault: true
+      - name: port
+        type: tcp
+        target: localhost:80
+        weight: -254
+      - name: script
+        type: exec
+        target: /usr/local/bin/check "$1" || exit 1
+        interval: 100ms
+        weight: 0
+        fault: false
+      - name: link
+        type: interface
+        target: eth1
+        timeout: 10ms
+        weight: 0
+    notify:
+      master: /usr/local/bin/on-master
+      backup: echo backup
+      fault: echo fault
+      stop: echo stop
+      any: logger -t vipd "$@"
+      timeout: 100ms
     vips:
       - 192.0.2.100/24
       - 192.0.2.101/32
 `,
-			want: &Config{Node: "a", ControlSocket: "/tmp/v.sock", AnnounceRate: 12.5, Instances: []Instance{{
-				Name: "web", Interface: "eth0", VRID: 42, Priority: 255,
+			want: &Config{Node: "a", ControlSocket: "/tmp/v.sock", AnnounceRate: 12.5, MetricsListen: "127.0.0.1:9650", StateDir: "/srv/vipd", Instances: []Instance{{
+				Name: "web", Interface: "eth0", VRID: 42, Priority: 254,
 				AdvertInterval: 40950 * time.Millisecond, Preempt: false, PreemptDelay: time.Hour,
-				UnicastPeers: []netip.Addr{netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("192.0.2.13")},
-				Announce:     Announce{Count: 100, Interval: 10 * time.Millisecond, Refresh: time.Second},
-				VIPs:         []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/32")},
-				Line:         5,
+				UnicastPeers:     []netip.Addr{netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("192.0.2.13")},
+				Announce:         Announce{Count: 100, Interval: 10 * time.Millisecond, Refresh: time.Second},
+				VIPs:             []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/32")},
+				WaitForInterface: true,
+				Verify: Verify{Enabled: false, Period: 0,
+					Targets: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.1")}},
+				Checks: []Check{
+					{Name: "nginx", Type: "http", Target: "https://127.0.0.1:8443/health", ExpectStatus: 204,
+						Interval: time.Hour, Timeout: time.Hour, Rise: 1, Fall: 100, Fault: true},
+					{Name: "port", Type: "tcp", Target: "localhost:80", Interval: 2 * time.Second, Timeout: time.Second, Rise: 2, Fall: 2, Weight: -254},
+					{Name: "script", Type: "exec", Target: `/usr/local/bin/check "$1" || exit 1`,
+						Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond, Rise: 2, Fall: 2},
+					{Name: "link", Type: "interface", Target: "eth1", Interval: 2 * time.Second, Timeout: 10 * time.Millisecond, Rise: 2, Fall: 2},
+				},
+				Notify: Notify{Master: "/usr/local/bin/on-master", Backup: "echo backup", Fault: "echo fault", Stop: "echo stop",
+					Any: `logger -t vipd "$@"`, Timeout: 100 * time.Millisecond},
+				Line: 7,
 			}}},
+		},
+		{
+			name: "address owner with a fault check and a reporting one",
+			in: `instances:
+  - name: web
+    interface: eth0
+    vrid: 42
+    priority: 255
+    checks:
+      - {name: a, type: tcp, target: "[2001:db8::1]:1", fault: true}
+      - {name: b, type: interface, target: lo, weight: 0, rise: 100, fall: 1, interval: 500ms}
+    vips: [192.0.2.100/24]
+`,
+			want: func() *Config {
+				c := minimal(func(in *Instance) {
+					in.Priority = 255
+					in.Checks = []Check{
+						{Name: "a", Type: "tcp", Target: "[2001:db8::1]:1", Interval: 2 * time.Second, Timeout: time.Second, Rise: 2, Fall: 2, Fault: true},
+						{Name: "b", Type: "interface", Target: "lo", Interval: 500 * time.Millisecond, Timeout: 500 * time.Millisecond, Rise: 100, Fall: 1},
+					}
+				})
+				c.Instances[0].Line = 2
+				return c
+			}(),
+		},
+		{
+			name: "empty lists are none, listen on all addresses",
+			in: `metrics_listen: ":9650"
+instances:
+  - name: web
+    interface: eth0
+    vrid: 42
+    checks: []
+    verify: {targets: []}
+    notify: {}
+    vips: [192.0.2.100/24]
+`,
+			want: func() *Config {
+				c := minimal(nil)
+				c.MetricsListen = ":9650"
+				c.Instances[0].Line = 3
+				return c
+			}(),
 		},
 		{
 			name: "null values mean the default",
@@ -136,7 +233,7 @@ instances:
     unicast_peers: [2001:db8::12, fe80::12]
     vips: [2001:db8::100/64, fe80::100/64]
 `,
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{
 				func() Instance {
 					in := defaults("web6", "eth0", 42, 2, "2001:db8::100/64", "fe80::100/64")
 					in.UnicastPeers = []netip.Addr{netip.MustParseAddr("2001:db8::12"), netip.MustParseAddr("fe80::12")}
@@ -151,7 +248,7 @@ instances:
   - {name: web6, interface: eth0, vrid: 42, vips: [2001:db8::100/64]}
   - {name: other, interface: eth1, vrid: 42, vips: [192.0.2.101/24]}
 `,
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{
 				defaults("web4", "eth0", 42, 2, "192.0.2.100/24"),
 				defaults("web6", "eth0", 42, 3, "2001:db8::100/64"),
 				defaults("other", "eth1", 42, 4, "192.0.2.101/24"),
@@ -160,7 +257,7 @@ instances:
 		{
 			name: "YAML spellings: hex int, quoted keys, BOM, comments, document markers, trailing empty document",
 			in:   "\ufeff# vipd\n---\n\"instances\":\n  - name: 42\n    interface: \"eth0.100\"\n    vrid: 0x2A   # 42\n    priority: !!int 7\n    vips: ['192.0.2.100/24']\n...\n---\n",
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{
 				func() Instance {
 					in := defaults("42", "eth0.100", 42, 4, "192.0.2.100/24")
 					in.Priority = 7
@@ -181,7 +278,7 @@ instances:
     announce: {count: 1, interval: 1h, refresh: 0s}
     vips: [192.0.2.100/1]
 `,
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 100000, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 100000, StateDir: DefaultStateDir, Instances: []Instance{
 				func() Instance {
 					in := defaults("web", "abcdefghijklmno", 255, 3, "192.0.2.100/1")
 					in.Priority = 1
@@ -252,6 +349,9 @@ const base = `instances:
       - 192.0.2.100/24
 `
 
+// chk is base with one check, written as a flow mapping, on line 8.
+func chk(s string) string { return base + "    checks:\n      - " + s + "\n" }
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -285,7 +385,7 @@ func TestParseErrors(t *testing.T) {
 
 		// Keys.
 		{"unknown top-level key", "nodes: a\n" + base, []wantErr{{1, `nodes: unknown key (did you mean "node"?)`}}},
-		{"unknown key far from any", "wibble: 1\n" + base, []wantErr{{1, "wibble: unknown key (known keys: node, control_socket, announce_rate, instances)"}}},
+		{"unknown key far from any", "wibble: 1\n" + base, []wantErr{{1, "wibble: unknown key (known keys: node, control_socket, announce_rate, metrics_listen, state_dir, instances)"}}},
 		{"unknown instance key", base + "    vip: [192.0.2.1/24]\n", []wantErr{{7, `instances[0].vip: unknown key (did you mean "vips"?)`}}},
 		{"unknown announce key", base + "    announce:\n      rounds: 3\n", []wantErr{{8, "instances[0].announce.rounds: unknown key"}}},
 		{"duplicate key", base + "    vrid: 43\n", []wantErr{{7, "instances[0].vrid: duplicate key (first at line 4)"}}},
@@ -389,6 +489,79 @@ func TestParseErrors(t *testing.T) {
 			{7, "unicast_peers[0]: peer x is not an IP address"},
 			{7, "unicast_peers[1]: peer 2001:db8::12 is IPv6"},
 		}},
+
+		// Top-level additions.
+		{"metrics_listen without port", "metrics_listen: 9650\n" + base, []wantErr{{1, "metrics_listen: must be host:port, such as 127.0.0.1:9650 or [::1]:9650, got 9650"}}},
+		{"metrics_listen port range", "metrics_listen: 127.0.0.1:65536\n" + base, []wantErr{{1, `metrics_listen: port must be a number 1..65535, got 65536`}}},
+		{"metrics_listen named port", "metrics_listen: 127.0.0.1:http\n" + base, []wantErr{{1, "port must be a number 1..65535, got http"}}},
+		{"metrics_listen bare IPv6", "metrics_listen: ::1:9650\n" + base, []wantErr{{1, "metrics_listen: must be host:port"}}},
+		{"metrics_listen bad host", "metrics_listen: 'a b:1'\n" + base, []wantErr{{1, `metrics_listen: "a b" is neither an IP address nor a host name`}}},
+		{"metrics_listen bad IPv4", "metrics_listen: 192.0.2.300:1\n" + base, []wantErr{{1, "192.0.2.300 is neither an IP address nor a host name"}}},
+		{"state_dir relative", "state_dir: var/lib/vipd\n" + base, []wantErr{{1, "state_dir: must be an absolute path, got var/lib/vipd"}}},
+		{"state_dir a list", "state_dir: [/a]\n" + base, []wantErr{{1, "state_dir: must be a string, got a list"}}},
+
+		// wait_for_interface and verify.
+		{"wait_for_interface not a bool", base + "    wait_for_interface: yes\n", []wantErr{{7, `instances[0].wait_for_interface: must be true or false, got the string "yes"`}}},
+		{"verify not a mapping", base + "    verify: true\n", []wantErr{{7, "instances[0].verify: must be a mapping (targets:, period:, enabled:), got the boolean true"}}},
+		{"verify unknown key", base + "    verify:\n      periode: 1s\n", []wantErr{{8, `instances[0].verify.periode: unknown key (did you mean "period"?)`}}},
+		{"verify period too short", base + "    verify: {period: 500ms}\n", []wantErr{{7, "instances[0].verify.period: must be 0s (only after a takeover) or 1s..1h, got 500ms"}}},
+		{"verify period too long", base + "    verify: {period: 61m}\n", []wantErr{{7, "must be 0s (only after a takeover) or 1s..1h, got 1h1m"}}},
+		{"verify enabled not a bool", base + "    verify: {enabled: 1}\n", []wantErr{{7, "instances[0].verify.enabled: must be true or false"}}},
+		{"verify target family", base + "    verify:\n      targets: [192.0.2.1, 2001:db8::1]\n", []wantErr{{8, "instances[0].verify.targets[1]: target 2001:db8::1 is IPv6 but the instance's VIPs are IPv4; targets must be of the VIPs' family"}}},
+		{"verify target is a VIP", base + "    verify: {targets: [192.0.2.100]}\n", []wantErr{{7, "instances[0].verify.targets[0]: target 192.0.2.100 is one of the instance's own VIPs"}}},
+		{"verify target duplicate", base + "    verify:\n      targets:\n        - 192.0.2.1\n        - 192.0.2.1\n", []wantErr{{10, "instances[0].verify.targets[1]: duplicate target 192.0.2.1 (first at line 9)"}}},
+		{"verify target with length", base + "    verify: {targets: [192.0.2.1/24]}\n", []wantErr{{7, "a target is an address, without a prefix length"}}},
+		{"verify target not unicast", base + "    verify: {targets: [224.0.0.1]}\n", []wantErr{{7, "target 224.0.0.1 is not a unicast address"}}},
+
+		// Checks.
+		{"checks not a list", base + "    checks: {name: a}\n", []wantErr{{7, "instances[0].checks: must be a list, got a mapping"}}},
+		{"check not a mapping", base + "    checks: [nginx]\n", []wantErr{{7, `instances[0].checks[0]: must be a mapping (name:, type:, target:, ...), got the string "nginx"`}}},
+		{"check required keys", chk("{weight: -1}"), []wantErr{
+			{8, "instances[0].checks[0].name: is required"},
+			{8, "instances[0].checks[0].type: is required"},
+			{8, "instances[0].checks[0].target: is required"},
+		}},
+		{"check unknown key", chk("{name: a, type: tcp, target: 'h:1', wieght: -1}"), []wantErr{{8, `instances[0].checks[0].wieght: unknown key (did you mean "weight"?)`}}},
+		{"check bad name", chk("{name: 'a b', type: tcp, target: 'h:1', fault: true}"), []wantErr{{8, "instances[0].checks[0].name: must be 1..64 characters"}}},
+		{"check bad type", chk("{name: a, type: ping, target: 192.0.2.1, fault: true}"), []wantErr{{8, "instances[0].checks[0].type: must be one of exec, tcp, http, interface, got ping"}}},
+		{"tcp target without port", chk("{name: a, type: tcp, target: 127.0.0.1, fault: true}"), []wantErr{{8, "instances[0].checks[0].target: must be host:port, such as 127.0.0.1:80 or [2001:db8::1]:80, got 127.0.0.1"}}},
+		{"tcp target without host", chk("{name: a, type: tcp, target: ':80', fault: true}"), []wantErr{{8, `target: needs a host before the port, such as 127.0.0.1:80 or [2001:db8::1]:80, got ":80"`}}},
+		{"tcp target port 0", chk("{name: a, type: tcp, target: 'localhost:0', fault: true}"), []wantErr{{8, `target: port must be a number 1..65535, got 0`}}},
+		{"http target not http", chk("{name: a, type: http, target: 'ftp://h/', fault: true}"), []wantErr{{8, "target: must be an http:// or https:// URL, such as http://127.0.0.1/health"}}},
+		{"http target a path", chk("{name: a, type: http, target: /health, fault: true}"), []wantErr{{8, "target: must be an http:// or https:// URL"}}},
+		{"http target no host", chk("{name: a, type: http, target: 'http:///x', fault: true}"), []wantErr{{8, `target: URL "http:///x" has no host`}}},
+		{"http target bad port", chk("{name: a, type: http, target: 'http://h:99999/', fault: true}"), []wantErr{{8, `target: port must be a number 1..65535, got 99999`}}},
+		{"http target empty port", chk("{name: a, type: http, target: 'http://h:/', fault: true}"), []wantErr{{8, `target: port must be a number 1..65535, got ""`}}},
+		{"interface target bad", chk("{name: a, type: interface, target: a/b, fault: true}"), []wantErr{{8, "target: a/b is not a valid interface name"}}},
+		{"exec target empty", chk("{name: a, type: exec, target: '  ', fault: true}"), []wantErr{{8, "instances[0].checks[0].target: must not be empty"}}},
+		{"exec target NUL", chk(`{name: a, type: exec, target: "true\0", fault: true}`), []wantErr{{8, "target: must not contain NUL"}}},
+		{"expect_status on tcp", chk("{name: a, type: tcp, target: 'h:1', expect_status: 200, fault: true}"), []wantErr{{8, "instances[0].checks[0].expect_status: is for http checks only, and this check is of type tcp"}}},
+		{"expect_status range", chk("{name: a, type: http, target: 'http://h/', expect_status: 600, fault: true}"), []wantErr{{8, "expect_status: must be 100..599, got 600"}}},
+		{"interval too short", chk("{name: a, type: tcp, target: 'h:1', interval: 10ms, fault: true}"), []wantErr{{8, "instances[0].checks[0].interval: must be 100ms..1h, got 10ms"}}},
+		{"timeout longer than interval", chk("{name: a, type: tcp, target: 'h:1', interval: 1s, timeout: 1500ms, fault: true}"), []wantErr{{8, "instances[0].checks[0].timeout: 1.5s is longer than the interval 1s; a run must end before the next one starts"}}},
+		{"timeout longer than default interval", chk("{name: a, type: tcp, target: 'h:1', timeout: 3s, fault: true}"), []wantErr{{8, "timeout: 3s is longer than the interval 2s"}}},
+		{"rise and fall range", chk("{name: a, type: tcp, target: 'h:1', rise: 0, fall: 101, fault: true}"), []wantErr{
+			{8, "instances[0].checks[0].rise: must be 1..100, got 0"},
+			{8, "instances[0].checks[0].fall: must be 1..100, got 101"},
+		}},
+		{"weight range", chk("{name: a, type: tcp, target: 'h:1', weight: -255}"), []wantErr{{8, "instances[0].checks[0].weight: must be -254..254, got -255"}}},
+		{"weight and fault", chk("{name: a, type: tcp, target: 'h:1', weight: -10, fault: true}"), []wantErr{{8, "instances[0].checks[0].fault: fault: true and weight exclude each other"}}},
+		{"no effect", chk("{name: a, type: tcp, target: 'h:1'}"), []wantErr{{8, "instances[0].checks[0]: a check needs an effect: weight: N"}}},
+		{"no effect is not reported over other problems", chk("{name: a, type: tcp, target: 'h', faults: true}"), []wantErr{
+			{8, "instances[0].checks[0].target: must be host:port"},
+			{8, `instances[0].checks[0].faults: unknown key (did you mean "fault"?)`},
+		}},
+		{"no effect, fault false", chk("{name: a, type: tcp, target: 'h:1', fault: false}"), []wantErr{{8, "instances[0].checks[0]: a check needs an effect"}}},
+		{"owner with a weight", strings.Replace(chk("{name: a, type: tcp, target: 'h:1', weight: -10}"), "vrid: 42", "vrid: 42\n    priority: 255", 1),
+			[]wantErr{{9, "instances[0].checks[0].weight: the address owner (priority 255) keeps its priority, so a weight has no effect"}}},
+		{"duplicate check name", base + "    checks:\n      - {name: a, type: tcp, target: 'h:1', fault: true}\n      - name: a\n        type: exec\n        target: 'true'\n        weight: -1\n",
+			[]wantErr{{9, "instances[0].checks[1].name: duplicate check name a (first at line 8)"}}},
+
+		// Notify.
+		{"notify not a mapping", base + "    notify: /bin/true\n", []wantErr{{7, "instances[0].notify: must be a mapping (master:, backup:, fault:, stop:, any:, timeout:)"}}},
+		{"notify unknown hook", base + "    notify:\n      masters: /bin/true\n", []wantErr{{8, `instances[0].notify.masters: unknown key (did you mean "master"?)`}}},
+		{"notify empty command", base + "    notify: {backup: ''}\n", []wantErr{{7, "instances[0].notify.backup: must not be empty"}}},
+		{"notify timeout", base + "    notify: {any: 'true', timeout: 10ms}\n", []wantErr{{7, "instances[0].notify.timeout: must be 100ms..1h, got 10ms"}}},
 
 		// Across instances.
 		{"duplicate names", base + "  - name: web\n    interface: eth1\n    vrid: 42\n    vips: [192.0.2.101/24]\n",

@@ -11,6 +11,8 @@
 //	node: a                              # default: the host name
 //	control_socket: /run/vipd/vipd.sock  # default shown; absolute, <= 107 bytes
 //	announce_rate: 500                   # ARP/NA packets per second, whole daemon, 1..100000
+//	metrics_listen: 127.0.0.1:9650       # default: off; host:port, numeric port, the host may be empty
+//	state_dir: /var/lib/vipd             # default shown; absolute
 //	instances:                           # at least one
 //	  - name: web                        # required, unique, [A-Za-z0-9_.-]{1,64}
 //	    interface: eth0                  # required, a Linux interface name
@@ -24,6 +26,25 @@
 //	      count: 2                       # rounds, 1..100, default 2
 //	      interval: 1100ms               # between rounds, 10ms..1h, default 1.1s
 //	      refresh: 0s                    # re-announce while master; 0s = off, else >= 1s
+//	    wait_for_interface: false        # interface missing at start: false = error, true = wait
+//	    verify:                          # per-VIP proof that the upstream delivers to this node
+//	      enabled: true                  # default true
+//	      targets: [192.0.2.1]           # extra targets, VIPs' family; default: the VIPs' subnets' gateways
+//	      period: 30s                    # 1s..1h, default 30s; 0s = only after a takeover
+//	    checks:                          # health checks, see below
+//	      - name: nginx                  # required, unique in the instance, like instance names
+//	        type: http                   # required: exec | tcp | http | interface
+//	        target: http://127.0.0.1/    # required; its form depends on the type
+//	        expect_status: 200           # http only, 100..599, default 200
+//	        interval: 2s                 # 100ms..1h, default 2s
+//	        timeout: 1s                  # 10ms..interval, default 1s or the interval if shorter
+//	        rise: 2                      # 1..100, default 2
+//	        fall: 2                      # 1..100, default 2
+//	        weight: -50                  # -254..254; or fault: true (not both, one of them required)
+//	    notify:                          # hooks: command lines for /bin/sh -c
+//	      master: /usr/local/bin/on-master
+//	      backup: ...                    # also fault:, stop:, and any: (every transition)
+//	      timeout: 10s                   # 100ms..1h, default 10s
 //	    vips:                            # required, 1..65536 CIDR prefixes, one family
 //	      - 192.0.2.100/24
 //
@@ -47,6 +68,20 @@
 //     family.
 //   - Instance names are unique; a VIP appears once in the whole file; an
 //     (interface, vrid, family) triple belongs to one instance.
+//   - A check's target is, by type: exec, a command line for /bin/sh -c;
+//     tcp, host:port with a host (an IP address or a name) and a numeric
+//     port; http, an http:// or https:// URL; interface, an interface name.
+//   - A check must have an effect: weight: N or fault: true, not both.
+//     Weights follow keepalived's track_script: a negative weight is added
+//     to the priority while the check fails, a positive one while it
+//     passes. weight: 0 makes a check that only reports. The address owner
+//     (priority 255) never changes its priority, so its checks take
+//     fault: true or weight: 0.
+//   - A check's timeout is at most its interval: a run ends before the next
+//     one starts.
+//   - Verify targets are unicast addresses of the VIPs' family, not one of
+//     the instance's VIPs. An empty list (targets: [], checks: []) is the
+//     same as none.
 //   - YAML aliases (*name), application tags (!tag) and more than one
 //     document per file are refused.
 //

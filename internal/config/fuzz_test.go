@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -35,6 +37,11 @@ func FuzzParse(f *testing.F) {
 		base + "  - {name: web6, interface: eth0, vrid: 42, vips: [2001:db8::1/64, fe80::1/64]}\n",
 		base + "      - 2001:db8::1/64\n      - 192.0.2.100\n    vrid: 300\n",
 		"instances:\n\t- name: web\n",
+		"metrics_listen: '[::1]:9650'\nstate_dir: /x\n" + base + "    wait_for_interface: true\n    verify: {targets: [192.0.2.1], period: 0s, enabled: false}\n" +
+			"    checks:\n      - {name: a, type: http, target: 'https://h:1/x', expect_status: 301, interval: 1s, timeout: 1s, rise: 1, fall: 3, weight: 254}\n" +
+			"      - {name: b, type: exec, target: 'exit 1', fault: true}\n      - {name: c, type: interface, target: lo, weight: 0}\n" +
+			"    notify: {master: a, backup: b, fault: c, stop: d, any: e, timeout: 1h}\n",
+		base + "    priority: 255\n    checks: [{name: a, type: tcp, target: 'h:1', weight: -1}, {name: a, type: tcp, target: ':1'}]\n",
 		"a: &a [*a]\n",
 		"instances: [{name: a, interface: eth0, vrid: 1, vips: [192.0.2.1/24]}]\n---\n",
 	} {
@@ -106,6 +113,15 @@ func checkConfig(t *testing.T, c *Config) {
 	if !(c.AnnounceRate >= 1 && c.AnnounceRate <= 100000) {
 		t.Errorf("AnnounceRate %v", c.AnnounceRate)
 	}
+	if c.MetricsListen != "" {
+		host, port, err := net.SplitHostPort(c.MetricsListen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 || strings.ContainsAny(host, " \x00/") {
+			t.Errorf("MetricsListen %q", c.MetricsListen)
+		}
+	}
+	if !strings.HasPrefix(c.StateDir, "/") || strings.IndexByte(c.StateDir, 0) >= 0 {
+		t.Errorf("StateDir %q", c.StateDir)
+	}
 	if len(c.Instances) == 0 {
 		t.Errorf("no instances")
 	}
@@ -174,6 +190,57 @@ func checkConfig(t *testing.T, c *Config) {
 			}
 			peers[p] = true
 		}
+		targets := map[netip.Addr]bool{}
+		for _, a := range in.Verify.Targets {
+			if !a.IsValid() || a.Is6() != v6 || a.Zone() != "" || a.Is4In6() || a.IsUnspecified() || a.IsLoopback() ||
+				a.IsMulticast() || a == broadcast4 || own[a] || targets[a] {
+				fail("verify target %v", a)
+			}
+			targets[a] = true
+		}
+		if p := in.Verify.Period; p != 0 && (p < time.Second || p > time.Hour) {
+			fail("verify period %v", p)
+		}
+		if in.Notify.Timeout < 100*time.Millisecond || in.Notify.Timeout > time.Hour {
+			fail("notify timeout %v", in.Notify.Timeout)
+		}
+		for _, h := range []string{in.Notify.Master, in.Notify.Backup, in.Notify.Fault, in.Notify.Stop, in.Notify.Any} {
+			if h != "" && (strings.TrimSpace(h) == "" || strings.IndexByte(h, 0) >= 0) {
+				fail("notify hook %q", h)
+			}
+		}
+		checkNames := map[string]bool{}
+		for _, ch := range in.Checks {
+			if !checkNameRE.MatchString(ch.Name) || checkNames[ch.Name] {
+				fail("bad or duplicate check name %q", ch.Name)
+			}
+			checkNames[ch.Name] = true
+			if ch.Interval < 100*time.Millisecond || ch.Interval > time.Hour || ch.Timeout < 10*time.Millisecond || ch.Timeout > ch.Interval ||
+				ch.Rise < 1 || ch.Rise > 100 || ch.Fall < 1 || ch.Fall > 100 || ch.Weight < -254 || ch.Weight > 254 ||
+				(ch.Fault && ch.Weight != 0) || (in.Priority == 255 && ch.Weight != 0) ||
+				strings.TrimSpace(ch.Target) == "" || strings.IndexByte(ch.Target, 0) >= 0 {
+				fail("check %+v", ch)
+			}
+			ok := true
+			switch ch.Type {
+			case CheckHTTP:
+				u, err := url.Parse(ch.Target)
+				ok = err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && ch.ExpectStatus >= 100 && ch.ExpectStatus <= 599
+			case CheckTCP:
+				host, port, err := net.SplitHostPort(ch.Target)
+				n, perr := strconv.Atoi(port)
+				ok = err == nil && perr == nil && host != "" && n >= 1 && n <= 65535 && ch.ExpectStatus == 0
+			case CheckInterface:
+				ok = len(ch.Target) <= 15 && !strings.ContainsAny(ch.Target, "/: \t\n\r\v\f") && ch.ExpectStatus == 0
+			case CheckExec:
+				ok = ch.ExpectStatus == 0
+			default:
+				ok = false
+			}
+			if !ok {
+				fail("check %+v", ch)
+			}
+		}
 		r := router{in.Interface, in.VRID, v6}
 		if routers[r] {
 			fail("duplicate router %+v", r)
@@ -190,6 +257,31 @@ func render(t *testing.T, c *Config) []byte {
 		Interval string `yaml:"interval"`
 		Refresh  string `yaml:"refresh"`
 	}
+	type check struct {
+		Name         string `yaml:"name"`
+		Type         string `yaml:"type"`
+		Target       string `yaml:"target"`
+		ExpectStatus int    `yaml:"expect_status,omitempty"`
+		Interval     string `yaml:"interval"`
+		Timeout      string `yaml:"timeout"`
+		Rise         int    `yaml:"rise"`
+		Fall         int    `yaml:"fall"`
+		Weight       *int   `yaml:"weight,omitempty"`
+		Fault        bool   `yaml:"fault"`
+	}
+	type verify struct {
+		Targets []string `yaml:"targets,omitempty"`
+		Period  string   `yaml:"period"`
+		Enabled bool     `yaml:"enabled"`
+	}
+	type notify struct {
+		Master  string `yaml:"master,omitempty"`
+		Backup  string `yaml:"backup,omitempty"`
+		Fault   string `yaml:"fault,omitempty"`
+		Stop    string `yaml:"stop,omitempty"`
+		Any     string `yaml:"any,omitempty"`
+		Timeout string `yaml:"timeout"`
+	}
 	type instance struct {
 		Name           string   `yaml:"name"`
 		Interface      string   `yaml:"interface"`
@@ -200,18 +292,26 @@ func render(t *testing.T, c *Config) []byte {
 		PreemptDelay   string   `yaml:"preempt_delay"`
 		UnicastPeers   []string `yaml:"unicast_peers,omitempty"`
 		Announce       announce `yaml:"announce"`
+		WaitForIface   bool     `yaml:"wait_for_interface"`
+		Verify         verify   `yaml:"verify"`
+		Checks         []check  `yaml:"checks,omitempty"`
+		Notify         notify   `yaml:"notify"`
 		VIPs           []string `yaml:"vips"`
 	}
 	type config struct {
 		Node          string     `yaml:"node"`
 		ControlSocket string     `yaml:"control_socket"`
 		AnnounceRate  yaml.Node  `yaml:"announce_rate"`
+		MetricsListen string     `yaml:"metrics_listen,omitempty"`
+		StateDir      string     `yaml:"state_dir"`
 		Instances     []instance `yaml:"instances"`
 	}
 	out := config{
 		Node:          c.Node,
 		ControlSocket: c.ControlSocket,
 		AnnounceRate:  yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(c.AnnounceRate, 'g', -1, 64)},
+		MetricsListen: c.MetricsListen,
+		StateDir:      c.StateDir,
 	}
 	for _, in := range c.Instances {
 		r := instance{
@@ -224,6 +324,21 @@ func render(t *testing.T, c *Config) []byte {
 		}
 		for _, p := range in.VIPs {
 			r.VIPs = append(r.VIPs, p.String())
+		}
+		r.WaitForIface = in.WaitForInterface
+		r.Verify = verify{Period: in.Verify.Period.String(), Enabled: in.Verify.Enabled}
+		for _, a := range in.Verify.Targets {
+			r.Verify.Targets = append(r.Verify.Targets, a.String())
+		}
+		n := in.Notify
+		r.Notify = notify{n.Master, n.Backup, n.Fault, n.Stop, n.Any, n.Timeout.String()}
+		for _, ch := range in.Checks {
+			rc := check{Name: ch.Name, Type: ch.Type, Target: ch.Target, ExpectStatus: ch.ExpectStatus,
+				Interval: ch.Interval.String(), Timeout: ch.Timeout.String(), Rise: ch.Rise, Fall: ch.Fall, Fault: ch.Fault}
+			if !ch.Fault {
+				rc.Weight = &ch.Weight
+			}
+			r.Checks = append(r.Checks, rc)
 		}
 		out.Instances = append(out.Instances, r)
 	}

@@ -23,12 +23,15 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	cfg := &Config{
 		ControlSocket: DefaultControlSocket,
 		AnnounceRate:  DefaultAnnounceRate,
+		StateDir:      DefaultStateDir,
 	}
 	var where []instanceNodes
 	m, ok := d.mapping(root, "", "a mapping of keys (node:, instances:, ...)", []field{
 		{name: "node", decode: str(&cfg.Node, checkNodeName)},
 		{name: "control_socket", decode: str(&cfg.ControlSocket, checkSocketPath)},
 		{name: "announce_rate", decode: number(&cfg.AnnounceRate, 1, 100000)},
+		{name: "metrics_listen", decode: str(&cfg.MetricsListen, checkListen)},
+		{name: "state_dir", decode: str(&cfg.StateDir, checkStateDir)},
 		{name: "instances", required: true, decode: func(d *decoder, v *yaml.Node, path string) bool {
 			cfg.Instances, where = d.instances(v, path)
 			return len(cfg.Instances) > 0
@@ -100,9 +103,14 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 			Count:    DefaultAnnounceCount,
 			Interval: DefaultAnnounceInterval,
 		},
-		Line: n.Line,
+		Verify: Verify{Enabled: true, Period: DefaultVerifyPeriod},
+		Notify: Notify{Timeout: DefaultNotifyTimeout},
+		Line:   n.Line,
 	}
-	var peers []peer
+	var (
+		peers, targets []peer
+		checks         []checkNodes
+	)
 	m, ok := d.mapping(n, path, "a mapping (name:, interface:, vrid:, vips:, ...)", []field{
 		{name: "name", required: true, decode: str(&in.Name, checkName)},
 		{name: "interface", required: true, decode: str(&in.Interface, checkIfname)},
@@ -113,7 +121,7 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		{name: "preempt_delay", decode: duration(&in.PreemptDelay, between(0, time.Hour))},
 		{name: "unicast_peers", decode: func(d *decoder, v *yaml.Node, path string) bool {
 			var ok bool
-			peers, ok = d.peers(v, path)
+			peers, ok = d.addrList(v, path, "peer")
 			for _, p := range peers {
 				in.UnicastPeers = append(in.UnicastPeers, p.addr)
 			}
@@ -121,6 +129,20 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		}},
 		{name: "announce", decode: func(d *decoder, v *yaml.Node, path string) bool {
 			return d.announce(v, path, &in.Announce)
+		}},
+		{name: "wait_for_interface", decode: boolean(&in.WaitForInterface)},
+		{name: "verify", decode: func(d *decoder, v *yaml.Node, path string) bool {
+			var ok bool
+			targets, ok = d.verify(v, path, &in.Verify)
+			return ok
+		}},
+		{name: "checks", decode: func(d *decoder, v *yaml.Node, path string) bool {
+			var ok bool
+			in.Checks, checks, ok = d.checks(v, path)
+			return ok
+		}},
+		{name: "notify", decode: func(d *decoder, v *yaml.Node, path string) bool {
+			return d.notify(v, path, &in.Notify)
 		}},
 		{name: "vips", required: true, decode: func(d *decoder, v *yaml.Node, path string) bool {
 			var ok bool
@@ -133,7 +155,11 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 	}
 	where.path = path
 	where.name, where.iface, where.vrid = m.ok("name"), m.ok("interface"), m.ok("vrid")
-	d.checkPeers(&in, peers)
+	d.checkFamily(&in, peers, "peer")
+	d.checkFamily(&in, targets, "target")
+	if m.ok("priority") != nil || !m.has("priority") {
+		d.checkOwnerWeights(&in, checks)
+	}
 	return in, where, true
 }
 
@@ -204,6 +230,27 @@ func checkAdvertInterval(t time.Duration) string {
 		return fmt.Sprintf("must be a multiple of 10ms (VRRPv3 carries it in centiseconds), got %s", fmtDuration(t))
 	}
 	return ""
+}
+
+// maxPath is PATH_MAX less the NUL.
+const maxPath = 4095
+
+func checkStateDir(s string) string {
+	switch {
+	case !strings.HasPrefix(s, "/"):
+		return fmt.Sprintf("must be an absolute path, got %s", quote(s))
+	case len(s) > maxPath:
+		return fmt.Sprintf("is %d bytes, too long for a path (at most %d)", len(s), maxPath)
+	case strings.IndexByte(s, 0) >= 0:
+		return "must not contain NUL"
+	}
+	return ""
+}
+
+// checkListen checks a listen address, host:port; the host may be empty
+// (all addresses).
+func checkListen(s string) string {
+	return checkHostPort(s, true, "127.0.0.1:9650 or [::1]:9650")
 }
 
 func checkRefresh(t time.Duration) string {
