@@ -53,7 +53,11 @@ func (o RenderStatusOptions) Render(w io.Writer, s Status) error {
 			fmt.Fprintln(tw, counters(in, now))
 			if o.Verbose {
 				for _, v := range in.VIPs {
-					fmt.Fprintf(tw, "  vip\t%s\t%s\n", v.Address, held(v.Held))
+					if d := vipDetail(v, now); d != "" {
+						fmt.Fprintf(tw, "  vip\t%s\t%s\t%s\n", v.Address, held(v.Held), d)
+					} else {
+						fmt.Fprintf(tw, "  vip\t%s\t%s\n", v.Address, held(v.Held))
+					}
 				}
 			}
 		}
@@ -216,4 +220,33 @@ func stateCell(in InstanceStatus) string {
 		return in.State + "(" + strings.Join(in.FaultReasons, ",") + ")"
 	}
 	return in.State
+}
+
+// vipDetail is the verification, misdirected and conflict part of a VIP line.
+func vipDetail(v VIPStatus, now time.Time) string {
+	var parts []string
+	if v.Verification != "" {
+		parts = append(parts, v.Verification)
+	}
+	for _, t := range v.Targets {
+		p := "via " + t.Target + " " + t.State
+		if !t.LastVerified.IsZero() {
+			p += " " + now.Sub(t.LastVerified).Round(time.Second).String() + " ago"
+		}
+		if t.Attempts > 0 {
+			p += fmt.Sprintf(" (%d repairs, last %s", t.Attempts, t.LastStep)
+			if t.FixedBy != "" {
+				p += ", fixed by " + t.FixedBy
+			}
+			p += ")"
+		}
+		parts = append(parts, p)
+	}
+	if v.Misdirected > 0 {
+		parts = append(parts, fmt.Sprintf("misdirected %d", v.Misdirected))
+	}
+	if v.ConflictMAC != "" {
+		parts = append(parts, "CONFLICT with "+v.ConflictMAC)
+	}
+	return strings.Join(parts, "; ")
 }

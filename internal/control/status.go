@@ -105,6 +105,34 @@ type VIPStatus struct {
 	Address string `json:"address"`
 	// Held is true when the address is present on the interface.
 	Held bool `json:"held"`
+	// Verification is the proof that the upstream delivers the VIP to this
+	// node: "verified", "stale", "unverifiable" or "unknown"; empty when
+	// verification is off or the instance does not hold the VIP. With
+	// several targets it is the worst of them.
+	Verification string `json:"verification,omitempty"`
+	// Targets are the per-target verification results.
+	Targets []TargetStatus `json:"targets,omitempty"`
+	// Misdirected counts packets for this VIP that reached this node while
+	// another node held it (an upstream with a stale entry).
+	Misdirected uint64 `json:"misdirected,omitempty"`
+	// ConflictMAC is another host that answers for this VIP while this
+	// node holds it (a duplicate owner); empty when none.
+	ConflictMAC string `json:"conflict_mac,omitempty"`
+}
+
+// TargetStatus is the verification of one VIP towards one upstream target.
+type TargetStatus struct {
+	Target       string    `json:"target"`
+	TargetMAC    string    `json:"target_mac,omitempty"`
+	State        string    `json:"state"`
+	Since        time.Time `json:"since,omitzero"`
+	LastVerified time.Time `json:"last_verified,omitzero"`
+	// Attempts counts remediation steps since the VIP last went stale;
+	// LastStep names the last one and FixedBy the one that made it
+	// verified ("" when verified without any).
+	Attempts int    `json:"attempts,omitempty"`
+	LastStep string `json:"last_step,omitempty"`
+	FixedBy  string `json:"fixed_by,omitempty"`
 }
 
 // Counters counts an instance's activity since the daemon started.
