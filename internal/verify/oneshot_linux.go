@@ -69,7 +69,13 @@ func oneShot(ctx context.Context, ifi *net.Interface, vips, targets []netip.Addr
 	}
 	defer prober.Close()
 
-	deps := Deps{Prober: prober, Neighbors: NetlinkNeighbors{}, Logger: log, Pacer: nopPacer{}}
+	neigh, err := OpenNeighbors()
+	if err != nil {
+		return nil, err
+	}
+	defer neigh.Close()
+
+	deps := Deps{Prober: prober, Neighbors: neigh, Logger: log, Pacer: nopPacer{}}
 	runCtx, stopRun := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -115,7 +121,11 @@ func interfaceAddrs(ifi *net.Interface, vips []netip.Addr) (prefixes []netip.Pre
 	if err != nil {
 		return nil, p4, p6, fmt.Errorf("verify: interface %s: %w", ifi.Name, err)
 	}
-	as, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+	var as []netlink.Addr
+	err = retryDump(func() (err error) {
+		as, err = netlink.AddrList(link, netlink.FAMILY_ALL)
+		return err
+	})
 	if err != nil {
 		return nil, p4, p6, fmt.Errorf("verify: addresses of %s: %w", ifi.Name, err)
 	}

@@ -3,6 +3,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -42,7 +43,11 @@ func CheckTargets(ifindex int, configured []netip.Addr) error {
 // ifindex.
 func linkRoutes(ifindex int) ([]Route, error) {
 	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Type: unix.RTN_UNICAST}
-	rs, err := netlink.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	var rs []netlink.Route
+	err := retryDump(func() (err error) {
+		rs, err = netlink.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("verify: list routes: %w", err)
 	}
@@ -83,6 +88,18 @@ func prefixOf(n *net.IPNet, family int) netip.Prefix {
 		ones -= 96
 	}
 	return netip.PrefixFrom(a, ones)
+}
+
+// retryDump runs a netlink dump again when a concurrent change
+// interrupted it.
+func retryDump(f func() error) error {
+	var err error
+	for range 5 {
+		if err = f(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return err
+		}
+	}
+	return err
 }
 
 func addrOf(ip net.IP) netip.Addr {

@@ -89,7 +89,7 @@ type Verifier struct {
 	core *core
 	macs []macEntry // by target index
 
-	pairTgt []int // target index of each pair, -1 for none; never changes
+	pairTgt []int  // target index of each pair, -1 for none; never changes
 	idle    func() // test hook: called when the goroutine is about to block with nothing queued
 
 	sentKind    [16]atomic.Uint64 // remediation frames written, by announce.Kind
