@@ -48,11 +48,16 @@ type effects struct {
 type send struct {
 	pkt    announce.Packet
 	repair bool // a repair, else a probe
-	// For the repair log line.
+	// For repairs: to rebuild the frame with a better target, and for
+	// the log line.
 	upstream mac
+	ownerMAC mac
 	owner    Owner
-	repairs  uint64
-	wait     time.Duration // until the next repair may go
+	// guessed: the upstream's own address was not known; the target is
+	// a fallback (see maybeRepair).
+	guessed bool
+	repairs uint64
+	wait    time.Duration // until the next repair may go
 }
 
 func newDetector(cfg Config, our mac, iface string) *detector {

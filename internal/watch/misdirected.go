@@ -88,6 +88,7 @@ func (d *detector) misdirected(now time.Time, f *frame, owner Owner, fx *effects
 
 	if !fl.reported && fl.packets >= d.cfg.MinPackets && now.Sub(fl.first) >= d.cfg.MinDuration {
 		fl.reported = true
+		d.maybeRepair(now, k, fl, owner, f, fx) // first, so that the report counts it
 		fx.reports = append(fx.reports, Report{
 			Kind:        ReportMisdirected,
 			Iface:       d.iface,
@@ -96,6 +97,7 @@ func (d *detector) misdirected(now time.Time, f *frame, owner Owner, fx *effects
 			At:          now,
 		})
 		fx.rearm = true
+		return 0
 	}
 	if fl.reported {
 		d.maybeRepair(now, k, fl, owner, f, fx)
@@ -113,19 +115,19 @@ func (d *detector) maybeRepair(now time.Time, k flowKey, fl *flow, owner Owner, 
 	if k.src[0]&1 != 0 || now.Before(fl.nextRepair) {
 		return
 	}
-	send := send{repair: true, upstream: k.src, owner: owner}
+	send := send{repair: true, upstream: k.src, ownerMAC: om, owner: owner}
 	if k.vip.Is4() {
 		tpa, ok := d.neigh4[k.src]
 		if !ok {
 			// The packet's source: usually a remote client, but a Linux
 			// router does not look at the target of a reply.
-			tpa = f.src
+			tpa, send.guessed = f.src, true
 		}
 		send.pkt = repairARP(d.our, om, k.vip, k.src, tpa)
 	} else {
 		dst, ok := d.neigh6[k.src]
 		if !ok {
-			dst = allNodes
+			dst, send.guessed = allNodes, true
 		}
 		send.pkt = repairNA(d.our, om, k.vip, k.src, dst)
 	}

@@ -3,10 +3,15 @@
 package watch
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"sync"
 
 	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -35,11 +40,57 @@ func Open(ifi *net.Interface, deps Deps) (*Watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: open %s: packet socket: %w", ifi.Name, err)
 	}
+	var nl *netlink.Handle
+	if deps.Neighbors == nil {
+		// A netlink socket of the calling thread's namespace, which is
+		// ifi's. Without it repairs fall back to guessed targets.
+		if nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err == nil {
+			deps.Neighbors = neighbors(nl, ifi.Index)
+		}
+	}
 	w, err := New(ifi, c, deps)
 	if err != nil {
 		_ = c.Close()
+		if nl != nil {
+			nl.Close()
+		}
 		return nil, err
 	}
 	w.applied = prog
+	if nl != nil {
+		w.closers = append(w.closers, nl.Close)
+	}
 	return w, nil
+}
+
+// neighbors returns a lookup of the addresses the kernel's neighbour
+// table has for a MAC on interface index. Lookups are serialised: they
+// share one netlink socket.
+func neighbors(nl *netlink.Handle, index int) func(net.HardwareAddr) []netip.Addr {
+	var mu sync.Mutex // guards nl
+	return func(hw net.HardwareAddr) []netip.Addr {
+		mu.Lock()
+		defer mu.Unlock()
+		var list []netlink.Neigh
+		var err error
+		for range 3 {
+			list, err = nl.NeighList(index, netlink.FAMILY_ALL)
+			if !errors.Is(err, netlink.ErrDumpInterrupted) {
+				break
+			}
+		}
+		if err != nil {
+			return nil
+		}
+		var out []netip.Addr
+		for _, n := range list {
+			if n.State&(netlink.NUD_INCOMPLETE|netlink.NUD_FAILED) != 0 || !bytes.Equal(n.HardwareAddr, hw) {
+				continue
+			}
+			if a, ok := netip.AddrFromSlice(n.IP); ok {
+				out = append(out, a.Unmap())
+			}
+		}
+		return out
+	}
 }

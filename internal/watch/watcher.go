@@ -68,6 +68,12 @@ type Deps struct {
 	// may call the Watcher's methods). It must not block for long: frames
 	// wait meanwhile.
 	OnReport func(Report)
+	// Neighbors, if set, returns the addresses this node's own
+	// neighbour table has for a MAC on the interface. A repair whose
+	// upstream's address the watcher has not seen in ARP or NDP asks it:
+	// this node has usually talked to its router. Open sets it to a
+	// netlink lookup when nil.
+	Neighbors func(hw net.HardwareAddr) []netip.Addr
 	// Config holds the thresholds; zero fields take Defaults.
 	Config Config
 }
@@ -85,10 +91,12 @@ type Watcher struct {
 	log      *slog.Logger
 	onReport func(Report)
 	setBPF   func([]bpf.RawInstruction) error // nil when conn cannot
-	wake     chan struct{}                    // capacity 1: deadlines changed
-	// closeOnce guards conn.Close.
+	neigh    func(net.HardwareAddr) []netip.Addr
+	wake     chan struct{} // capacity 1: deadlines changed
+	// closeOnce guards conn.Close and closers (other resources of Open).
 	closeOnce sync.Once
 	closeErr  error
+	closers   []func()
 
 	// filterMu serialises filter updates so that they reach the kernel
 	// in the order the watched sets changed. Taken before mu.
@@ -131,6 +139,7 @@ func New(ifi *net.Interface, conn Conn, deps Deps) (*Watcher, error) {
 		clock:    deps.Clock,
 		log:      deps.Logger,
 		onReport: deps.OnReport,
+		neigh:    deps.Neighbors,
 		wake:     make(chan struct{}, 1),
 		d:        newDetector(deps.Config, our, ifi.Name),
 	}
@@ -348,27 +357,69 @@ func (w *Watcher) Close() error {
 		if err := w.conn.Close(); err != nil {
 			w.closeErr = fmt.Errorf("watch: close %s: %w", w.ifName, err)
 		}
+		for _, c := range w.closers {
+			c()
+		}
 	})
 	return w.closeErr
 }
 
-// apply does a detector call's effects: sends, logs, reports.
+// apply does a detector call's effects: logs, reports, sends.
 func (w *Watcher) apply(fx effects) {
-	for _, s := range fx.sends {
-		w.send(s)
-	}
 	for _, r := range fx.reports {
 		w.logReport(r)
 		if w.onReport != nil {
 			w.onReport(r)
 		}
 	}
+	for _, s := range fx.sends {
+		w.send(s)
+	}
 	if fx.rearm {
 		w.poke()
 	}
 }
 
+// betterTarget rebuilds a repair whose target was a fallback, if this
+// node's neighbour table knows the upstream's own address, and remembers
+// that address.
+func (w *Watcher) betterTarget(s *send) {
+	if !s.repair || !s.guessed || w.neigh == nil {
+		return
+	}
+	v4 := s.pkt.VIP.Is4()
+	var best netip.Addr
+	for _, a := range w.neigh(s.upstream.hw()) {
+		a = normAddr(a)
+		if a.Is4() != v4 || !usableVIP(a) {
+			continue
+		}
+		// IPv6: a global address before a link-local one; either is the
+		// upstream's own.
+		if !best.IsValid() || (best.IsLinkLocalUnicast() && !a.IsLinkLocalUnicast()) {
+			best = a
+		}
+	}
+	if !best.IsValid() {
+		return
+	}
+	w.mu.Lock()
+	if v4 {
+		w.d.learn(w.d.neigh4, s.upstream, best)
+	} else {
+		w.d.learn(w.d.neigh6, s.upstream, best)
+	}
+	w.mu.Unlock()
+	if v4 {
+		s.pkt = repairARP(w.d.our, s.ownerMAC, s.pkt.VIP, s.upstream, best)
+	} else {
+		s.pkt = repairNA(w.d.our, s.ownerMAC, s.pkt.VIP, s.upstream, best)
+	}
+	s.guessed = false
+}
+
 func (w *Watcher) send(s send) {
+	w.betterTarget(&s)
 	var err error
 	if w.pacer != nil {
 		err = w.pacer.SendNow(w.key, w.sender, s.pkt)
@@ -392,7 +443,7 @@ func (w *Watcher) send(s send) {
 	}
 	if err == nil && s.repair {
 		w.log.Debug("watch: repair sent", "iface", w.ifName, "vip", s.pkt.VIP, "src_mac", s.upstream.String(),
-			"owner", s.owner.Node, "owner_mac", s.owner.MAC.String(), "target", s.pkt.Target,
+			"owner", s.owner.Node, "owner_mac", s.owner.MAC.String(), "target", s.pkt.Target, "target_guessed", s.guessed,
 			"repairs", s.repairs, "next_after", s.wait)
 	}
 }

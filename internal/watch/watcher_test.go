@@ -199,7 +199,7 @@ type rig struct {
 	cancel  context.CancelFunc
 }
 
-func newRig(t *testing.T, withPacer bool) *rig {
+func newRig(t *testing.T, withPacer bool, opts ...func(*Deps)) *rig {
 	t.Helper()
 	checkGoroutines(t)
 	r := &rig{conn: newFakeConn(), clock: announcetest.NewClock(timeZero), reports: make(chan Report, 64), log: &lockedWriter{}}
@@ -211,6 +211,9 @@ func newRig(t *testing.T, withPacer bool) *rig {
 	if withPacer {
 		r.pacer = &fakePacer{}
 		deps.Pacer = r.pacer
+	}
+	for _, o := range opts {
+		o(&deps)
 	}
 	ifi := &net.Interface{Name: "eth0", Index: 2, HardwareAddr: ourMAC}
 	w, err := New(ifi, r.conn, deps)
@@ -492,5 +495,51 @@ func TestHandleFrameWithoutRun(t *testing.T) {
 	st := w.Stats()
 	if st.Frames != 3 || st.Dropped[DropShortFrame] != 1 || len(st.Dropped) != len(DropReasons()) {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestWatcherRepairTargetFromNeighbors(t *testing.T) {
+	var asked []string
+	var mu sync.Mutex
+	neighbors := func(hw net.HardwareAddr) []netip.Addr {
+		mu.Lock()
+		asked = append(asked, hw.String())
+		mu.Unlock()
+		if !bytes.Equal(hw, routerMAC) {
+			return nil
+		}
+		return []netip.Addr{netip.MustParseAddr("fe80::1"), routerIP6, netip.MustParseAddr("::ffff:192.0.2.1")}
+	}
+	r := newRig(t, true, func(d *Deps) { d.Neighbors = neighbors })
+	r.w.SetWatched(map[netip.Addr]Owner{vip4: ownerB, vip6: ownerB})
+	for range 3 {
+		r.feed(t, stale(t))
+		r.feed(t, ipFrame(t, ourMAC, routerMAC, client6IP, vip6))
+		r.clock.Advance(ms(500))
+	}
+	pkts := r.pacer.wait(t, 2)
+	for _, p := range pkts {
+		want := routerIP6
+		if p.VIP.Is4() {
+			want = routerIP
+			checkRepairARP(t, send{pkt: p, repair: true}, ownerMAC, routerIP)
+		}
+		if p.Target != want {
+			t.Errorf("repair for %v to %v, want %v", p.VIP, p.Target, want)
+		}
+	}
+	// Learned: the next repairs do not ask again.
+	r.armed(t, timeZero.Add(11*time.Second))
+	r.clock.Advance(ms(1000))
+	r.feed(t, stale(t))
+	r.feed(t, ipFrame(t, ourMAC, routerMAC, client6IP, vip6))
+	pkts = r.pacer.wait(t, 4)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 {
+		t.Errorf("neighbour table asked %d times (%v), want once per family", len(asked), asked)
+	}
+	if pkts[2].Target != routerIP && pkts[3].Target != routerIP {
+		t.Errorf("later repairs to %v, %v", pkts[2].Target, pkts[3].Target)
 	}
 }
