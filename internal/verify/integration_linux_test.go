@@ -5,6 +5,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -223,4 +224,46 @@ func TestIntegrationStickyRouter(t *testing.T) {
 			}
 		})
 	}
+
+	// A configured link-local target (how IPv6 routers usually appear as
+	// gateways): probed with its zone, verified for both VIPs.
+	t.Run("IPv6 link-local target", func(t *testing.T) {
+		out, err := lab.Router.Run(ctx, "ip", "-6", "-o", "addr", "show", "dev", "lan0", "scope", "link")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ll netip.Addr
+		for _, f := range strings.Fields(string(out)) {
+			if p, err := netip.ParsePrefix(f); err == nil && p.Addr().IsLinkLocalUnicast() {
+				ll = p.Addr()
+			}
+		}
+		if !ll.IsValid() {
+			t.Fatalf("no link-local address on the router: %s", out)
+		}
+		var st []verify.VIPStatus
+		inB(func(ifi *net.Interface) error {
+			st, err = verify.Check(ctx, ifi, vips6[:2], []netip.Addr{ll})
+			return err
+		})
+		if len(st) != 4 {
+			t.Fatalf("%d statuses, want 2 VIPs × 2 targets: %+v", len(st), st)
+		}
+		for _, s := range st {
+			if s.State != verify.Verified {
+				t.Errorf("%v → %v: %v", s.VIP, s.Target, s.State)
+			}
+		}
+		if st[1].Target != ll {
+			t.Errorf("second target %v, want %v", st[1].Target, ll)
+		}
+	})
+
+	// A configured target off the link is refused.
+	inB(func(ifi *net.Interface) error {
+		if err := verify.CheckTargets(ifi.Index, []netip.Addr{netip.MustParseAddr("203.0.113.1")}); !errors.Is(err, verify.ErrTargetNotOnLink) {
+			t.Errorf("CheckTargets(off-link) = %v, want ErrTargetNotOnLink", err)
+		}
+		return verify.CheckTargets(ifi.Index, []netip.Addr{lab.Router.Addr4.Addr(), lab.Router.Addr6.Addr()})
+	})
 }

@@ -9,23 +9,19 @@ import (
 	"github.com/vipd/vipd/internal/announce"
 )
 
-// State is what is known about one (VIP, target) pair.
+// State is what is known about one (VIP, target) pair. Transitions:
 //
-//	          takeover (Start)
-//	                │
-//	                ▼
-//	   ┌──────── Unknown ────────┐
-//	   │ reply        │ miss,    │ miss, primary
-//	   │              │ primary  │ unanswered
-//	   ▼              ▼ answered ▼
-//	Verified ◄──── Stale     Unverifiable
-//	   │   reply      ▲ ▲          │
-//	   └──────────────┘ └──────────┘
-//	 two misses,        miss, primary
-//	 primary answered   answered again
+//	from       event                                      to
+//	any        Start (takeover), Stop                     Unknown
+//	any        echo reply from the target to the VIP      Verified
+//	Unknown,   missed echo, primary's echo answered       Stale
+//	 Stale,
+//	 Unverif.
+//	Unknown,   missed echo, primary's echo unanswered     Unverifiable
+//	 Stale
+//	Verified   two missed echoes in a row, then as above  Stale or Unverifiable
 //
-// Every state goes to Verified on a reply, and back to Unknown on a new
-// takeover or on Stop.
+// A VIP without any target of its family is Unverifiable from the start.
 type State uint8
 
 const (

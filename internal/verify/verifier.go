@@ -218,6 +218,11 @@ func (v *Verifier) run(ctx context.Context, done, settled chan struct{}) {
 	v.in.take() // events of an earlier run are void
 	v.core.start(now)
 	v.log.Debug("verify: started", "vips", len(v.cfg.VIPs), "targets", len(v.core.targets))
+	for _, pr := range v.core.pairs {
+		if pr.tgt < 0 {
+			v.log.Warn("verify: no target for VIP: unverifiable", "vip", pr.vip)
+		}
+	}
 	v.apply(now)
 	for {
 		if settled != nil && v.core.settled() {
@@ -265,6 +270,9 @@ func (v *Verifier) run(ctx context.Context, done, settled chan struct{}) {
 		}
 		v.core.advance(now)
 		v.apply(now)
+		v.mu.Lock()
+		v.counts = v.core.counts
+		v.mu.Unlock()
 	}
 }
 
@@ -367,7 +375,6 @@ func (v *Verifier) publish(now time.Time, changed []int) {
 	for ti, mac := range macs {
 		v.tmacs[ti] = mac
 	}
-	v.counts = v.core.counts
 	v.mu.Unlock()
 
 	for _, n := range notes {
