@@ -27,12 +27,17 @@
 // [Config.MaxRepairInterval] while the traffic persists. An episode ends
 // [Config.EpisodeGap] after its last packet.
 //
-// The target of the repair is the upstream's own address when the watcher
-// has seen it in the upstream's ARP or NDP (a router resolving the VIP
-// reveals it); otherwise the ARP reply names the packet's source (Linux
-// ignores the target of a reply) and the NA goes to all-nodes ff02::1 in
-// a frame to the upstream's MAC only, because a router forwards rather
-// than reads an NA for an address that is not its own.
+// The target of the repair is the upstream's own address: seen in its ARP
+// or NDP (a router resolving the VIP reveals it), or else found in this
+// node's own neighbour table ([Deps.Neighbors]; [Open] asks the kernel
+// over netlink), since the node has usually talked to its router. To that
+// address the NA carries the Solicited flag, like the answer to the
+// upstream's own reachability probe, so that upstreams which drop
+// unsolicited advertisements (sticky load balancers) still take it. When
+// the address is unknown, the ARP reply names the packet's source (Linux
+// ignores the target of a reply) and the NA goes to all-nodes ff02::1,
+// unsolicited, in a frame to the upstream's MAC only: a router forwards
+// rather than reads an NA for an address that is not its own.
 //
 // # Conflicts
 //
@@ -60,4 +65,26 @@
 // node's own traffic stays in the kernel); [New] takes any [Conn] so that
 // tests run without root. Frames the watcher has no use for are counted
 // by [DropReason].
+//
+// Package announce has no builder whose ARP sender hardware address
+// differs from the Ethernet source, and no probe forms, so the frames are
+// built here; they carry the nearest announce Kind for the pacer's
+// counters (repairs: unicast_reply / unicast_na; probes: directed_request
+// / neighbor_solicit).
+//
+// # Measured
+//
+// In a labnet namespace lab (Linux 6.18; client, router, bridge, nodes a
+// and b), with the router's entry for the VIP stale at a's MAC and b's
+// announcements dropped by a sticky neighbour table, the client pinging
+// every 100 ms: a reports the router's MAC and the client's address 1.0 s
+// after the first misdirected packet, sends one repair at that moment, and
+// the router's entry holds b's MAC within 1.05 s, for IPv4 and IPv6
+// (TestIntegrationMisdirectedRepair). With both nodes holding the VIPs,
+// b's second probe round confirms the conflict 1.0 s after Probe
+// (TestIntegrationConflict). 1,000 pings to and from a node's own
+// addresses bring no frame of that traffic to the watcher: the kernel
+// filter drops it (TestIntegrationFilterKeepsOwnTraffic). A frame that
+// does reach the watcher costs 100–130 ns and no allocation
+// (BenchmarkHandleFrame).
 package watch

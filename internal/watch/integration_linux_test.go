@@ -347,3 +347,47 @@ func TestIntegrationConflict(t *testing.T) {
 		t.Errorf("watcher counted %d probes, want 9", st.Probes)
 	}
 }
+
+// TestIntegrationFilterKeepsOwnTraffic: the kernel filter passes none of
+// the node's own traffic (pings to its own addresses, and its replies,
+// which are outgoing) to the watcher, only what it watches.
+func TestIntegrationFilterKeepsOwnTraffic(t *testing.T) {
+	l := newLab(t)
+	a := l.Nodes[0]
+	v4, err := l.VIPs4(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := l.VIPs6(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	na := startWatcher(t, a, watch.Config{})
+	na.w.SetWatched(map[netip.Addr]watch.Owner{v4[0]: {Node: "b"}, v6[0]: {Node: "b"}})
+	const n = 500
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, dst := range []netip.Addr{a.Addr4.Addr(), a.Addr6.Addr()} {
+		if out, err := l.Client.Run(ctx, "ping", "-n", "-q", "-i", "0.002", "-c", fmt.Sprint(n), dst.String()); err != nil {
+			t.Fatalf("ping %v: %v\n%s", dst, err, out)
+		}
+	}
+	st := na.w.Stats()
+	t.Logf("after %d pings each way to a's IPv4 and IPv6 addresses: %+v", 2*n, st)
+	if st.Dropped[watch.DropNotWatched] != 0 || st.Dropped[watch.DropOwnFrame] != 0 || st.Dropped[watch.DropNotForUs] != 0 {
+		t.Errorf("own traffic reached the watcher: %+v", st.Dropped)
+	}
+	if st.Frames > 50 {
+		t.Errorf("%d frames reached the watcher; want only a little ARP/NDP", st.Frames)
+	}
+	// The watched VIP's traffic does pass: point the router's entry for
+	// it at a, as a stale one would.
+	if _, err := l.Router.Run(ctx, "ip", "neigh", "replace", v4[0].String(), "lladdr", a.MAC.String(), "dev", "lan0", "nud", "reachable"); err != nil {
+		t.Fatal(err)
+	}
+	_ = pingOnce(l, v4[0]) // unanswered: a does not hold it
+	eventually(t, 5*time.Second, "misdirected packet counted", func() (bool, string) {
+		st := na.w.Stats()
+		return st.Misdirected >= 1, fmt.Sprintf("%+v", st)
+	})
+}

@@ -51,8 +51,8 @@ type bpfSetter interface {
 // Deps are the watcher's collaborators. Only the Ethernet address is
 // required, and it defaults to the interface's.
 type Deps struct {
-	// MAC is this node's hardware address on the interface; nil means
-	// ifi.HardwareAddr.
+	// MAC is this node's hardware address on the interface, the one its
+	// VIPs are announced with; nil means ifi.HardwareAddr.
 	MAC net.HardwareAddr
 	// Pacer paces repairs and probes; nil writes them at once (tests, or
 	// a daemon without a pacer).
