@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/labnet"
 	"github.com/vipd/vipd/internal/verify"
 )
@@ -31,12 +33,25 @@ func (w testWriter) Write(b []byte) (int, error) {
 // for every second VIP. Check must find those stale and the others
 // verified; Nudge must repair them, fast; Check must then find all
 // verified, and the client must reach every VIP.
-func TestIntegrationStickyRouter(t *testing.T) {
+// stickyLab is a lab whose sticky router has learnt n VIPs per family at
+// node a, and drops gratuitous ARP and unsolicited NAs for every second
+// one. Node b knows the router already (from its own address): otherwise
+// b's first echo from a VIP would make b's kernel ask "who-has router, tell
+// VIP", a directed request that repairs that VIP by itself.
+type stickyLab struct {
+	lab          *labnet.Lab
+	a, b         *labnet.Host
+	vips4, vips6 []netip.Addr
+	all          []netip.Addr
+	prefixes     []netip.Prefix
+	isSticky     map[netip.Addr]bool
+}
+
+func newStickyLab(t *testing.T, ctx context.Context, n int) *stickyLab {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: creates network namespaces and raw sockets")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	lab, err := labnet.New(ctx, labnet.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -46,22 +61,19 @@ func TestIntegrationStickyRouter(t *testing.T) {
 			t.Errorf("close lab: %v", err)
 		}
 	})
-	a, b := lab.Nodes[0], lab.Nodes[1]
-	vips4, err := lab.VIPs4(10)
-	if err != nil {
+	l := &stickyLab{lab: lab, a: lab.Nodes[0], b: lab.Nodes[1], isSticky: map[netip.Addr]bool{}}
+	if l.vips4, err = lab.VIPs4(n); err != nil {
 		t.Fatal(err)
 	}
-	vips6, err := lab.VIPs6(10)
-	if err != nil {
+	if l.vips6, err = lab.VIPs6(n); err != nil {
 		t.Fatal(err)
 	}
 	var sticky []netip.Addr
-	isSticky := map[netip.Addr]bool{}
-	for _, vs := range [][]netip.Addr{vips4, vips6} {
+	for _, vs := range [][]netip.Addr{l.vips4, l.vips6} {
 		for i, v := range vs {
 			if i%2 == 1 {
 				sticky = append(sticky, v)
-				isSticky[v] = true
+				l.isSticky[v] = true
 			}
 		}
 	}
@@ -70,20 +82,18 @@ func TestIntegrationStickyRouter(t *testing.T) {
 	}
 	// The VIPs carry the LAN prefix, so that the default route's gateway
 	// (the router) is their target without configuration.
-	var prefixes []netip.Prefix
-	for _, v := range vips4 {
-		prefixes = append(prefixes, netip.PrefixFrom(v, lab.LAN4.Bits()))
+	for _, v := range l.vips4 {
+		l.prefixes = append(l.prefixes, netip.PrefixFrom(v, lab.LAN4.Bits()))
 	}
-	for _, v := range vips6 {
-		prefixes = append(prefixes, netip.PrefixFrom(v, lab.LAN6.Bits()))
+	for _, v := range l.vips6 {
+		l.prefixes = append(l.prefixes, netip.PrefixFrom(v, lab.LAN6.Bits()))
 	}
-	all := append(append([]netip.Addr(nil), vips4...), vips6...)
+	l.all = append(append([]netip.Addr(nil), l.vips4...), l.vips6...)
 
-	// The router learns every VIP at node a.
-	if err := a.AddAddrs(prefixes...); err != nil {
+	if err := l.a.AddAddrs(l.prefixes...); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range all {
+	for _, v := range l.all {
 		if out, err := lab.Client.Run(ctx, "ping", "-c", "1", "-W", "2", v.String()); err != nil {
 			t.Fatalf("client ping %v at a: %v\n%s", v, err, out)
 		}
@@ -92,49 +102,78 @@ func TestIntegrationStickyRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range all {
-		if !bytes.Equal(neigh[v], a.MAC) {
-			t.Fatalf("router: %v at %v, want a's %v", v, neigh[v], a.MAC)
+	for _, v := range l.all {
+		if !bytes.Equal(neigh[v], l.a.MAC) {
+			t.Fatalf("router: %v at %v, want a's %v", v, neigh[v], l.a.MAC)
 		}
 	}
-
-	// b knows the router already (from its own address): otherwise b's
-	// first echo from a VIP would make b's kernel ask "who-has router, tell
-	// VIP", a directed request that would repair that VIP by itself.
 	for _, gw := range []netip.Addr{lab.Router.Addr4.Addr(), lab.Router.Addr6.Addr()} {
-		if out, err := b.Run(ctx, "ping", "-c", "1", "-W", "2", gw.String()); err != nil {
+		if out, err := l.b.Run(ctx, "ping", "-c", "1", "-W", "2", gw.String()); err != nil {
 			t.Fatalf("b ping router %v: %v\n%s", gw, err, out)
 		}
 	}
+	return l
+}
+
+// move takes the VIPs from a to b by hand.
+func (l *stickyLab) move(t *testing.T) {
+	t.Helper()
+	if err := l.a.DelAddrs(l.prefixes...); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.b.AddAddrs(l.prefixes...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inB runs f on a thread in b's namespace with b's LAN interface.
+func (l *stickyLab) inB(t *testing.T, f func(ifi *net.Interface) error) {
+	t.Helper()
+	err := l.b.Do(func() error {
+		ifi, err := net.InterfaceByName(l.b.Iface)
+		if err != nil {
+			return err
+		}
+		return f(ifi)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIntegrationStickyRouter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l := newStickyLab(t, ctx, 10)
+	lab, a, b, isSticky := l.lab, l.a, l.b, l.isSticky
+	vips4, vips6 := l.vips4, l.vips6
 
 	// The move by hand, with the plain announcements a failover sends.
-	if err := a.DelAddrs(prefixes...); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.AddAddrs(prefixes...); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.GratuitousARP(false, 1, vips4...); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.UnsolicitedNA(true, 1, vips6...); err != nil {
-		t.Fatal(err)
-	}
-
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	inB := func(f func(ifi *net.Interface) error) {
-		t.Helper()
-		err := b.Do(func() error {
-			ifi, err := net.InterfaceByName(b.Iface)
-			if err != nil {
+	l.move(t)
+	// b announces what a new master announces: one gratuitous ARP request
+	// and reply per IPv4 VIP, one unsolicited NA per IPv6 VIP. (Sent with
+	// package announce from a packet socket: no IPv6 zone names involved,
+	// which Go caches process-wide, across namespaces.)
+	l.inB(t, func(ifi *net.Interface) error {
+		s, err := announce.OpenSender(ifi)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		pkts, err := announce.Announcements(ifi.HardwareAddr, l.all)
+		if err != nil {
+			return err
+		}
+		for _, p := range pkts {
+			if err := s.Send(p.Frame); err != nil {
 				return err
 			}
-			return f(ifi)
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
-	}
+		return nil
+	})
+
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	inB := func(f func(ifi *net.Interface) error) { t.Helper(); l.inB(t, f) }
 
 	for _, fam := range []struct {
 		name   string
@@ -266,4 +305,165 @@ func TestIntegrationStickyRouter(t *testing.T) {
 		}
 		return verify.CheckTargets(ifi.Index, []netip.Addr{lab.Router.Addr4.Addr(), lab.Router.Addr6.Addr()})
 	})
+}
+
+// TestIntegrationTakeover is the daemon's flow: on becoming master the
+// daemon starts its announcement schedule on the shared pacer and the
+// Verifier of the instance, both at once. Twenty VIPs per family, half of
+// them ignored by the router's gratuitous handling; every one must be
+// verified within a second of the takeover. Then the old owner steals a
+// VIP back: the periodic probe notices and the ladder repairs it.
+func TestIntegrationTakeover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l := newStickyLab(t, ctx, 20)
+
+	var (
+		ifi     *net.Interface
+		prober  *verify.ICMP
+		neigh   *verify.NetlinkNeighbors
+		sender  announce.SenderCloser
+		targets []netip.Addr
+	)
+	l.inB(t, func(i *net.Interface) error {
+		var err error
+		ifi = i
+		if prober, err = verify.ListenICMP(0, nil); err != nil {
+			return err
+		}
+		if neigh, err = verify.OpenNeighbors(); err != nil {
+			return err
+		}
+		if sender, err = announce.OpenSender(ifi); err != nil {
+			return err
+		}
+		targets, err = verify.Targets(ifi.Index, l.prefixes, nil)
+		return err
+	})
+	defer prober.Close()
+	defer neigh.Close()
+	defer sender.Close()
+	if want := []netip.Addr{l.lab.Router.Addr4.Addr(), l.lab.Router.Addr6.Addr()}; !slices.Equal(targets, want) {
+		t.Fatalf("targets %v, want %v", targets, want)
+	}
+
+	pacer := announce.NewPacer(0, 0, nil, nil)
+	pctx, pstop := context.WithCancel(ctx)
+	pacerDone := make(chan struct{})
+	go func() { defer close(pacerDone); pacer.Run(pctx) }()
+	defer func() { pstop(); <-pacerDone }()
+
+	type change struct {
+		st verify.VIPStatus
+		at time.Time
+	}
+	changes := make(chan change, 4096)
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	v := verify.New(verify.Config{
+		Instance: "vi_1", Interface: ifi.Name, IfIndex: ifi.Index, MAC: ifi.HardwareAddr,
+		Primary4: l.b.Addr4.Addr(), Primary6: l.b.Addr6.Addr(),
+		VIPs: l.all, Targets: targets,
+		Timing: verify.Timing{Period: 500 * time.Millisecond},
+	}, verify.Deps{
+		Prober: prober, Pacer: pacer, Sender: sender, Neighbors: neigh, Logger: log,
+		OnChange: func(st verify.VIPStatus) {
+			select {
+			case changes <- change{st, time.Now()}:
+			default:
+				t.Error("change channel full")
+			}
+		},
+	})
+	// waitAll waits until every VIP is verified and returns when the last
+	// one was.
+	waitAll := func(what string) time.Time {
+		t.Helper()
+		state := map[netip.Addr]verify.State{}
+		var last time.Time
+		deadline := time.After(10 * time.Second)
+		for {
+			n := 0
+			for _, s := range state {
+				if s == verify.Verified {
+					n++
+				}
+			}
+			if n == len(l.all) {
+				return last
+			}
+			select {
+			case c := <-changes:
+				if c.st.State == verify.Verified && state[c.st.VIP] != verify.Verified {
+					last = c.at
+				}
+				state[c.st.VIP] = c.st.State
+			case <-deadline:
+				t.Fatalf("%s: %d of %d VIPs verified after 10s: %+v", what, n, len(l.all), v.Status())
+			}
+		}
+	}
+
+	l.move(t)
+	takeover := time.Now()
+	pacer.Announce("vi_1", sender, ifi.HardwareAddr, l.all, announce.DefaultSchedule())
+	v.Start(ctx)
+	last := waitAll("takeover")
+	t.Logf("all %d VIPs verified %v after the takeover", len(l.all), last.Sub(takeover))
+	if d := last.Sub(takeover); d > time.Second {
+		t.Errorf("last VIP verified %v after the takeover, want < 1s", d)
+	}
+	for _, st := range v.Status() {
+		switch {
+		case l.isSticky[st.VIP] && st.VIP.Is4() && st.FixedBy != "directed_request",
+			l.isSticky[st.VIP] && st.VIP.Is6() && st.FixedBy != "neighbor_solicit",
+			!l.isSticky[st.VIP] && st.FixedBy != "" && st.FixedBy != "gratuitous_arp" && st.FixedBy != "unsolicited_na":
+			t.Errorf("%v fixed by %q (sticky %v)", st.VIP, st.FixedBy, l.isSticky[st.VIP])
+		}
+	}
+	stats := v.Stats()
+	t.Logf("stats after the takeover: %v", stats)
+	if stats["directed_request"] < 10 || stats["neighbor_solicit"] < 10 || stats["send_failed"] != 0 {
+		t.Errorf("stats %v: want at least one directed request / NS per sticky VIP, no failures", stats)
+	}
+
+	// The old owner announces a non-sticky VIP: the router believes it.
+	stolen := l.vips4[0]
+	if err := l.a.GratuitousARP(false, 1, stolen); err != nil {
+		t.Fatal(err)
+	}
+	stole := time.Now()
+	deadline := time.After(10 * time.Second)
+	var sawStale bool
+	for done := false; !done; {
+		select {
+		case c := <-changes:
+			if c.st.VIP != stolen {
+				continue
+			}
+			if c.st.State == verify.Stale {
+				sawStale = true
+			}
+			if sawStale && c.st.State == verify.Verified {
+				t.Logf("stolen VIP repaired %v after the theft, fixed by %s", c.at.Sub(stole), c.st.FixedBy)
+				if c.st.FixedBy != "gratuitous_arp" {
+					t.Errorf("stolen VIP fixed by %q", c.st.FixedBy)
+				}
+				done = true
+			}
+		case <-deadline:
+			t.Fatalf("stolen VIP not repaired: %+v", v.Status())
+		}
+	}
+
+	v.Stop()
+	for _, st := range v.Status() {
+		if st.State != verify.Unknown {
+			t.Errorf("after Stop: %v is %v", st.VIP, st.State)
+		}
+	}
+	for _, vip := range l.all {
+		if out, err := l.lab.Client.Run(ctx, "ping", "-c", "1", "-W", "2", vip.String()); err != nil {
+			t.Errorf("client ping %v: %v\n%s", vip, err, out)
+		}
+	}
 }
