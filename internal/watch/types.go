@@ -159,7 +159,7 @@ type Config struct {
 	// claims from one MAC span at least ConflictSpan within
 	// ConflictWindow. One stray claim (an ex-master answering the first
 	// probe just before it releases the address) is not a conflict.
-	// Defaults 2, 500 ms, 10 s.
+	// Defaults 2, 500 ms (a negative ConflictSpan means none), 10 s.
 	ConflictClaims uint64
 	ConflictSpan   time.Duration
 	ConflictWindow time.Duration
