@@ -15,9 +15,12 @@ import (
 )
 
 // Command returns a command that runs inside the host's namespace (through
-// ip netns exec, which also gives it the namespace's view of /sys). Close
-// kills it if it is still running then.
+// ip netns exec, which also gives it the namespace's view of /sys). It is
+// killed when ctx ends or the lab closes; Close also kills every other
+// process found in the lab's namespaces, such as the command's children.
 func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithCancel(ctx)
+	context.AfterFunc(h.lab.ctx, cancel)
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.NS, name}, args...)...)
 }
 

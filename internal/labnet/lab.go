@@ -1,6 +1,7 @@
 package labnet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,6 +91,9 @@ type Lab struct {
 	Extra  []*Host
 
 	log *slog.Logger
+	// ctx ends with Close; every Command is tied to it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu     sync.Mutex // guards closed
 	closed bool

@@ -58,6 +58,7 @@ func New(ctx context.Context, o Options) (*Lab, error) {
 		return nil, err
 	}
 	l := &Lab{Prefix: prefix, LAN4: p.lan4, LAN6: p.lan6, log: log}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	for _, hp := range p.hosts {
 		h := &Host{Name: hp.role, NS: nsName(prefix, hp.role), Iface: hp.iface, Port: hp.port,
 			Addr4: hp.addr4, Addr6: hp.addr6, lab: l, ns: -1}
@@ -371,6 +372,7 @@ func (l *Lab) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
+	l.cancel() // kills what Command started, even if still starting
 	for _, h := range l.Hosts() {
 		if h == nil {
 			continue
@@ -402,12 +404,17 @@ func (l *Lab) PortDown(h *Host) error {
 	return l.Switch.setLink(h.Port, false)
 }
 
-// PortUp sets h's switch port up again and waits for h's link to come up.
+// PortUp sets h's switch port up again and waits for both ends of the link
+// to come up. The first frames after that may still be lost while the
+// bridge takes the port back.
 func (l *Lab) PortUp(h *Host) error {
 	if h.Port == "" {
 		return fmt.Errorf("labnet: %s has no switch port", h.Name)
 	}
 	if err := l.Switch.setLink(h.Port, true); err != nil {
+		return err
+	}
+	if err := l.Switch.waitOperUp(context.Background(), h.Port, linkUpTimeout); err != nil {
 		return err
 	}
 	return h.waitOperUp(context.Background(), h.Iface, linkUpTimeout)

@@ -54,7 +54,8 @@ func ping(t *testing.T, h *Host, dst string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if out, err := h.Run(ctx, "ping", "-n", "-c", "1", "-W", "2", dst); err != nil {
+	// Up to 5 s, one echo every 200 ms, until one is answered.
+	if out, err := h.Run(ctx, "ping", "-n", "-c", "1", "-i", "0.2", "-w", "5", dst); err != nil {
 		t.Fatalf("ping %s from %s: %v\n%s", dst, h.Name, err, out)
 	}
 }

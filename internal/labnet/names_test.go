@@ -11,12 +11,12 @@ func TestOwnerPID(t *testing.T) {
 		{autoPrefix(1234, 0) + "-client", 1234, true},
 		{autoPrefix(4194304, 35) + "-injector", 4194304, true},
 		{"vl-ya-0-a", 1234, true},
-		{"vl-ya-0", 0, false},    // no role
-		{"vl-ya--a", 0, false},   // no lab number
-		{"vl--0-a", 0, false},    // no pid
-		{"vl-0-0-a", 0, false},   // pid 0
-		{"vl-y!-0-a", 0, false},  // not base 36
-		{"vt-ya-0-a", 0, false},  // somebody else's
+		{"vl-ya-0", 0, false},     // no role
+		{"vl-ya--a", 0, false},    // no lab number
+		{"vl--0-a", 0, false},     // no pid
+		{"vl-0-0-a", 0, false},    // pid 0
+		{"vl-y!-0-a", 0, false},   // not base 36
+		{"vt-ya-0-a", 0, false},   // somebody else's
 		{"vlab-router", 0, false}, // a caller-chosen prefix
 		{"", 0, false},
 	}

@@ -3,6 +3,8 @@ package labnet
 import (
 	"net/netip"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,24 +45,26 @@ type VIPResult struct {
 	LastReply time.Time
 }
 
-// history records the probes of every VIP as nanoseconds since start. It is
-// not safe for concurrent use; the Prober guards it.
+// history records the probes of every VIP as nanoseconds since start. Each
+// VIP has its own lock, so that the sender, the receivers and Results only
+// ever wait for one VIP's worth of work.
 type history struct {
 	start time.Time
-	sent  [][]int64 // per VIP, per sequence number - base: send time
-	recv  [][]int64 // same index: reply time, 0 = no reply (yet)
-	base  []uint64  // sequence number of sent[i][0]
-	last  []int64   // latest reply time per VIP, 0 = none
+	vips  []vipHistory
+
+	sentTotal, recvTotal atomic.Uint64
+}
+
+type vipHistory struct {
+	mu   sync.Mutex // guards the fields below
+	sent []int64    // per sequence number - base: send time
+	recv []int64    // same index: reply time, 0 = no reply (yet)
+	base uint64     // sequence number of sent[0]
+	last int64      // latest reply time, 0 = none
 }
 
 func newHistory(n int, start time.Time) *history {
-	return &history{
-		start: start,
-		sent:  make([][]int64, n),
-		recv:  make([][]int64, n),
-		base:  make([]uint64, n),
-		last:  make([]int64, n),
-	}
+	return &history{start: start, vips: make([]vipHistory, n)}
 }
 
 // at converts a time to the history's clock.
@@ -71,43 +75,68 @@ func (h *history) time(ns int64) time.Time { return h.start.Add(time.Duration(ns
 
 // sentProbe records a probe to VIP i and returns its sequence number.
 func (h *history) sentProbe(i int, at int64) uint64 {
-	seq := h.base[i] + uint64(len(h.sent[i]))
-	h.sent[i] = append(h.sent[i], at)
-	h.recv[i] = append(h.recv[i], 0)
+	v := &h.vips[i]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	seq := v.base + uint64(len(v.sent))
+	v.sent = append(v.sent, at)
+	v.recv = append(v.recv, 0)
+	h.sentTotal.Add(1)
 	return seq
 }
 
 // reply records the reply to probe seq of VIP i; it reports false for a
 // probe it does not know (trimmed, never sent) and for a duplicate.
 func (h *history) reply(i int, seq uint64, at int64) bool {
-	if i < 0 || i >= len(h.sent) || seq < h.base[i] {
+	if i < 0 || i >= len(h.vips) {
 		return false
 	}
-	k := seq - h.base[i]
-	if k >= uint64(len(h.sent[i])) || h.recv[i][k] != 0 {
+	v := &h.vips[i]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if seq < v.base {
+		return false
+	}
+	k := seq - v.base
+	if k >= uint64(len(v.sent)) || v.recv[k] != 0 {
 		return false
 	}
 	if at <= 0 {
 		at = 1 // 0 means "no reply"
 	}
-	h.recv[i][k] = at
-	h.last[i] = max(h.last[i], at)
+	v.recv[k] = at
+	v.last = max(v.last, at)
+	h.recvTotal.Add(1)
 	return true
+}
+
+// lastReply returns VIP i's latest reply time, 0 if none.
+func (h *history) lastReply(i int) int64 {
+	v := &h.vips[i]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.last
 }
 
 // trim forgets the probes sent before t.
 func (h *history) trim(t int64) {
-	for i := range h.sent {
-		k, _ := slices.BinarySearch(h.sent[i], t)
-		h.sent[i] = slices.Clone(h.sent[i][k:])
-		h.recv[i] = slices.Clone(h.recv[i][k:])
-		h.base[i] += uint64(k)
+	for i := range h.vips {
+		v := &h.vips[i]
+		v.mu.Lock()
+		k, _ := slices.BinarySearch(v.sent, t)
+		v.sent = slices.Clone(v.sent[k:])
+		v.recv = slices.Clone(v.recv[k:])
+		v.base += uint64(k)
+		v.mu.Unlock()
 	}
 }
 
 // result analyses VIP i over [since, horizon].
 func (h *history) result(i int, since, horizon int64) VIPResult {
-	o := analyse(h.sent[i], h.recv[i], since, horizon)
+	v := &h.vips[i]
+	v.mu.Lock()
+	o := analyse(v.sent, v.recv, since, horizon)
+	v.mu.Unlock()
 	r := VIPResult{
 		Sent: o.sent, Received: o.received, Recovered: o.recovered,
 		Outage: time.Duration(o.outage), MaxGap: time.Duration(o.maxGap),

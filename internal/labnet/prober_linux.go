@@ -44,8 +44,11 @@ type Prober struct {
 	sendErrs, stray atomic.Uint64
 	lastErr         atomic.Pointer[error]
 
+	// hist is set by Start, before the goroutines that use it start, and
+	// has its own locks.
+	hist *history
+
 	mu      sync.Mutex // guards the fields below
-	hist    *history
 	started bool
 	stopped time.Time // zero while running
 
@@ -213,9 +216,7 @@ func (p *Prober) sendLoop(ctx context.Context, start time.Time) {
 
 func (p *Prober) send(i int, start time.Time, buf []byte) {
 	v := p.vips[i]
-	p.mu.Lock()
 	seq := p.hist.sentProbe(i, int64(time.Since(start)))
-	p.mu.Unlock()
 	c, typ := p.c4, byte(icmp4EchoReq)
 	if v.Is6() {
 		c, typ = p.c6, icmp6EchoReq
@@ -264,10 +265,7 @@ func (p *Prober) recvLoop(c *net.IPConn, v6 bool) {
 			p.stray.Add(1)
 			continue
 		}
-		p.mu.Lock()
-		ok := p.hist.reply(i, seq, p.hist.at(at))
-		p.mu.Unlock()
-		if !ok {
+		if !p.hist.reply(i, seq, p.hist.at(at)) {
 			p.stray.Add(1)
 		}
 	}
@@ -275,28 +273,36 @@ func (p *Prober) recvLoop(c *net.IPConn, v6 bool) {
 
 // end is the end of the measurement: the stop time, or now.
 func (p *Prober) end() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.stopped.IsZero() {
 		return p.stopped
 	}
 	return time.Now()
 }
 
+// history returns the history, nil before Start.
+func (p *Prober) history() *history {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hist
+}
+
 // Results returns per VIP, in the order given to NewProber, what happened
 // after since (typically the instant of a fault). Probes sent in the last
 // 50 ms before the end (Stop, or now) are not counted yet.
 func (p *Prober) Results(since time.Time) []VIPResult {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := make([]VIPResult, len(p.vips))
-	if p.hist == nil {
+	h := p.history()
+	if h == nil {
 		for i, v := range p.vips {
 			out[i].VIP = v
 		}
 		return out
 	}
-	s, h := p.hist.at(since), p.hist.at(p.end().Add(-probeGrace))
+	s, e := h.at(since), h.at(p.end().Add(-probeGrace))
 	for i, v := range p.vips {
-		out[i] = p.hist.result(i, s, h)
+		out[i] = h.result(i, s, e)
 		out[i].VIP = v
 	}
 	return out
@@ -306,15 +312,12 @@ func (p *Prober) Results(since time.Time) []VIPResult {
 // probe intervals, if longer).
 func (p *Prober) Reachable(vip netip.Addr) bool {
 	i, ok := p.index[vip.Unmap()]
-	if !ok {
+	h := p.history()
+	if !ok || h == nil {
 		return false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.hist == nil || p.hist.last[i] == 0 {
-		return false
-	}
-	return p.hist.at(p.end())-p.hist.last[i] <= int64(reachWindow(p.interval))
+	last := h.lastReply(i)
+	return last != 0 && h.at(p.end())-last <= int64(reachWindow(p.interval))
 }
 
 // AllReachable reports whether every VIP is Reachable.
@@ -329,10 +332,10 @@ func (p *Prober) AllReachable() bool {
 
 // ProberStats counts the prober's packets.
 type ProberStats struct {
-	Sent, Received uint64 // probes sent and answered (since the last Trim)
+	Sent, Received uint64 // probes sent and answered since Start
 	SendErrors     uint64 // sends the kernel refused
 	LastSendError  error  // the latest of them
-	Stray          uint64 // ICMP echo replies that were not ours or duplicates
+	Stray          uint64 // ICMP echo replies that were not ours, late or duplicates
 }
 
 // Stats returns the prober's counters.
@@ -341,18 +344,8 @@ func (p *Prober) Stats() ProberStats {
 	if e := p.lastErr.Load(); e != nil {
 		st.LastSendError = *e
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.hist == nil {
-		return st
-	}
-	for i := range p.hist.sent {
-		st.Sent += uint64(len(p.hist.sent[i]))
-		for _, r := range p.hist.recv[i] {
-			if r != 0 {
-				st.Received++
-			}
-		}
+	if h := p.history(); h != nil {
+		st.Sent, st.Received = h.sentTotal.Load(), h.recvTotal.Load()
 	}
 	return st
 }
@@ -360,9 +353,7 @@ func (p *Prober) Stats() ProberStats {
 // Trim forgets probes sent before t, bounding memory in long runs (every
 // probe costs 16 bytes: 20,000 per second make about 1.2 GB an hour).
 func (p *Prober) Trim(t time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.hist != nil {
-		p.hist.trim(p.hist.at(t))
+	if h := p.history(); h != nil {
+		h.trim(h.at(t))
 	}
 }

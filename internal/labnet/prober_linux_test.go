@@ -3,6 +3,7 @@ package labnet
 import (
 	"context"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -23,6 +24,7 @@ func TestIntegrationProberHandFailover(t *testing.T) {
 	if err := a.AddAddrs(ps...); err != nil {
 		t.Fatal(err)
 	}
+	goroutines := runtime.NumGoroutine()
 	p, err := l.NewProber(vips, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +45,8 @@ func TestIntegrationProberHandFailover(t *testing.T) {
 		}
 		return true, nil
 	})
+	// No reply for 100 ms by now, and none until the VIPs move.
+	gone := time.Now()
 	if err := b.AddAddrs(ps...); err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +70,13 @@ func TestIntegrationProberHandFailover(t *testing.T) {
 		if r.FirstLoss.IsZero() || r.FirstLoss.Before(fault) {
 			t.Errorf("%v: first loss %v, want after the fault", r.VIP, r.FirstLoss)
 		}
-		if r.MaxGap < moved.Sub(fault) {
-			t.Errorf("%v: max gap %v, but no reply could come for %v", r.VIP, r.MaxGap, moved.Sub(fault))
+		if r.MaxGap < moved.Sub(gone) {
+			t.Errorf("%v: max gap %v, but no reply could come for %v", r.VIP, r.MaxGap, moved.Sub(gone))
 		}
 	}
+	waitFor(t, 5*time.Second, "the prober's goroutines end", func() (bool, error) {
+		return runtime.NumGoroutine() <= goroutines, nil
+	})
 	st := p.Stats()
 	t.Logf("outage of %v: %+v; stats %+v", vips[0], p.Results(fault)[0], st)
 	if st.SendErrors != 0 {
@@ -128,15 +135,16 @@ func TestIntegrationProberScale(t *testing.T) {
 	start = time.Now()
 	waitFor(t, 10*time.Second, "all VIPs reachable", func() (bool, error) { return p.AllReachable(), nil })
 	t.Logf("all %d VIPs reachable %v after start", n, time.Since(start))
-	// Measure the steady rate over one second.
+	// Measure the steady rate over two seconds. The schedule is absolute, so
+	// a sender that fell behind catches up, but never by more than a round.
 	s0, t0 := p.Stats(), time.Now()
-	waitFor(t, 5*time.Second, "one second of probing", func() (bool, error) { return time.Since(t0) >= time.Second, nil })
+	waitFor(t, 5*time.Second, "two seconds of probing", func() (bool, error) { return time.Since(t0) >= 2*time.Second, nil })
 	s1, t1 := p.Stats(), time.Now()
 	sec := t1.Sub(t0).Seconds()
-	sent, recv := float64(s1.Sent-s0.Sent)/sec, float64(s1.Received-s0.Received)/sec
-	t.Logf("steady: %.0f probes/s sent, %.0f replies/s", sent, recv)
-	if sent > MaxPPS*1.05 || sent < MaxPPS*0.8 {
-		t.Errorf("sent %.0f probes/s, want about %d", sent, MaxPPS)
+	sent, recv := float64(s1.Sent-s0.Sent), float64(s1.Received-s0.Received)
+	t.Logf("steady: %.0f probes/s sent, %.0f replies/s", sent/sec, recv/sec)
+	if sent > MaxPPS*sec+n || sent < 0.8*MaxPPS*sec {
+		t.Errorf("sent %.0f probes in %.2f s, want %d per second (plus at most one round of %d)", sent, sec, MaxPPS, n)
 	}
 
 	fault := time.Now()

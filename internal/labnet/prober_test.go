@@ -120,14 +120,20 @@ func TestHistory(t *testing.T) {
 		}
 	}
 	h.trim(25 * ms) // forgets probes 0..2
-	if h.base[1] != 3 || len(h.sent[1]) != 2 {
-		t.Fatalf("after trim: base %d, %d probes", h.base[1], len(h.sent[1]))
+	if v := &h.vips[1]; v.base != 3 || len(v.sent) != 2 {
+		t.Fatalf("after trim: base %d, %d probes", v.base, len(v.sent))
 	}
 	if h.reply(1, 2, 60*ms) {
 		t.Error("reply to a trimmed probe accepted")
 	}
 	if !h.reply(1, 4, 41*ms) || h.sentProbe(1, 50*ms) != 5 {
 		t.Error("sequence numbers broken after trim")
+	}
+	if got := h.sentTotal.Load(); got != 6 {
+		t.Errorf("sentTotal = %d, want 6", got)
+	}
+	if got := h.recvTotal.Load(); got != 2 {
+		t.Errorf("recvTotal = %d, want 2", got)
 	}
 	r := h.result(1, h.at(start.Add(30*time.Millisecond)), 60*ms)
 	if r.Sent != 3 || r.Received != 1 || r.FirstLoss != start.Add(30*time.Millisecond) || r.LastReply != start.Add(41*time.Millisecond) {

@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
-	"regexp"
-	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/mdlayher/arp"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -29,7 +30,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not after %v", what, timeout)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -68,12 +69,28 @@ func moveVIPs(t *testing.T, l *Lab, from, to *Host, vips []netip.Addr) {
 	}
 }
 
-// arpingU sends one request-form gratuitous ARP with Debian's arping
-// (Thomas Habets' arping 2.x: -U is "unsolicited ARP", the request form;
-// its reply form -U -P carries a broadcast target MAC, which Linux does not
-// take as gratuitous).
+var arpingIsIputils = sync.OnceValue(func() bool {
+	out, _ := exec.Command("arping", "-V").CombinedOutput()
+	return strings.Contains(string(out), "iputils")
+})
+
+// arpingU sends one request-form gratuitous ARP (sender IP = target IP =
+// vip) with Debian's arping, whichever of the two packages provides it:
+// iputils-arping ("arping -U -I IF -s VIP VIP"; its -A reply form carries
+// the sender's MAC as target MAC, which Linux takes as gratuitous) or
+// arping, Thomas Habets' ("arping -U -i IF -S VIP VIP"; its reply form
+// -U -P carries a broadcast target MAC, which Linux does not take as
+// gratuitous within locktime). iputils-arping needs vip on the interface
+// and takes about two seconds.
 func arpingU(ctx context.Context, h *Host, vip netip.Addr) error {
-	_, err := h.Run(ctx, "arping", "-q", "-U", "-c", "1", "-w", "0.05", "-i", h.Iface, "-S", vip.String(), vip.String())
+	if _, err := exec.LookPath("arping"); err != nil {
+		return err
+	}
+	args := []string{"-q", "-U", "-c", "1", "-w", "0.05", "-i", h.Iface, "-S", vip.String(), vip.String()}
+	if arpingIsIputils() {
+		args = []string{"-q", "-U", "-c", "1", "-w", "1", "-I", h.Iface, "-s", vip.String(), vip.String()}
+	}
+	_, err := h.Run(ctx, "arping", args...)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return nil // "no replies", which is what gratuitous ARP gets
@@ -81,27 +98,51 @@ func arpingU(ctx context.Context, h *Host, vip netip.Addr) error {
 	return err
 }
 
-var arpingStats = regexp.MustCompile(`(\d+) packets transmitted, (\d+) packets received`)
-
-// arpRouter sends n ARP requests for the router's LAN address from h, 2 ms
-// apart, and returns how many the router answered.
+// arpRouter sends n broadcast ARP requests for the router's LAN address
+// from h, 2 ms apart, and returns how many the router answered within
+// 500 ms of the last.
 func arpRouter(t *testing.T, l *Lab, h *Host, n int) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	deadline := fmt.Sprintf("%.2f", float64(n)*0.002+0.5)
-	out, _ := h.Command(ctx, "arping", "-c", strconv.Itoa(n), "-W", "0.002", "-w", deadline, "-i", h.Iface,
-		l.Router.Addr4.Addr().String()).CombinedOutput()
-	m := arpingStats.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("arping output without statistics:\n%s", out)
+	var c *arp.Client
+	err := h.Do(func() error {
+		ifi, err := net.InterfaceByName(h.Iface)
+		if err != nil {
+			return err
+		}
+		c, err = arp.Dial(ifi)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	sent, _ := strconv.Atoi(string(m[1]))
-	got, _ := strconv.Atoi(string(m[2]))
-	if sent != n {
-		t.Fatalf("arping sent %d requests, want %d", sent, n)
+	defer c.Close()
+	router := l.Router.Addr4.Addr()
+	replies := make(chan int, 1)
+	go func() {
+		got := 0
+		for {
+			p, _, err := c.Read()
+			if err != nil {
+				replies <- got // the deadline
+				return
+			}
+			if p.Operation == arp.OperationReply && p.SenderIP == router {
+				got++
+			}
+		}
+	}()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for range n {
+		if err := c.Request(router); err != nil {
+			t.Fatal(err)
+		}
+		<-tick.C
 	}
-	return got
+	if err := c.SetReadDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	return <-replies
 }
 
 func TestIntegrationRouterBehaviour(t *testing.T) {
