@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vipd/vipd/internal/lab"
+	"github.com/vipd/vipd/internal/labnet"
+)
+
+func newLabCmd() *cobra.Command {
+	var (
+		router, compare        string
+		o                      lab.Options
+		asJSON, allVIPs        bool
+		svgFile, htmlFile      string
+		policerRate, lossShare int
+	)
+	cmd := &cobra.Command{
+		Use:   "lab [--router plain|sticky|reply-only|policer|lossy] [--vips N] [--compare keepalived] [--json]",
+		Short: "show a failover in a lab of network namespaces, and measure it",
+		Long: `lab builds, in network namespaces with unique names, a client, a Linux router
+(the upstream device), a bridge (the switch) and two nodes, A and B. It runs a
+vipd on each node (this binary, as child processes in the namespaces), waits
+until A owns the VIPs, probes every VIP from the client (ICMP every 10ms),
+"powers off" node A (its switch port goes down, its processes are killed) and
+measures per VIP the outage the client sees and whether the VIP comes back on B.
+The watch ends one second after every VIP recovered, or after --watch.
+
+The router can behave like the devices that break failover:
+  plain        a stock Linux router
+  sticky       neighbour entries valid for 4 hours, gratuitous ARP (unsolicited
+               NA) ignored for --sticky-fraction of the VIPs: the seed's device
+  reply-only   only the reply form of gratuitous ARP is honoured
+  policer      ARP/ND rate-limited (--policer-rate per second)
+  lossy        a share of ARP/ND dropped (--loss percent)
+
+--compare keepalived runs the same scenario with keepalived on both nodes (when
+it is installed) and prints both side by side. --runs K repeats and reports the
+min/median/max of each run's recovered count, p50 and max outage. --svg/--html
+draw a timeline: one row per VIP, per implementation, dark while unreachable.
+
+Everything is removed at the end, also on Ctrl-C; namespaces a killed run left
+behind are removed at the next start. With more than 155 VIPs the LAN is
+198.18.0.0/16 and the kernel's neighbour table limits are raised; the lab's
+vipd config sets announce_rate so that one round for every VIP leaves within
+about 2s. Needs root.
+
+Exit status: 0 when the lab ran (whatever it measured), 1 on error, 130 when
+interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := labnet.ParseBehaviour(router)
+			if err != nil {
+				return usageError(cmd, "--router %q: want plain, sticky, reply-only, policer or lossy", router)
+			}
+			o.Router = b
+			o.Impls = []lab.Impl{lab.Vipd}
+			switch compare {
+			case "":
+			case "keepalived":
+				o.Impls = append(o.Impls, lab.Keepalived)
+			default:
+				return usageError(cmd, "--compare %q: want keepalived", compare)
+			}
+			if cmd.Flags().Changed("policer-rate") && policerRate < 1 {
+				return usageError(cmd, "--policer-rate %d: want at least 1", policerRate)
+			}
+			if cmd.Flags().Changed("loss") && (lossShare < 1 || lossShare > 100) {
+				return usageError(cmd, "--loss %d: want 1 to 100", lossShare)
+			}
+			o.PolicerRate, o.LossPercent = policerRate, lossShare
+			if os.Geteuid() != 0 {
+				return errors.New("lab: needs root: it creates network namespaces (run it with sudo)")
+			}
+			o.Version = Version
+			if !asJSON {
+				o.Progress = lab.NewProgress(cmd.ErrOrStderr(), lab.IsTerminal(cmd.ErrOrStderr()))
+			}
+			rep, err := lab.Run(cmd.Context(), o)
+			if err != nil {
+				if errors.Is(err, lab.ErrOptions) {
+					return usageError(cmd, "%v", err)
+				}
+				if errors.Is(err, context.Canceled) {
+					fmt.Fprintln(cmd.ErrOrStderr(), "vipd lab: interrupted; the lab's namespaces are removed")
+					return exitError{code: 130}
+				}
+				return err
+			}
+			if svgFile != "" {
+				if err := writeFile(svgFile, rep.WriteSVG); err != nil {
+					return err
+				}
+			}
+			if htmlFile != "" {
+				if err := writeFile(htmlFile, rep.WriteHTML); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			return rep.WriteText(cmd.OutOrStdout(), lab.TextOptions{AllVIPs: allVIPs})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&router, "router", "plain", "router behaviour: plain, sticky, reply-only, policer, lossy")
+	f.Float64Var(&o.StickyFraction, "sticky-fraction", lab.DefaultStickyFraction, "share of VIPs whose gratuitous ARP the sticky router ignores")
+	f.IntVar(&policerRate, "policer-rate", lab.DefaultPolicerRate, "ARP/ND packets per second the policer lets through")
+	f.IntVar(&lossShare, "loss", lab.DefaultLossPercent, "percent of ARP/ND the lossy router drops")
+	f.IntVar(&o.VIPs, "vips", lab.DefaultVIPs, fmt.Sprintf("number of VIPs (1..%d)", lab.MaxVIPs))
+	f.DurationVar(&o.Advert, "advert", lab.DefaultAdvert, "VRRP advertisement interval")
+	f.BoolVar(&o.IPv6, "ipv6", false, "IPv6 VIPs (Neighbor Discovery) instead of IPv4")
+	f.StringVar(&compare, "compare", "", "also run keepalived on the same scenario: keepalived")
+	f.IntVar(&o.Runs, "runs", 1, "repeat the scenario and report min/median/max")
+	f.DurationVar(&o.Watch, "watch", lab.DefaultWatch, "longest watch after the fault (it ends 1s after every VIP recovered)")
+	f.DurationVar(&o.ProbeInterval, "probe-interval", lab.DefaultProbeInterval, "ICMP probe interval per VIP (the total is capped at 20000/s)")
+	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: enough for one round of all VIPs in about 2s, at least 500")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON (no progress display)")
+	f.BoolVar(&allVIPs, "all-vips", false, "list every VIP in the table, also beyond 100")
+	f.StringVar(&svgFile, "svg", "", "write a timeline as SVG to `FILE`")
+	f.StringVar(&htmlFile, "html", "", "write the report with its timeline as HTML to `FILE`")
+	return cmd
+}
+
+// usageError prints a usage problem with the usage text: exit status 2.
+func usageError(cmd *cobra.Command, format string, args ...any) error {
+	fmt.Fprintf(cmd.ErrOrStderr(), "vipd: "+format+"\n%s", append(args, cmd.UsageString())...)
+	return exitError{code: 2}
+}
+
+// writeFile creates path and writes it through fn.
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

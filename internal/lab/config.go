@@ -1,0 +1,63 @@
+package lab
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vipd/vipd/internal/labnet"
+)
+
+// The nodes' VRRP parameters: A wins the election, B takes over.
+const (
+	vrid         = 42
+	priorityA    = 200
+	priorityB    = 100
+	instanceName = "lab"
+)
+
+// nodeConfig is what both implementations need to know about one node.
+type nodeConfig struct {
+	Node      string // "a" or "b"
+	Iface     string
+	Priority  int
+	Advert    time.Duration
+	VIPs      []netip.Addr
+	Bits      int // prefix length the VIPs are installed with (vipd)
+	Socket    string
+	Rate      float64 // vipd's announce_rate
+	VIPsLabel string  // the router behaviour, for the header comment
+}
+
+// vipdConfig renders the vipd configuration of a lab node.
+func vipdConfig(c nodeConfig) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# vipd lab, node %s (generated; %s)\n", c.Node, c.VIPsLabel)
+	fmt.Fprintf(&b, "node: %s\ncontrol_socket: %s\n", c.Node, c.Socket)
+	fmt.Fprintf(&b, "# A lab setting: one announcement round for all %d VIPs within about 2 s\n", len(c.VIPs))
+	fmt.Fprintf(&b, "# (the daemon's default is %d/s).\n", productionAnnounceRate)
+	fmt.Fprintf(&b, "announce_rate: %s\n", strconv.FormatFloat(c.Rate, 'f', -1, 64))
+	fmt.Fprintf(&b, "instances:\n  - name: %s\n    interface: %s\n    vrid: %d\n    priority: %d\n    advert_interval: %s\n    vips:\n",
+		instanceName, c.Iface, vrid, c.Priority, c.Advert)
+	for _, v := range c.VIPs {
+		fmt.Fprintf(&b, "      - %s\n", netip.PrefixFrom(v, c.Bits))
+	}
+	return b.String()
+}
+
+// keepalivedConfig is keepalived's configuration of a lab node, with
+// keepalived's own defaults for everything else (gratuitous ARP: five at
+// the takeover, five more 5 s later).
+func keepalivedConfig(c nodeConfig) labnet.KeepalivedConfig {
+	return labnet.KeepalivedConfig{
+		RouterID:  "lab-" + c.Node,
+		Instance:  "VI_LAB",
+		Interface: c.Iface,
+		VRID:      vrid,
+		Priority:  c.Priority,
+		AdvertInt: c.Advert,
+		VIPs:      c.VIPs,
+	}
+}

@@ -1,0 +1,38 @@
+// Package lab is `vipd lab`: the seed's network in one command, and vipd's
+// failover benchmark.
+//
+// Run builds a lab with labnet (a client, a Linux router standing in for the
+// upstream device, a bridge as the switch, nodes A and B, all in network
+// namespaces with unique names), runs a VRRP version 3 (RFC 5798)
+// implementation on both nodes — vipd itself, as child processes of the same
+// binary, or keepalived for comparison — waits until A owns the virtual IPs,
+// probes every VIP from the client (ICMP echo, RFC 792 / RFC 4443), "powers
+// off" node A (its switch port goes down and its processes are killed) and
+// measures, per VIP, the outage the client saw and whether the VIP came back
+// on B. The router can behave like the devices that break failover (see
+// labnet.Behaviour): the seed's sticky ARP table, a router that honours only
+// gratuitous ARP replies, an ARP policer, a lossy ARP path.
+//
+// The pure parts are the scenario's options and generated configurations
+// (options.go, config.go), the report with its statistics (report.go) and
+// its renderings: text (text.go), an SVG timeline and an HTML page (svg.go,
+// html.go) and the progress display (progress.go). The Linux edge runs the
+// scenario (run_linux.go, proc_linux.go).
+//
+// # Lab settings
+//
+// The lab's vipd configuration sets announce_rate from the VIP count so that
+// one announcement round for every VIP (two frames per IPv4 VIP, one per IPv6
+// VIP) leaves within about 2 s: max(500, frames/2) packets per second, 4096/s
+// for 4096 IPv4 VIPs. This is a setting of the lab's generated configuration;
+// the daemon's default stays 500/s. With more than 155 VIPs the LAN is
+// 198.18.0.0/16 (RFC 2544's benchmark range) instead of 192.0.2.0/24, and the
+// host's neighbour table limits are raised (labnet.RaiseNeighLimits: the only
+// host-wide change). The prober sends at most labnet.MaxPPS probes a second,
+// so with many VIPs each one is probed less often than every 10 ms (4096 VIPs:
+// every 204.8 ms), which bounds the precision of the outages.
+//
+// Stale labs of a run that was killed are removed at the start of the next
+// one (labnet.CleanupStale); the daemons are started with a parent-death
+// signal, so they do not outlive a killed `vipd lab`.
+package lab

@@ -1,0 +1,250 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/labnet"
+)
+
+// pair is one implementation running on nodes A and B.
+type pair interface {
+	// start starts the daemons, A first.
+	start() error
+	// elected reports whether A is master and B backup.
+	elected(ctx context.Context) bool
+	// takeover returns when B became master after the fault, if it has.
+	takeover(ctx context.Context, fault time.Time) (time.Time, bool)
+	// reports returns, per VIP, what B says about it (vipd only).
+	reports(ctx context.Context) map[netip.Addr]vipReport
+	// check returns an error if B's daemon (or A's before the fault) has
+	// exited.
+	check(faulted bool) error
+	// stop kills the daemons.
+	stop()
+	// logs returns the daemons' output, for errors.
+	logs() string
+}
+
+// statusTimeout bounds one control-socket call.
+const statusTimeout = time.Second
+
+// vipdPair runs this binary on both nodes.
+type vipdPair struct {
+	exe     string
+	nodes   [2]*labnet.Host
+	configs [2]string
+	sockets [2]string
+	procs   [2]*proc
+}
+
+func newVipdPair(exe, dir string, nodes [2]*labnet.Host, cs [2]nodeConfig) (*vipdPair, error) {
+	v := &vipdPair{exe: exe, nodes: nodes}
+	for i, c := range cs {
+		v.sockets[i] = c.Socket
+		v.configs[i] = filepath.Join(dir, "vipd-"+c.Node+".yaml")
+		if err := os.WriteFile(v.configs[i], []byte(vipdConfig(c)), 0o644); err != nil {
+			return nil, fmt.Errorf("lab: write config: %w", err)
+		}
+	}
+	return v, nil
+}
+
+func (v *vipdPair) start() error {
+	for i, h := range v.nodes {
+		p, err := startProc(h.NS, "vipd on "+h.Name, nil, v.exe, "run", "--config", v.configs[i])
+		if err != nil {
+			return err
+		}
+		v.procs[i] = p
+	}
+	return nil
+}
+
+// status asks node i's daemon for its status, raw and decoded.
+func (v *vipdPair) status(ctx context.Context, i int) (control.Status, json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	req, err := control.NewRequest(control.CommandStatus, nil)
+	if err != nil {
+		return control.Status{}, nil, err
+	}
+	resp, err := control.Call(ctx, v.sockets[i], req)
+	if err != nil {
+		return control.Status{}, nil, err
+	}
+	var st control.Status
+	if err := resp.Decode(&st); err != nil {
+		return control.Status{}, nil, err
+	}
+	return st, resp.Data, nil
+}
+
+func (v *vipdPair) state(ctx context.Context, i int) (control.InstanceStatus, bool) {
+	st, _, err := v.status(ctx, i)
+	if err != nil {
+		return control.InstanceStatus{}, false
+	}
+	for _, in := range st.Instances {
+		if in.Name == instanceName {
+			return in, true
+		}
+	}
+	return control.InstanceStatus{}, false
+}
+
+func (v *vipdPair) elected(ctx context.Context) bool {
+	a, okA := v.state(ctx, 0)
+	b, okB := v.state(ctx, 1)
+	return okA && okB && a.State == "MASTER" && b.State == "BACKUP"
+}
+
+func (v *vipdPair) takeover(ctx context.Context, fault time.Time) (time.Time, bool) {
+	in, ok := v.state(ctx, 1)
+	if !ok || in.State != "MASTER" {
+		return time.Time{}, false
+	}
+	if t := in.Counters.LastTransition; in.Counters.LastTransitionTo == "MASTER" && t.After(fault) {
+		return t, true // the daemon's own time stamp: same clock, no polling delay
+	}
+	return time.Now(), true
+}
+
+func (v *vipdPair) reports(ctx context.Context) map[netip.Addr]vipReport {
+	_, raw, err := v.status(ctx, 1)
+	if err != nil {
+		return nil
+	}
+	return fromStatus(raw)
+}
+
+func (v *vipdPair) check(faulted bool) error {
+	for i, p := range v.procs {
+		if p != nil && p.exited() && (i == 1 || !faulted) {
+			return p.failure()
+		}
+	}
+	return nil
+}
+
+func (v *vipdPair) stop() {
+	for _, p := range v.procs {
+		if p != nil {
+			p.kill()
+		}
+	}
+}
+
+func (v *vipdPair) logs() string { return pairLogs(v.procs) }
+
+func pairLogs(ps [2]*proc) string {
+	var s string
+	for _, p := range ps {
+		if p != nil {
+			s += "--- " + p.name + " ---\n" + p.output()
+		}
+	}
+	return s
+}
+
+// keepalived logs these on every transition of an instance.
+const (
+	kaMaster = "Entering MASTER STATE"
+	kaBackup = "Entering BACKUP STATE"
+)
+
+// keepalivedPair runs keepalived on both nodes.
+type keepalivedPair struct {
+	dir     string
+	nodes   [2]*labnet.Host
+	configs [2]labnet.KeepalivedConfig
+	files   [2]string
+	procs   [2]*proc
+}
+
+func newKeepalivedPair(dir string, nodes [2]*labnet.Host, cs [2]nodeConfig) (*keepalivedPair, error) {
+	k := &keepalivedPair{dir: dir, nodes: nodes}
+	for i, c := range cs {
+		k.configs[i] = keepalivedConfig(c)
+		text, err := k.configs[i].Render()
+		if err != nil {
+			return nil, fmt.Errorf("lab: keepalived config: %w", err)
+		}
+		k.files[i] = filepath.Join(dir, "keepalived-"+c.Node+".conf")
+		if err := os.WriteFile(k.files[i], []byte(text), 0o644); err != nil {
+			return nil, fmt.Errorf("lab: write config: %w", err)
+		}
+	}
+	return k, nil
+}
+
+func (k *keepalivedPair) start() error {
+	for i, h := range k.nodes {
+		base := filepath.Join(k.dir, "keepalived-"+h.Name)
+		// VRRP only, in the foreground, logging to the console (as
+		// labnet.StartKeepalived does), with our own pid files.
+		p, err := startProc(h.NS, "keepalived on "+h.Name, []string{kaMaster, kaBackup}, "keepalived",
+			"-n", "-l", "-D", "-G", "-P", "-f", k.files[i], "-p", base+".pid", "-r", base+"-vrrp.pid")
+		if err != nil {
+			return err
+		}
+		k.procs[i] = p
+	}
+	return nil
+}
+
+// last returns the latest of the marked lines among states on node i, ""
+// if none.
+func (k *keepalivedPair) last(i int) string {
+	p := k.procs[i]
+	if p == nil {
+		return ""
+	}
+	tm, okM := p.latest(kaMaster)
+	tb, okB := p.latest(kaBackup)
+	switch {
+	case okM && (!okB || tm.After(tb)):
+		return kaMaster
+	case okB:
+		return kaBackup
+	}
+	return ""
+}
+
+func (k *keepalivedPair) elected(context.Context) bool {
+	return k.last(0) == kaMaster && k.last(1) == kaBackup
+}
+
+func (k *keepalivedPair) takeover(_ context.Context, fault time.Time) (time.Time, bool) {
+	if k.procs[1] == nil {
+		return time.Time{}, false
+	}
+	return k.procs[1].firstAfter(kaMaster, fault)
+}
+
+func (k *keepalivedPair) reports(context.Context) map[netip.Addr]vipReport { return nil }
+
+func (k *keepalivedPair) check(faulted bool) error {
+	for i, p := range k.procs {
+		if p != nil && p.exited() && (i == 1 || !faulted) {
+			return p.failure()
+		}
+	}
+	return nil
+}
+
+func (k *keepalivedPair) stop() {
+	for _, p := range k.procs {
+		if p != nil {
+			p.kill()
+		}
+	}
+}
+
+func (k *keepalivedPair) logs() string { return pairLogs(k.procs) }

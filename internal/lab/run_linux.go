@@ -1,0 +1,462 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vipd/vipd/internal/labnet"
+)
+
+// Timeouts of the phases before the fault.
+const (
+	buildTimeout = 60 * time.Second
+	electBase    = 15 * time.Second // plus 4 advertisement intervals
+	reachTimeout = 30 * time.Second
+	killTimeout  = 5 * time.Second
+	pollEvery    = 50 * time.Millisecond
+)
+
+// Run runs the scenario: for each of o.Runs runs, each implementation on a
+// lab of its own. It removes the namespaces of crashed earlier runs first
+// and every namespace it made before it returns, also when ctx is cancelled
+// (the error is then ctx's, and the report holds the runs that finished).
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("lab: find the vipd binary: %w", err)
+		}
+		o.Exe = exe
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	rep := newReport(o)
+	rep.Host = hostInfo(o.Version)
+	n, err := cleanupStale()
+	rep.StaleRemoved = n
+	if err != nil {
+		return rep, err
+	}
+	if n > 0 {
+		o.Progress.Note("removed %d namespaces left behind by a crashed run", n)
+	}
+	if o.VIPs > 100 {
+		// Thousands of neighbour entries on the router: above the kernel's
+		// default gc_thresh3 of 1024.
+		if err := labnet.RaiseNeighLimits(o.VIPs); err != nil {
+			return rep, err
+		}
+	}
+	r := &runner{o: o, log: log}
+	for _, im := range o.Impls {
+		ir := ImplReport{Name: string(im), Runs: []RunResult{}}
+		if im == Keepalived && rep.Host.Keepalived == "" {
+			ir.Skipped = "keepalived is not installed"
+			o.Progress.Note("keepalived is not installed: comparing with nothing")
+		}
+		rep.Impls = append(rep.Impls, ir)
+	}
+	for run := 1; run <= o.Runs; run++ {
+		for i := range rep.Impls {
+			ir := &rep.Impls[i]
+			if ir.Skipped != "" {
+				continue
+			}
+			o.Progress.Begin(fmt.Sprintf("%s %d/%d", ir.Name, run, o.Runs))
+			res, err := r.once(ctx, Impl(ir.Name), run)
+			if err != nil {
+				o.Progress.Finish()
+				for i := range rep.Impls {
+					rep.Impls[i].summarize()
+				}
+				return rep, err
+			}
+			ir.Runs = append(ir.Runs, res)
+			o.Progress.Done(res.summaryLine())
+		}
+	}
+	o.Progress.Finish()
+	for i := range rep.Impls {
+		rep.Impls[i].summarize()
+	}
+	return rep, nil
+}
+
+func newReport(o Options) *Report {
+	rep := &Report{
+		Started:         time.Now(),
+		Router:          o.Router.String(),
+		Description:     o.RouterDescription(),
+		VIPs:            o.VIPs,
+		IPv6:            o.IPv6,
+		AdvertMS:        ms(o.Advert),
+		WatchMS:         ms(o.Watch),
+		ProbeIntervalMS: ms(o.ProbeInterval),
+		AnnounceRate:    o.AnnounceRate,
+	}
+	switch o.Router {
+	case labnet.Sticky:
+		rep.StickyFraction = o.StickyFraction
+	case labnet.Policer:
+		rep.PolicerRate = o.PolicerRate
+	case labnet.Lossy:
+		rep.LossPercent = o.LossPercent
+	}
+	return rep
+}
+
+type runner struct {
+	o   Options
+	log *slog.Logger
+}
+
+// once runs the scenario one time for one implementation.
+func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err error) {
+	o, pr := r.o, r.o.Progress
+	res.Run = run
+	pr.Phase(PhaseBuilding, "")
+	dir, err := os.MkdirTemp("", "vipd-lab-")
+	if err != nil {
+		return res, fmt.Errorf("lab: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
+	l, err := labnet.New(bctx, labnet.Options{LAN4: lan4(o.VIPs), Logger: r.log})
+	cancel()
+	if err != nil {
+		return res, fmt.Errorf("lab: build: %w", err)
+	}
+	res.Prefix, res.Namespaces = l.Prefix, l.Namespaces()
+	pr.Update(l.Prefix)
+	var (
+		p  *labnet.Prober
+		ds pair
+	)
+	defer func() {
+		pr.Phase(PhaseCleanup, "")
+		if p != nil {
+			p.Stop()
+		}
+		if ds != nil {
+			ds.stop()
+		}
+		if cerr := l.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("lab: clean up: %w", cerr))
+		}
+		if left := leftNamespaces(res.Namespaces); len(left) > 0 {
+			err = errors.Join(err, fmt.Errorf("lab: namespaces left after clean up: %v", left))
+		}
+	}()
+
+	var vips []netip.Addr
+	bits := l.LAN4.Bits()
+	if o.IPv6 {
+		vips, err = l.VIPs6(o.VIPs)
+		bits = l.LAN6.Bits()
+	} else {
+		vips, err = l.VIPs4(o.VIPs)
+	}
+	if err != nil {
+		return res, err
+	}
+	aff := affected(o.Router, len(vips), o.StickyFraction)
+	var special []netip.Addr
+	for i, v := range vips {
+		if aff[i] {
+			special = append(special, v)
+		}
+	}
+	// Before the router learns any VIP: Sticky's timers apply to new entries.
+	if err := l.SetRouterBehaviour(o.Router, special, o.routerParam()); err != nil {
+		return res, err
+	}
+
+	a, b := l.Nodes[0], l.Nodes[1]
+	var cs [2]nodeConfig
+	for i, h := range []*labnet.Host{a, b} {
+		cs[i] = nodeConfig{Node: h.Name, Iface: h.Iface, Priority: priorityB, Advert: o.Advert, VIPs: vips, Bits: bits,
+			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String()}
+	}
+	cs[0].Priority = priorityA
+	switch im {
+	case Vipd:
+		ds, err = newVipdPair(o.Exe, dir, [2]*labnet.Host{a, b}, cs)
+	case Keepalived:
+		ds, err = newKeepalivedPair(dir, [2]*labnet.Host{a, b}, cs)
+	default:
+		err = fmt.Errorf("lab: unknown implementation %q", im)
+	}
+	if err != nil {
+		return res, err
+	}
+
+	pr.Phase(PhaseElecting, "")
+	started := time.Now()
+	if err := ds.start(); err != nil {
+		return res, err
+	}
+	elect := electBase + 4*o.Advert
+	err = r.waitFor(ctx, elect, "A to own every VIP", ds, false, func() (bool, string) {
+		if !ds.elected(ctx) {
+			return false, "A master, B backup?"
+		}
+		ok, _ := a.HasAddrs(vips...)
+		return ok, "A holds the VIPs?"
+	})
+	if err != nil {
+		return res, err
+	}
+	res.ElectMS = ms(time.Since(started))
+	p, err = l.NewProber(vips, o.ProbeInterval)
+	if err != nil {
+		return res, err
+	}
+	res.ProbeIntervalMS = ms(p.Interval())
+	p.Start(ctx)
+	err = r.waitFor(ctx, reachTimeout, "the client to reach every VIP on A", ds, false, func() (bool, string) {
+		return p.AllReachable(), "client reaches the VIPs?"
+	})
+	if err != nil {
+		return res, err
+	}
+	if err := sleep(ctx, baseline); err != nil {
+		return res, err
+	}
+	if !p.AllReachable() {
+		return res, fmt.Errorf("lab: the client lost VIPs on A before the fault")
+	}
+
+	pr.Phase(PhaseFault, "A: switch port down, processes killed")
+	fault := time.Now()
+	if err := l.PortDown(a); err != nil {
+		return res, err
+	}
+	if err := killNamespace(a.NS, killTimeout); err != nil {
+		return res, err
+	}
+
+	pr.Phase(PhaseWatching, "")
+	var (
+		takeover   time.Time
+		tookOver   bool
+		results    []labnet.VIPResult
+		tick       = time.NewTicker(pollEvery)
+		watchUntil = fault.Add(o.Watch)
+	)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		if err := ds.check(true); err != nil {
+			return res, err
+		}
+		if !tookOver {
+			takeover, tookOver = ds.takeover(ctx, fault)
+		}
+		results = p.Results(fault)
+		rec, last := 0, fault
+		for _, v := range results {
+			if v.Recovered {
+				rec++
+				if v.Recovery.After(last) {
+					last = v.Recovery
+				}
+			}
+		}
+		detail := fmt.Sprintf("recovered %d/%d", rec, len(results))
+		if tookOver {
+			detail = fmt.Sprintf("B master after %s · %s", fmtSeconds(ms(takeover.Sub(fault))), detail)
+		}
+		pr.Update(detail)
+		if !now.Before(watchUntil) {
+			break
+		}
+		if tookOver && rec == len(results) && now.Sub(takeover) >= settle && now.Sub(last) >= settle {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	p.Stop()
+	res.WatchedMS = ms(time.Since(fault))
+	results = p.Results(fault)
+	res.TakeoverMS = -1
+	if tookOver {
+		res.TakeoverMS = ms(takeover.Sub(fault))
+	}
+	fixed := ds.reports(ctx)
+	res.RouterDrops = routerDrops(ctx, l)
+	res.VIPs = outcomes(results, aff, fault, takeover, tookOver, fixed)
+	res.finish()
+	return res, nil
+}
+
+// outcomes turns the prober's results into the report's.
+func outcomes(rs []labnet.VIPResult, aff []bool, fault, takeover time.Time, tookOver bool, fixed map[netip.Addr]vipReport) []VIPOutcome {
+	out := make([]VIPOutcome, len(rs))
+	for i, v := range rs {
+		o := VIPOutcome{VIP: v.VIP.String(), Affected: i < len(aff) && aff[i], Recovered: v.Recovered,
+			OutageMS: ms(v.Outage), MaxGapMS: ms(v.MaxGap), FixedBy: fixed[v.VIP].FixedBy, Verification: fixed[v.VIP].Verification}
+		if !v.FirstLoss.IsZero() {
+			o.DarkMS = msPtr(v.FirstLoss.Sub(fault))
+			if v.Recovered {
+				o.BackMS = msPtr(v.Recovery.Sub(fault))
+				if tookOver {
+					o.AfterTakeoverMS = msPtr(v.Recovery.Sub(takeover))
+				}
+			}
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// waitFor polls cond until it holds, the daemons fail, ctx ends or within
+// passes; cond's second result says what is awaited, for the progress line.
+func (r *runner) waitFor(ctx context.Context, within time.Duration, what string, ds pair, faulted bool, cond func() (bool, string)) error {
+	deadline := time.Now().Add(within)
+	start := time.Now()
+	for {
+		ok, detail := cond()
+		if ok {
+			return nil
+		}
+		if err := ds.check(faulted); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab: timed out after %v waiting for %s\n%s", within, what, tail(ds.logs(), 4000))
+		}
+		r.o.Progress.Update(fmt.Sprintf("%s (%.0fs)", detail, time.Since(start).Seconds()))
+		if err := sleep(ctx, pollEvery); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+var counterRE = regexp.MustCompile(`counter packets (\d+)`)
+
+// routerDrops sums the router's nftables drop counters (all of labnet's
+// rules count what they drop); -1 if the ruleset cannot be read.
+func routerDrops(ctx context.Context, l *labnet.Lab) int64 {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rs, err := l.RouterRuleset(ctx)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, m := range counterRE.FindAllStringSubmatch(rs, -1) {
+		v, _ := strconv.ParseInt(m[1], 10, 64)
+		n += v
+	}
+	return n
+}
+
+// netnsDir is where ip-netns(8) keeps its named namespaces.
+const netnsDir = "/run/netns"
+
+func listNamespaces() []string {
+	ents, err := os.ReadDir(netnsDir)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names
+}
+
+// leftNamespaces returns those of names that still exist.
+func leftNamespaces(names []string) []string {
+	var left []string
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(netnsDir, n)); err == nil {
+			left = append(left, n)
+		}
+	}
+	return left
+}
+
+// cleanupStale runs labnet.CleanupStale and counts the lab namespaces
+// ("vl-<pid>-...", pid dead) it removed.
+func cleanupStale() (int, error) {
+	var stale []string
+	for _, n := range listNamespaces() {
+		if pid, ok := labPID(n); ok && unix.Kill(pid, 0) == unix.ESRCH {
+			stale = append(stale, n)
+		}
+	}
+	err := labnet.CleanupStale()
+	return len(stale) - len(leftNamespaces(stale)), err
+}
+
+// hostInfo describes this machine.
+func hostInfo(version string) HostInfo {
+	h := HostInfo{CPUs: runtime.NumCPU(), Vipd: version}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				h.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if _, err := exec.LookPath("keepalived"); err == nil {
+		out, _ := exec.Command("keepalived", "--version").CombinedOutput()
+		first, _, _ := strings.Cut(string(out), "\n")
+		h.Keepalived = strings.TrimSpace(first)
+		if h.Keepalived == "" {
+			h.Keepalived = "keepalived"
+		}
+	}
+	return h
+}
