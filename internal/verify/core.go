@@ -466,29 +466,46 @@ const (
 // at most PrimaryFresh before sent, probing the primary if nothing fresh
 // is known.
 func (c *core) verdictFor(now time.Time, ti int, sent time.Time) verdict {
-	tg := &c.targets[ti]
-	fresh := sent.Add(-c.t.PrimaryFresh)
-	at, v := tg.replySent, vUp
-	if tg.missSent.After(at) {
-		at, v = tg.missSent, vDown
-	}
-	if !at.IsZero() && !at.Before(fresh) {
+	if v, ok := c.knownVerdict(ti, sent); ok {
 		return v
 	}
-	if !tg.primary.IsValid() {
-		return vUp // nothing to cross-check with: assume stale, repairs are harmless
-	}
-	if tg.probe != 0 && !tg.probeSent.Before(fresh) {
+	tg := &c.targets[ti]
+	if tg.probe != 0 && !tg.probeSent.Before(sent.Add(-c.t.PrimaryFresh)) {
 		return vPending
 	}
 	c.sendPrimary(now, ti)
 	return vPending
 }
 
+// knownVerdict is verdictFor without probing: ok is false if nothing fresh
+// is known.
+func (c *core) knownVerdict(ti int, sent time.Time) (verdict, bool) {
+	tg := &c.targets[ti]
+	at, v := tg.replySent, vUp
+	if tg.missSent.After(at) {
+		at, v = tg.missSent, vDown
+	}
+	if !at.IsZero() && !at.Before(sent.Add(-c.t.PrimaryFresh)) {
+		return v, true
+	}
+	if !tg.primary.IsValid() {
+		return vUp, true // nothing to cross-check with: assume stale, repairs are harmless
+	}
+	return vPending, false
+}
+
 // classify decides what pair i's missed probe (sent at sent) means.
 func (c *core) classify(now time.Time, i int, sent time.Time) {
 	pr := &c.pairs[i]
-	switch c.verdictFor(now, pr.tgt, sent) {
+	v := c.verdictFor(now, pr.tgt, sent)
+	if v != vPending && pr.state == Verified {
+		// A new incident. (Between Stale and Unverifiable the climb goes
+		// on where it was: a lost echo from the primary must not send
+		// the ladder back to its first rung.)
+		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
+		pr.level, pr.climbs = StepNone, 0
+	}
+	switch v {
 	case vPending:
 		pr.phase, pr.missedAt = phClassify, sent
 	case vDown:
@@ -497,11 +514,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 		pr.phase, pr.wake = phWaitProbe, now.Add(backoff(c.t.ProbeInterval, pr.unverif, c.t.Period))
 	case vUp:
 		pr.unverif = 0
-		if pr.state != Stale {
-			pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-			pr.level, pr.climbs = StepNone, 0
-			c.setState(now, i, Stale)
-		}
+		c.setState(now, i, Stale)
 		if c.checkOnly {
 			c.nextProbe(now, i, sent)
 			return
@@ -510,11 +523,22 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 	}
 }
 
-// resolve classifies the pairs of target ti that wait for its verdict.
+// resolve classifies the pairs of target ti that wait for its verdict, and
+// takes back an Unverifiable verdict that a late reply from the primary
+// has just contradicted (a target slower than ProbeTimeout).
 func (c *core) resolve(now time.Time, ti int) {
 	for i := range c.pairs {
-		if pr := &c.pairs[i]; pr.phase == phClassify && pr.tgt == ti {
+		pr := &c.pairs[i]
+		if pr.tgt != ti {
+			continue
+		}
+		switch {
+		case pr.phase == phClassify:
 			c.classify(now, i, pr.missedAt)
+		case pr.state == Unverifiable && pr.phase == phWaitProbe:
+			if v, ok := c.knownVerdict(ti, pr.missAt); ok && v == vUp {
+				c.classify(now, i, pr.missAt)
+			}
 		}
 	}
 }

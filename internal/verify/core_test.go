@@ -139,7 +139,7 @@ func TestLadderLocktime(t *testing.T) {
 		for k := 1; k < len(ss); k++ {
 			proof := false
 			for _, p := range w.probes {
-				if p.sent.After(ss[k-1].sent) && p.sent.Before(ss[k].issued) && !p.answered {
+				if p.sent.After(ss[k-1].sent) && p.missedBy(ss[k].issued, w.c.t.ProbeTimeout) {
 					proof = true
 				}
 			}
@@ -286,8 +286,7 @@ func TestRestartOnTakeover(t *testing.T) {
 	if len(w.steps) != 2 {
 		t.Fatalf("steps %v", stepList(w.steps))
 	}
-	w.c.start(w.now)
-	w.drain()
+	w.restart()
 	st := w.c.status(0)
 	if st.State != Unknown || st.Attempts != 0 || st.LastStep != "" {
 		t.Fatalf("after restart: %+v", st)
