@@ -34,11 +34,14 @@ func startKeepalived(t *testing.T, h *Host, c KeepalivedConfig) *Keepalived {
 func TestIntegrationKeepalivedFailover(t *testing.T) {
 	skipUnlessRoot(t)
 	tests := []struct {
-		name string
-		b    Behaviour
+		name      string
+		b         Behaviour
+		dualStack bool // 10 IPv4 and 10 IPv6 VIPs, half of each sticky
 	}{
-		{"plain", Plain},
-		{"sticky", Sticky},
+		{"plain", Plain, false},
+		{"sticky", Sticky, false},
+		{"plain-dual-stack", Plain, true},
+		{"sticky-dual-stack", Sticky, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +53,15 @@ func TestIntegrationKeepalivedFailover(t *testing.T) {
 				t.Fatal(err)
 			}
 			sticky := vips[:10]
+			if tt.dualStack {
+				v6, err := l.VIPs6(10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Sticky first: v4[0:5], v6[0:5]; then the others.
+				vips = append(append(append(append([]netip.Addr{}, vips[:5]...), v6[:5]...), vips[5:10]...), v6[5:]...)
+				sticky = vips[:10]
+			}
 			if err := l.SetRouterBehaviour(tt.b, sticky, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +134,7 @@ func TestIntegrationKeepalivedFailover(t *testing.T) {
 					t.Errorf("%v: router neighbour %v, want %v", r.VIP, neigh[r.VIP], want)
 				}
 			}
-			t.Logf("%s router: %d of %d VIPs lost; worst outage of the others %v; prober %+v", tt.b, lost, len(vips), worst, p.Stats())
+			t.Logf("%s: %d of %d VIPs lost; worst outage of the others %v; prober %+v", tt.name, lost, len(vips), worst, p.Stats())
 		})
 	}
 }
