@@ -511,7 +511,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 	case vDown:
 		pr.unverif++
 		c.setState(now, i, Unverifiable)
-		pr.phase, pr.wake = phWaitProbe, now.Add(backoff(c.t.ProbeInterval, pr.unverif, c.t.Period))
+		pr.phase, pr.wake = phWaitProbe, now.Add(backoff(c.t.ProbeInterval, pr.unverif, min(c.t.Period, c.t.BackoffMax)))
 	case vUp:
 		pr.unverif = 0
 		c.setState(now, i, Stale)

@@ -473,3 +473,32 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyAfterTakeover: with a century-long period (the daemon's "verify
+// only after a takeover"), a stale VIP still gets its ladder every
+// BackoffMax at most, and an unreachable target is still re-probed.
+func TestOnlyAfterTakeover(t *testing.T) {
+	vip := netip.MustParseAddr("192.0.2.100")
+	tm := Timing{Period: 100 * 365 * 24 * time.Hour}
+	w := newWorld(t, tm, false, []netip.Addr{vip}, []netip.Addr{gw4}, primary4, primary6)
+	r := w.routers[gw4]
+	for s := StepGratuitous; s < numSteps; s++ {
+		r.setIgnore(s, vip)
+	}
+	w.takeover()
+	w.runFor(5 * time.Minute)
+	w.checkInvariants()
+	ss := w.stepsOf(0)
+	if last := ss[len(ss)-1]; w.now.Sub(last.sent) > DefaultBackoffMax+time.Second {
+		t.Errorf("last step %v before the end: the backoff is not capped", w.now.Sub(last.sent))
+	}
+	r.icmpDown = true
+	n := len(w.probes)
+	w.runFor(5 * time.Minute)
+	if got := len(w.probes) - n; got < 5 {
+		t.Errorf("%d probes in 5 min towards an unreachable target", got)
+	}
+	if st := w.c.status(0); st.State != Unverifiable {
+		t.Errorf("state %v", st.State)
+	}
+}

@@ -10,6 +10,7 @@ const (
 	DefaultInitialProbes = 3
 	DefaultPeriod        = 30 * time.Second
 	DefaultLocktime      = time.Second
+	DefaultBackoffMax    = 30 * time.Second
 	DefaultSendTimeout   = 2 * time.Second
 	DefaultPrimaryFresh  = time.Second
 	DefaultReplyWindow   = 3 * time.Second
@@ -33,7 +34,8 @@ type Timing struct {
 	// the verifier settles to one probe per Period (a verified pair) or
 	// calls a check finished.
 	InitialProbes int
-	// Period separates the probes of a verified pair.
+	// Period separates the probes of a verified pair. A very long period
+	// (the daemon uses a century) means: verify only after a takeover.
 	Period time.Duration
 	// Locktime is the least time between two remediation steps for one
 	// (VIP, target) unless a probe sent after the first one went
@@ -41,8 +43,7 @@ type Timing struct {
 	// entry (Linux: net.ipv4.neigh.*.locktime, 1 s by default). It is also
 	// the first backoff after a full climb of the ladder.
 	Locktime time.Duration
-	// BackoffMax caps the wait between two climbs of the ladder; zero
-	// means Period.
+	// BackoffMax caps the wait between two climbs of the ladder.
 	BackoffMax time.Duration
 	// SendTimeout is how long a step may wait in the pacer before the
 	// verifier probes anyway. No further step of the pair is queued until
@@ -68,7 +69,7 @@ func (t Timing) withDefaults() Timing {
 	def(&t.ProbeInterval, DefaultProbeInterval)
 	def(&t.Period, DefaultPeriod)
 	def(&t.Locktime, DefaultLocktime)
-	def(&t.BackoffMax, t.Period)
+	def(&t.BackoffMax, DefaultBackoffMax)
 	def(&t.SendTimeout, DefaultSendTimeout)
 	def(&t.PrimaryFresh, DefaultPrimaryFresh)
 	def(&t.ReplyWindow, DefaultReplyWindow)
