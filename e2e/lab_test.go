@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/lab"
+	"github.com/vipd/vipd/internal/testutil"
+)
+
+// runLab runs `vipd lab ARGS --json` and returns its report. It fails the
+// test when the command fails or leaves any of its namespaces behind.
+func runLab(t *testing.T, timeout time.Duration, args ...string) *lab.Report {
+	t.Helper()
+	testutil.RequireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vipdBin, append(append([]string{"lab"}, args...), "--json")...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if stderr.Len() > 0 {
+		t.Logf("vipd lab stderr:\n%s", stderr.String())
+	}
+	if err != nil {
+		t.Fatalf("vipd lab %s: %v", strings.Join(args, " "), err)
+	}
+	var rep lab.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("vipd lab --json: %v\n%s", err, stdout.String())
+	}
+	checkGone(t, labNamespaces(&rep))
+	return &rep
+}
+
+// labNamespaces lists every namespace the report's runs used.
+func labNamespaces(rep *lab.Report) []string {
+	var ns []string
+	for _, ir := range rep.Impls {
+		for _, r := range ir.Runs {
+			ns = append(ns, r.Namespaces...)
+		}
+	}
+	return ns
+}
+
+// netnsList is `ip netns list`, names only.
+func netnsList(t *testing.T) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatalf("ip netns list: %v", err)
+	}
+	m := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			m[f[0]] = true
+		}
+	}
+	return m
+}
+
+// checkGone fails the test if any of names is in `ip netns list`.
+func checkGone(t *testing.T, names []string) {
+	t.Helper()
+	have := netnsList(t)
+	for _, n := range names {
+		if have[n] {
+			t.Errorf("namespace %s still exists after vipd lab", n)
+		}
+	}
+}
+
+// TestIntegrationLabStickyCompare is the seed's network in one command: a
+// router that keeps its neighbour entries for hours and ignores gratuitous
+// ARP for half of 20 VIPs. keepalived loses those VIPs (the scenario is
+// real); vipd recovers all 20 (once verification and repair run in the
+// daemon).
+func TestIntegrationLabStickyCompare(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not installed")
+	}
+	rep := runLab(t, 3*time.Minute, "--router", "sticky", "--vips", "20", "--compare", "keepalived")
+	k, v := rep.Impl(lab.Keepalived), rep.Impl(lab.Vipd)
+	if k == nil || v == nil || len(k.Runs) != 1 || len(v.Runs) != 1 {
+		t.Fatalf("report without one run of each: %+v", rep.Impls)
+	}
+	kr, vr := k.Runs[0], v.Runs[0]
+	t.Log(k.SummaryLine())
+	t.Log(v.SummaryLine())
+	if kr.Total != 20 || vr.Total != 20 {
+		t.Fatalf("totals %d and %d, want 20", kr.Total, vr.Total)
+	}
+	if kr.Recovered >= 20 {
+		t.Errorf("keepalived recovered %d/20 behind the sticky router: the scenario is not real", kr.Recovered)
+	}
+	affected := 0
+	for i, r := range kr.VIPs {
+		if r.Affected {
+			affected++
+			if r.Recovered {
+				t.Errorf("keepalived: sticky VIP %s recovered", r.VIP)
+			}
+		} else if !r.Recovered {
+			t.Errorf("keepalived: VIP %s (not sticky) did not recover", r.VIP)
+		}
+		if vr.VIPs[i].VIP != r.VIP || vr.VIPs[i].Affected != r.Affected {
+			t.Errorf("VIP %d differs between the runs: %+v vs %+v", i, vr.VIPs[i], r)
+		}
+	}
+	if affected != 10 {
+		t.Errorf("%d sticky VIPs, want 10", affected)
+	}
+	if kr.RouterDrops <= 0 {
+		t.Errorf("the router dropped %d gratuitous ARP for keepalived", kr.RouterDrops)
+	}
+	if vr.Recovered != 20 {
+		for _, r := range vr.VIPs {
+			if !r.Recovered {
+				t.Errorf("vipd: %s not recovered (sticky=%v, verification %q)", r.VIP, r.Affected, r.Verification)
+			}
+		}
+		t.Errorf("vipd recovered %d/20, want 20/20", vr.Recovered)
+	}
+}
+
+// TestIntegrationLabScale fails over 4096 VIPs with 1 s advertisements
+// behind a plain router: every VIP answers the client again within 3 s of
+// the takeover (the announcements of 8192 frames are paced at the lab's
+// announce_rate).
+func TestIntegrationLabScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("4096 VIPs: not in -short")
+	}
+	rep := runLab(t, 5*time.Minute, "--router", "plain", "--vips", "4096", "--advert", "1s", "--watch", "20s")
+	v := rep.Impl(lab.Vipd)
+	if v == nil || len(v.Runs) != 1 {
+		t.Fatalf("no vipd run: %+v", rep.Impls)
+	}
+	r := v.Runs[0]
+	t.Logf("%s; takeover %.0fms, probe interval %.1fms, announce_rate %v", v.SummaryLine(), r.TakeoverMS, r.ProbeIntervalMS, rep.AnnounceRate)
+	if rep.AnnounceRate < 4096 {
+		t.Errorf("announce_rate %v: 8192 frames need more than 2 s", rep.AnnounceRate)
+	}
+	if r.Total != 4096 || r.Recovered != 4096 {
+		t.Errorf("recovered %d/%d, want 4096/4096", r.Recovered, r.Total)
+	}
+	if r.TakeoverMS < 0 {
+		t.Fatal("B never became master")
+	}
+	var worst float64
+	late := 0
+	for _, x := range r.VIPs {
+		if !x.Recovered || x.AfterTakeoverMS == nil {
+			continue
+		}
+		worst = max(worst, *x.AfterTakeoverMS)
+		if *x.AfterTakeoverMS > 3000 {
+			late++
+		}
+	}
+	t.Logf("worst recovery %.0fms after the takeover", worst)
+	if late > 0 {
+		t.Errorf("%d VIPs recovered more than 3 s after the takeover (worst %.0fms)", late, worst)
+	}
+}
+
+// TestIntegrationLabKilledRun kills `vipd lab` while it watches: its
+// namespaces stay behind (a crash cannot clean up), its daemons die with
+// it, and the next `vipd lab` removes the stale namespaces at its start.
+func TestIntegrationLabKilledRun(t *testing.T) {
+	testutil.RequireRoot(t)
+	cmd := exec.Command(vipdBin, "lab", "--router", "sticky", "--vips", "4", "--watch", "60s")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout // progress lines
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	defer func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	// "vipd lab: [vipd 1/1] electing: namespaces vl-1b3-0-*"
+	prefixRE := regexp.MustCompile(`namespaces (\S+)-\*`)
+	var prefix string
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(2 * time.Minute)
+	for watching := false; !watching; {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("vipd lab ended before watching")
+			}
+			t.Log(line)
+			if m := prefixRE.FindStringSubmatch(line); m != nil {
+				prefix = m[1]
+			}
+			watching = strings.Contains(line, "] watching")
+		case <-deadline:
+			t.Fatal("vipd lab did not reach the watching phase")
+		}
+	}
+	if prefix == "" {
+		t.Fatal("no namespace prefix in the progress output")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	killed = true
+	go func() {
+		for range lines {
+		}
+	}()
+
+	var stale []string
+	for n := range netnsList(t) {
+		if strings.HasPrefix(n, prefix+"-") {
+			stale = append(stale, n)
+		}
+	}
+	if len(stale) != 5 {
+		t.Fatalf("after the kill: namespaces %v, want the 5 of %s (client, router, switch, a, b)", stale, prefix)
+	}
+	// The daemons died with the lab (parent-death signal).
+	waitFor(t, "no process left in the stale namespaces", 5*time.Second, func() bool {
+		for _, n := range stale {
+			out, err := exec.Command("ip", "netns", "pids", n).Output()
+			if err != nil || len(bytes.TrimSpace(out)) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	rep := runLab(t, 2*time.Minute, "--vips", "2")
+	checkGone(t, stale)
+	if rep.StaleRemoved < len(stale) {
+		t.Errorf("report says %d stale namespaces removed, want at least %d", rep.StaleRemoved, len(stale))
+	}
+	if _, err := os.Stat("/run/netns/" + stale[0]); err == nil {
+		t.Errorf("%s still exists", stale[0])
+	}
+}
