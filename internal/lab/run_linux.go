@@ -148,7 +148,6 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, fmt.Errorf("lab: build: %w", err)
 	}
 	res.Prefix, res.Namespaces = l.Prefix, l.Namespaces()
-	pr.Update(l.Prefix)
 	var (
 		p  *labnet.Prober
 		ds pair
@@ -211,7 +210,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, err
 	}
 
-	pr.Phase(PhaseElecting, "")
+	pr.Phase(PhaseElecting, "namespaces "+l.Prefix+"-*")
 	started := time.Now()
 	if err := ds.start(); err != nil {
 		return res, err
