@@ -43,10 +43,11 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 			if err != nil {
 				return fmt.Errorf("%w (run 'vipd check --config %s' for every error)", err, path)
 			}
-			env, err := daemon.NewLinuxEnv()
+			env, err := daemon.NewLinuxEnv(log)
 			if err != nil {
 				return err
 			}
+			defer env.Close()
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)

@@ -11,12 +11,16 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/verify"
+	"github.com/vipd/vipd/internal/watch"
 )
 
 // Options configure Run.
@@ -37,6 +41,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// NoControl skips the control socket (tests that run several daemons).
 	NoControl bool
+	// Observer receives failover durations and other measurements; nil
+	// means none.
+	Observer Observer
 }
 
 // Daemon is a running vipd.
@@ -49,6 +56,10 @@ type Daemon struct {
 	pacer   *announce.Pacer
 	bus     *bus
 	maint   *maintenance
+	obs     Observer
+	// vipIndex maps each configured VIP to its instance, for reports that
+	// arrive from the watchers (which must not take mu).
+	vipIndex atomic.Pointer[map[netip.Addr]string]
 
 	// mu guards the fields below and serialises reconfiguration (start,
 	// reload, stop); instance goroutines never take it.
@@ -57,6 +68,8 @@ type Daemon struct {
 	insts   map[string]*running
 	links   map[linkKey]*link
 	senders map[int]announce.SenderCloser
+	watches map[int]*watchSet
+	prober  verify.Prober
 	edgeCtx context.Context
 	edges   sync.WaitGroup
 	closing bool
@@ -99,7 +112,13 @@ func setup(opts Options) (*Daemon, error) {
 		insts:   map[string]*running{},
 		links:   map[linkKey]*link{},
 		senders: map[int]announce.SenderCloser{},
+		watches: map[int]*watchSet{},
+		obs:     opts.Observer,
 	}
+	if d.obs == nil {
+		d.obs = nopObserver{}
+	}
+	d.indexVIPs(opts.Config)
 	d.maint = loadMaintenance(opts.Config.StateDir, d.log)
 	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, announceBurst, nil, d.log)
 	// Open every edge first: a missing interface or privilege fails here,
@@ -182,13 +201,97 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 	if newSender {
 		d.senders[ifi.Index] = s
 	}
+	in.obs = d.obs
+	in.neigh = env.Neighbors()
+	in.targets = env.Targets
+	if ic.Verify.Enabled {
+		if d.prober == nil {
+			p, err := env.Prober()
+			if err != nil {
+				d.log.Error("cannot open the ICMP sockets for verification; VIPs will not be verified", "err", err)
+			}
+			d.prober = p
+		}
+		in.prober = d.prober
+	}
+	in.ws = d.watchFor(ifi, s)
 	l.add(in)
 	return in, nil
+}
+
+// watchFor returns the interface's watch set, opening its watcher on first
+// use. A watcher that cannot be opened is logged: the VIPs still fail over,
+// only misdirected traffic and conflicts go unseen. Callers hold d.mu.
+func (d *Daemon) watchFor(ifi *net.Interface, s announce.Sender) *watchSet {
+	if ws, ok := d.watches[ifi.Index]; ok {
+		return ws
+	}
+	w, err := d.env.OpenWatcher(ifi, watch.Deps{
+		Pacer: d.pacer, Sender: s, Logger: d.log.With("iface", ifi.Name), OnReport: d.onWatchReport,
+	})
+	if err != nil {
+		d.log.Error("cannot watch for misdirected traffic and conflicts", "iface", ifi.Name, "err", err)
+	}
+	var ws *watchSet
+	if w != nil {
+		ws = newWatchSet(w)
+		if d.edgeCtx != nil {
+			d.startWatcher(w)
+		}
+	}
+	d.watches[ifi.Index] = ws
+	return ws
+}
+
+func (d *Daemon) startWatcher(w *watch.Watcher) {
+	d.edges.Add(1)
+	go func() { defer d.edges.Done(); w.Run(d.edgeCtx) }()
+}
+
+// indexVIPs rebuilds the VIP → instance map.
+func (d *Daemon) indexVIPs(cfg *config.Config) {
+	m := map[netip.Addr]string{}
+	for _, ic := range cfg.Instances {
+		for _, p := range ic.VIPs {
+			m[p.Addr()] = ic.Name
+		}
+	}
+	d.vipIndex.Store(&m)
+}
+
+// onWatchReport turns a watcher's report into an event and a metric.
+func (d *Daemon) onWatchReport(r watch.Report) {
+	idx := *d.vipIndex.Load()
+	switch r.Kind {
+	case watch.ReportMisdirected, watch.ReportMisdirectedEnded:
+		m := r.Misdirected
+		msg := "upstream " + m.SrcMAC.String() + " still sends " + m.VIP.String() + " here"
+		if m.Owner.Node != "" {
+			msg += "; owner is " + m.Owner.Node
+		}
+		if r.Kind == watch.ReportMisdirectedEnded {
+			msg = "misdirected traffic from " + m.SrcMAC.String() + " ended"
+		} else {
+			d.obs.Misdirected(idx[m.VIP], m.VIP.String(), int(m.Packets))
+		}
+		d.publish(control.Event{Type: control.EventMisdirected, Instance: idx[m.VIP], VIP: m.VIP.String(), Message: msg,
+			Fields: map[string]string{"src_mac": m.SrcMAC.String(), "src_ip": m.SrcIP.String(),
+				"packets": strconv.FormatUint(m.Packets, 10), "repairs": strconv.FormatUint(m.Repairs, 10)}})
+	case watch.ReportConflict, watch.ReportConflictEnded:
+		c := r.Conflict
+		msg := "duplicate owner " + c.MAC.String() + " answers for " + c.VIP.String()
+		if r.Kind == watch.ReportConflictEnded {
+			msg = "conflict with " + c.MAC.String() + " ended"
+		}
+		d.publish(control.Event{Type: control.EventConflict, Instance: idx[c.VIP], VIP: c.VIP.String(), Message: msg,
+			Fields: map[string]string{"mac": c.MAC.String(), "claims": strconv.FormatUint(c.Count, 10)}})
+	}
 }
 
 // detach unregisters an instance that has stopped and closes the edges
 // nobody uses any more. Callers hold d.mu.
 func (d *Daemon) detach(in *instance) {
+	in.ws.forget(in)
 	l := in.link
 	if l.remove(in) == 0 {
 		l.conn.Close()
@@ -203,6 +306,10 @@ func (d *Daemon) detach(in *instance) {
 		s.Close()
 		delete(d.senders, in.ifi.Index)
 	}
+	if ws := d.watches[in.ifi.Index]; ws != nil {
+		ws.w.Close()
+	}
+	delete(d.watches, in.ifi.Index)
 }
 
 // vipsOn lists the VIPs of every instance on an interface (they are not
@@ -263,6 +370,11 @@ func (d *Daemon) run(ctx context.Context) error {
 	go func() { defer d.edges.Done(); d.pacer.Run(d.edgeCtx) }()
 	for _, l := range d.links {
 		d.startReader(l)
+	}
+	for _, ws := range d.watches {
+		if ws != nil {
+			d.startWatcher(ws.w)
+		}
 	}
 	if ln != nil {
 		d.edges.Add(1)
@@ -360,6 +472,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		}
 	}
 	d.cfg = cfg
+	d.indexVIPs(cfg)
 	var errs []error
 	for _, ic := range cfg.Instances {
 		if r, ok := d.insts[ic.Name]; ok {

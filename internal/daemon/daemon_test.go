@@ -14,8 +14,10 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/transport/transporttest"
+	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
 	"github.com/vipd/vipd/internal/vipaddr/vipaddrtest"
+	"github.com/vipd/vipd/internal/watch"
 )
 
 // fakeEnv is one node on an in-memory segment.
@@ -253,3 +255,10 @@ func TestReceiveChecksDropAndCount(t *testing.T) {
 		t.Fatalf("state changed by bad packets: %s", n.state(t))
 	}
 }
+
+func (e *fakeEnv) Prober() (verify.Prober, error) { return nil, nil }
+func (e *fakeEnv) Neighbors() verify.Neighbors    { return nil }
+func (e *fakeEnv) Targets(int, []netip.Prefix, []netip.Addr) ([]netip.Addr, error) {
+	return nil, nil
+}
+func (e *fakeEnv) OpenWatcher(*net.Interface, watch.Deps) (*watch.Watcher, error) { return nil, nil }

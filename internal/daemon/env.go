@@ -6,7 +6,9 @@ import (
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
+	"github.com/vipd/vipd/internal/watch"
 )
 
 // Env is the operating system as the daemon sees it. NewLinuxEnv is the real
@@ -26,12 +28,25 @@ type Env interface {
 	OpenSender(ifi *net.Interface) (announce.SenderCloser, error)
 	// Addresses adds and removes VIPs.
 	Addresses() vipaddr.Addresses
+
+	// Prober sends the ICMP echoes that prove a VIP (one per daemon);
+	// nil, nil means no verification in this environment.
+	Prober() (verify.Prober, error)
+	// Neighbors reads this node's neighbour table (targets' MACs).
+	Neighbors() verify.Neighbors
+	// Targets finds the upstream devices that must learn the VIPs: the
+	// gateways of the VIPs' prefixes on the link plus configured ones.
+	Targets(ifindex int, vips []netip.Prefix, configured []netip.Addr) ([]netip.Addr, error)
+	// OpenWatcher opens the misdirected-traffic and conflict detector of
+	// an interface; nil, nil means none in this environment.
+	OpenWatcher(ifi *net.Interface, deps watch.Deps) (*watch.Watcher, error)
 }
 
 // Announcer sends the announcements of instances that became master. The
 // daemon-wide *announce.Pacer implements it.
 type Announcer interface {
 	Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule)
+	SendNow(key string, s announce.Sender, pkts ...announce.Packet) error
 	Cancel(key string)
 }
 

@@ -2,26 +2,34 @@ package daemon
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
+	"github.com/vipd/vipd/internal/watch"
 )
 
 // LinuxEnv is the real Env: netlink, AF_PACKET and raw IP sockets.
 type LinuxEnv struct {
 	addrs *vipaddr.Netlink
+	log   *slog.Logger
+
+	mu   sync.Mutex // guards icmp
+	icmp *verify.ICMP
 }
 
 // NewLinuxEnv opens the netlink handle used for addresses.
-func NewLinuxEnv() (*LinuxEnv, error) {
+func NewLinuxEnv(log *slog.Logger) (*LinuxEnv, error) {
 	a, err := vipaddr.NewNetlink()
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	return &LinuxEnv{addrs: a}, nil
+	return &LinuxEnv{addrs: a, log: log}, nil
 }
 
 func (e *LinuxEnv) InterfaceByName(name string) (*net.Interface, error) {
@@ -49,3 +57,38 @@ func (e *LinuxEnv) OpenSender(ifi *net.Interface) (announce.SenderCloser, error)
 }
 
 func (e *LinuxEnv) Addresses() vipaddr.Addresses { return e.addrs }
+
+// Prober opens the daemon's ICMP sockets on first use.
+func (e *LinuxEnv) Prober() (verify.Prober, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.icmp == nil {
+		p, err := verify.ListenICMP(verify.DefaultReplyWindow, e.log)
+		if err != nil {
+			return nil, err
+		}
+		e.icmp = p
+	}
+	return e.icmp, nil
+}
+
+func (e *LinuxEnv) Neighbors() verify.Neighbors { return &verify.NetlinkNeighbors{} }
+
+func (e *LinuxEnv) Targets(ifindex int, vips []netip.Prefix, configured []netip.Addr) ([]netip.Addr, error) {
+	return verify.Targets(ifindex, vips, configured)
+}
+
+func (e *LinuxEnv) OpenWatcher(ifi *net.Interface, deps watch.Deps) (*watch.Watcher, error) {
+	return watch.Open(ifi, deps)
+}
+
+// Close releases the shared sockets.
+func (e *LinuxEnv) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.icmp != nil {
+		e.icmp.Close()
+		e.icmp = nil
+	}
+	return e.addrs.Close()
+}

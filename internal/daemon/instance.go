@@ -16,8 +16,10 @@ import (
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/fsm"
 	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
 	"github.com/vipd/vipd/internal/vrrp"
+	"github.com/vipd/vipd/internal/watch"
 )
 
 // addressRetry is how long an instance whose addresses could not be added
@@ -46,6 +48,21 @@ type instance struct {
 	now      func() time.Time
 	publish  func(control.Event)
 	centis   uint16
+
+	// Verification and watching (nil when off or unavailable).
+	ws       *watchSet
+	prober   verify.Prober
+	neigh    verify.Neighbors
+	targets  func(ifindex int, vips []netip.Prefix, configured []netip.Addr) ([]netip.Addr, error)
+	obs      Observer
+	verifier *verify.Verifier
+	verifyCh chan struct{} // a verification status changed (capacity 1)
+	// failoverFrom is when the previous master was last heard before this
+	// node took over; the failover is complete once every VIP is verified.
+	failoverFrom time.Time
+	lastHeard    time.Time
+	remSeen      map[string]uint64 // remediation frames already reported to obs, by kind
+	verifyState  map[netip.Addr]string
 
 	packets  chan transport.Packet
 	requests chan func()
@@ -76,8 +93,10 @@ func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Add
 		log:      log.With("instance", cfg.Name, "vrid", cfg.VRID, "iface", cfg.Interface),
 		packets:  make(chan transport.Packet, 256),
 		requests: make(chan func()),
+		verifyCh: make(chan struct{}, 1),
 		drops:    map[string]uint64{},
 		faults:   map[string]bool{},
+		obs:      nopObserver{},
 	}
 	if err := in.configure(cfg); err != nil {
 		return nil, err
@@ -257,6 +276,8 @@ func (in *instance) run(ctx context.Context, faults []string) {
 			in.receive(p)
 		case f := <-in.requests:
 			f()
+		case <-in.verifyCh:
+			in.verifyChanged()
 		case <-timer.C:
 			now := in.now()
 			if !in.retryAt.IsZero() && !now.Before(in.retryAt) {
@@ -348,9 +369,25 @@ func (in *instance) receive(p transport.Packet) {
 				"from", p.Src, "theirs", len(adv.Addresses), "ours", len(in.advVIPs))
 		}
 	}
+	if adv.Priority > 0 {
+		in.lastHeard = in.now()
+	}
+	before := in.m.Master()
 	in.apply(in.m.Step(in.now(), fsm.Advert{
 		From: p.Src, FromMAC: p.SrcMAC, Priority: adv.Priority, Interval: adv.Interval(),
 	}))
+	if after := in.m.Master(); in.m.State() != fsm.Master && (before.Addr != after.Addr || before.MAC.String() != after.MAC.String()) {
+		in.ws.set(in, false, in.owner())
+	}
+}
+
+// owner is the current master as the watcher needs it.
+func (in *instance) owner() watch.Owner {
+	mi := in.m.Master()
+	if !mi.Addr.IsValid() || in.m.State() == fsm.Master {
+		return watch.Owner{}
+	}
+	return watch.Owner{Node: mi.Addr.String(), MAC: mi.MAC}
 }
 
 func (in *instance) drop(r vrrp.DropReason) { in.drops[r.String()]++ }
@@ -430,9 +467,136 @@ func (in *instance) takeOver() {
 	}
 	in.log.Info("VIPs added", "count", len(in.cfg.VIPs))
 	in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, in.schedule())
+	in.ws.set(in, true, watch.Owner{})
+	in.ws.probe(in.vipAddrs)
+	in.failoverFrom = in.lastHeard
+	if in.failoverFrom.IsZero() {
+		in.failoverFrom = in.now()
+	}
+	in.startVerifier()
+}
+
+// startVerifier begins the per-VIP proof after a takeover.
+func (in *instance) startVerifier() {
+	if !in.cfg.Verify.Enabled || in.prober == nil {
+		return
+	}
+	targets, err := in.targets(in.ifi.Index, in.cfg.VIPs, in.cfg.Verify.Targets)
+	if err != nil {
+		in.log.Warn("cannot find the upstream targets to verify against", "err", err)
+	}
+	if len(targets) == 0 {
+		in.log.Warn("no upstream target to verify the VIPs against: no gateway on the VIPs' subnets and none configured (verify.targets)")
+		return
+	}
+	var p4, p6 netip.Addr
+	if in.src.Is4() {
+		p4 = in.src
+	} else {
+		p6 = in.src
+	}
+	period := in.cfg.Verify.Period
+	if period == 0 {
+		period = 100 * 365 * 24 * time.Hour // only after takeover
+	}
+	in.verifier = verify.New(verify.Config{
+		Instance:  in.cfg.Name,
+		Interface: in.ifi.Name,
+		IfIndex:   in.ifi.Index,
+		MAC:       in.ifi.HardwareAddr,
+		Primary4:  p4,
+		Primary6:  p6,
+		VIPs:      in.vipAddrs,
+		Targets:   targets,
+		Timing:    verify.Timing{Period: period},
+	}, verify.Deps{
+		Prober:    in.prober,
+		Pacer:     in.ann,
+		Sender:    in.sender,
+		Neighbors: in.neigh,
+		Logger:    in.log,
+		OnChange: func(verify.VIPStatus) {
+			select {
+			case in.verifyCh <- struct{}{}:
+			default:
+			}
+		},
+	})
+	in.verifyState = map[netip.Addr]string{}
+	in.verifier.Start(context.Background())
+}
+
+// verifyChanged publishes verification changes and completes the failover
+// measurement once every VIP is verified.
+func (in *instance) verifyChanged() {
+	if in.verifier == nil {
+		return
+	}
+	sts := in.verifier.Status()
+	worst := map[netip.Addr]string{}
+	all := len(sts) > 0
+	for _, st := range sts {
+		s := st.State.String()
+		if st.State != verify.Verified {
+			all = false
+		}
+		if w, ok := worst[st.VIP]; !ok || rank(s) > rank(w) {
+			worst[st.VIP] = s
+		}
+		if s != in.verifyState[st.VIP] && (st.State == verify.Stale || st.State == verify.Verified || st.State == verify.Unverifiable) {
+			fields := map[string]string{"target": st.Target.String(), "state": s}
+			if st.FixedBy != "" {
+				fields["fixed_by"] = st.FixedBy
+			}
+			if st.Attempts > 0 {
+				fields["attempts"] = strconv.Itoa(st.Attempts)
+			}
+			in.publish(control.Event{Type: control.EventVerify, Instance: in.cfg.Name, VIP: st.VIP.String(), Message: s, Fields: fields})
+		}
+	}
+	for vip, s := range worst {
+		in.verifyState[vip] = s
+	}
+	stats := in.verifier.Stats()
+	for _, k := range announce.Kinds() {
+		n := stats[k.String()]
+		if d := n - in.remSeen[k.String()]; d > 0 {
+			in.obs.RemediationSent(in.cfg.Name, k.String(), int(d))
+			if in.remSeen == nil {
+				in.remSeen = map[string]uint64{}
+			}
+			in.remSeen[k.String()] = n
+		}
+	}
+	if all && !in.failoverFrom.IsZero() {
+		d := in.now().Sub(in.failoverFrom)
+		in.failoverFrom = time.Time{}
+		in.obs.ObserveFailover(in.cfg.Name, d)
+		in.log.Info("every VIP verified at the upstream", "since_master_last_heard", d.Round(time.Millisecond))
+		in.publish(control.Event{Type: control.EventVerify, Instance: in.cfg.Name, Message: "all VIPs verified",
+			Fields: map[string]string{"failover": d.Round(time.Millisecond).String()}})
+	}
+}
+
+// rank orders verification states from best to worst.
+func rank(s string) int {
+	switch s {
+	case "verified":
+		return 0
+	case "unknown":
+		return 1
+	case "unverifiable":
+		return 2
+	}
+	return 3 // stale
 }
 
 func (in *instance) release() {
+	if in.verifier != nil {
+		in.verifier.Stop()
+		in.verifier = nil
+		in.verifyState = nil
+	}
 	in.ann.Cancel(in.cfg.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -441,6 +605,7 @@ func (in *instance) release() {
 		return
 	}
 	in.log.Info("VIPs removed", "count", len(in.cfg.VIPs))
+	in.ws.set(in, false, in.owner())
 }
 
 // status reports the instance; it runs in the instance's goroutine.
@@ -482,8 +647,31 @@ func (in *instance) status() control.InstanceStatus {
 	for _, p := range present {
 		held[p] = true
 	}
+	var vsts []verify.VIPStatus
+	if in.verifier != nil {
+		vsts = in.verifier.Status()
+	}
+	misdirected, conflicts := in.ws.findings()
 	for _, p := range in.cfg.VIPs {
-		st.VIPs = append(st.VIPs, control.VIPStatus{Address: p.String(), Held: held[p]})
+		vs := control.VIPStatus{Address: p.String(), Held: held[p], Misdirected: misdirected[p.Addr()]}
+		if mac, ok := conflicts[p.Addr()]; ok {
+			vs.ConflictMAC = mac.String()
+		}
+		for _, t := range vsts {
+			if t.VIP != p.Addr() {
+				continue
+			}
+			ts := control.TargetStatus{Target: t.Target.String(), State: t.State.String(), Since: t.Since,
+				LastVerified: t.LastVerified, Attempts: t.Attempts, LastStep: t.LastStep, FixedBy: t.FixedBy}
+			if t.TargetMAC != nil {
+				ts.TargetMAC = t.TargetMAC.String()
+			}
+			vs.Targets = append(vs.Targets, ts)
+			if vs.Verification == "" || rank(ts.State) > rank(vs.Verification) {
+				vs.Verification = ts.State
+			}
+		}
+		st.VIPs = append(st.VIPs, vs)
 	}
 	drops := map[string]uint64{}
 	for k, v := range in.drops {
