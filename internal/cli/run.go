@@ -1,17 +1,22 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/daemon"
+	"github.com/vipd/vipd/internal/metrics"
+	"github.com/vipd/vipd/internal/sdnotify"
 )
 
 func newRunCmd() *cobra.Command {
@@ -32,6 +37,20 @@ On SIGTERM/SIGINT every master sends an advertisement with priority 0, so that
 its backup takes over after Skew_Time, and removes its VIPs. SIGHUP reloads
 the configuration (see 'vipd reload --help').
 
+After each takeover, vipd proves per VIP that the upstream targets (the
+gateways of the VIPs' subnets, plus verify.targets) deliver the VIP's traffic
+to this node — an ICMP echo from the VIP comes back only if the target's
+neighbour entry is ours — and repairs a stale entry with an escalating,
+paced ladder: gratuitous ARP (both forms) / unsolicited NA, a directed ARP
+request to the target, a unicast ARP reply / NA. A node that does not hold a
+VIP reports traffic for it that still arrives here and tells the sender who
+the owner is; a second host answering for a held VIP is reported as a
+conflict.
+
+Under systemd (Type=notify) it reports READY, RELOADING and STOPPING and
+answers the watchdog. With metrics_listen set, Prometheus metrics are served
+on http://ADDR/metrics.
+
 Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,37 +62,99 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 			if err != nil {
 				return fmt.Errorf("%w (run 'vipd check --config %s' for every error)", err, path)
 			}
-			env, err := daemon.NewLinuxEnv(log)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			reload := make(chan struct{}, 1)
-			go func() {
-				for range hup {
-					select {
-					case reload <- struct{}{}:
-					default:
-					}
-				}
-			}()
-			return daemon.Run(cmd.Context(), daemon.Options{
-				Config:  cfg,
-				Load:    func() (*config.Config, error) { return config.Load(path) },
-				Reload:  reload,
-				Env:     env,
-				Logger:  log,
-				Version: Version,
-			})
+			return runDaemon(cmd.Context(), cfg, path, log)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", DefaultConfig, "configuration file")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
+}
+
+func runDaemon(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
+	env, err := daemon.NewLinuxEnv(log)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			sdnotify.Reloading()
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	var d *daemon.Daemon
+	status := func() control.Status {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return d.Status(sctx)
+	}
+	var m *metrics.Metrics
+	if cfg.MetricsListen != "" {
+		m = metrics.New(cfg.Node, status)
+	}
+	opts := daemon.Options{
+		Config:  cfg,
+		Load:    func() (*config.Config, error) { return config.Load(path) },
+		Reload:  reload,
+		Env:     env,
+		Logger:  log,
+		Version: Version,
+		Ready: func() {
+			sdnotify.Ready()
+			sdnotify.Status("running")
+		},
+		Reloaded: func(err error) {
+			if err != nil {
+				sdnotify.Status("reload rejected: " + err.Error())
+			} else {
+				sdnotify.Status("running")
+			}
+			sdnotify.Ready()
+		},
+	}
+	if m != nil {
+		opts.Observer = m
+	}
+	d, err = daemon.New(opts)
+	if err != nil {
+		return err
+	}
+
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	if m != nil {
+		go func() {
+			if err := metrics.Serve(bg, cfg.MetricsListen, m.Handler(), log); err != nil {
+				log.Error("metrics server stopped", "addr", cfg.MetricsListen, "err", err)
+			}
+		}()
+	}
+	go func() {
+		// The watchdog pings only while the instances answer: a stuck
+		// loop gets vipd restarted.
+		err := sdnotify.WatchdogFunc(bg, func(c context.Context) error {
+			d.Status(c)
+			return c.Err()
+		})
+		if err != nil {
+			log.Error("systemd watchdog", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sdnotify.Stopping()
+	}()
+	return d.Run(ctx)
 }
 
 func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {

@@ -44,6 +44,9 @@ type Options struct {
 	// Observer receives failover durations and other measurements; nil
 	// means none.
 	Observer Observer
+	// Reloaded, when set, is called after each reload attempt (systemd's
+	// READY=1 after RELOADING=1).
+	Reloaded func(error)
 }
 
 // Daemon is a running vipd.
@@ -87,18 +90,10 @@ type running struct {
 	done   chan struct{}
 }
 
-// Run starts the daemon and blocks until ctx is done and every instance has
-// shut down gracefully (priority 0 sent, VIPs removed). A setup error is
-// returned before any address is touched.
-func Run(ctx context.Context, opts Options) error {
-	d, err := setup(opts)
-	if err != nil {
-		return err
-	}
-	return d.run(ctx)
-}
-
-func setup(opts Options) (*Daemon, error) {
+// New opens every socket the configuration needs and builds the instances;
+// nothing runs and no address is touched until Run. An error here (missing
+// interface, missing privilege) leaves nothing open.
+func New(opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -348,7 +343,9 @@ func (d *Daemon) stopInstance(r *running) {
 	d.detach(r.in)
 }
 
-func (d *Daemon) run(ctx context.Context) error {
+// Run runs the instances and blocks until ctx is done and every instance
+// has shut down gracefully (priority 0 sent, VIPs removed).
+func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Lock()
 	var stopEdges context.CancelFunc
 	d.edgeCtx, stopEdges = context.WithCancel(context.Background())
@@ -399,8 +396,12 @@ func (d *Daemon) run(ctx context.Context) error {
 		case <-ctx.Done():
 			done = true
 		case <-d.opts.Reload:
-			if err := d.Reload(); err != nil {
+			err := d.Reload()
+			if err != nil {
 				d.log.Error("reload rejected; the running configuration is unchanged", "err", err)
+			}
+			if d.opts.Reloaded != nil {
+				d.opts.Reloaded(err)
 			}
 		}
 	}
@@ -413,13 +414,13 @@ func (d *Daemon) run(ctx context.Context) error {
 		go func() { defer wg.Done(); r.cancel(); <-r.done }()
 	}
 	wg.Wait()
+	stopEdges()
 	for _, r := range d.insts {
 		d.detach(r.in)
 	}
 	d.mu.Unlock()
-	d.log.Info("vipd stopped: every instance shut down")
-	stopEdges()
 	d.edges.Wait()
+	d.log.Info("vipd stopped: every instance shut down")
 	return nil
 }
 

@@ -93,13 +93,13 @@ type node struct {
 
 func startNode(t *testing.T, env *fakeEnv, cfg *config.Config) *node {
 	t.Helper()
-	d, err := setup(Options{Config: cfg, Env: env, NoControl: true})
+	d, err := New(Options{Config: cfg, Env: env, NoControl: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{env: env, cancel: cancel, done: make(chan error, 1), d: d}
-	go func() { n.done <- d.run(ctx) }()
+	go func() { n.done <- d.Run(ctx) }()
 	t.Cleanup(func() { n.stop(t) })
 	return n
 }

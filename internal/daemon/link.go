@@ -66,7 +66,7 @@ func (l *link) read(ctx context.Context) {
 				l.drop(vrrp.DropMalformedIP.String())
 				continue
 			}
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 				l.log.Error("vrrp receive failed", "err", err)
 			}
 			return

@@ -39,14 +39,14 @@ func TestReloadAddsInstanceAndRemovesVIPWithoutTouchingOthers(t *testing.T) {
 	seg := transporttest.NewNetwork(nil)
 	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
 	next := reloadBase
-	d, err := setup(Options{Config: mustParse(t, reloadBase), Env: env, NoControl: true,
+	d, err := New(Options{Config: mustParse(t, reloadBase), Env: env, NoControl: true,
 		Load: func() (*config.Config, error) { return config.Parse([]byte(next)) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx) }()
+	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	n := &node{d: d}
 	waitFor(t, "master", 2*time.Second, func() bool { return n.state(t) == "MASTER" })

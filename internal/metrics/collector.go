@@ -23,16 +23,10 @@ var VerificationStates = []string{"unknown", "verified", "stale", "unverifiable"
 // vipVerification returns the verification state of v, and false when v
 // carries none.
 //
-// HOOK: control.VIPStatus has no verification field yet, so this always
-// reports false and vipd_vip_verification_state is not exposed.
-// TODO(verify): once control.VIPStatus gains the per-VIP state of
-// internal/verify (for example `Verification string`, one of
-// VerificationStates), return it here:
-//
-//	return v.Verification, v.Verification != ""
+// vipVerification is the VIP's verification state, when the daemon
+// verifies it (only while it holds the VIP).
 func vipVerification(v control.VIPStatus) (string, bool) {
-	_ = v
-	return "", false
+	return v.Verification, v.Verification != ""
 }
 
 // instanceLabels label every per-instance metric read from a status.
