@@ -33,8 +33,9 @@ type Deps struct {
 	// OnChange is called when a check's state changes (its first result,
 	// or a rise/fall flip), with the status current at the time of the
 	// call. Calls come from one goroutine, one at a time; changes that
-	// happen while a call runs are delivered in one later call. It must
-	// not call back into the Monitor's Run, but may call Status.
+	// happen while a call runs are delivered in one later call. It may
+	// call Status; it should return soon (hand the status to the
+	// instance's loop), as later changes wait for it.
 	OnChange func(Status)
 }
 
