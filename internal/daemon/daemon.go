@@ -197,6 +197,7 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 		d.senders[ifi.Index] = s
 	}
 	in.obs = d.obs
+	in.node = d.cfg.Node
 	in.neigh = env.Neighbors()
 	in.targets = env.Targets
 	if ic.Verify.Enabled {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/fsm"
+	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/notify"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
@@ -34,6 +37,7 @@ const opTimeout = 30 * time.Second
 type instance struct {
 	cfg      config.Instance
 	log      *slog.Logger
+	baseLog  *slog.Logger // without the instance keys
 	ifi      *net.Interface
 	link     *link
 	src      netip.Addr   // advertisement source
@@ -64,6 +68,16 @@ type instance struct {
 	remSeen      map[string]uint64 // remediation frames already reported to obs, by kind
 	verifyState  map[netip.Addr]string
 
+	// Health checks and hooks.
+	node      string
+	notifier  *notify.Notifier
+	monitor   *health.Monitor
+	stopMon   context.CancelFunc
+	monDone   chan struct{}
+	healthCh  chan struct{}                // the checks changed (capacity 1)
+	healthNow atomic.Pointer[health.Status] // the latest status, written by the monitor
+	healthWas map[string]bool               // last published health per check
+
 	packets  chan transport.Packet
 	requests chan func()
 	queued   atomic.Uint64 // packets dropped because the instance was busy
@@ -89,11 +103,12 @@ const faultAddress = "address"
 func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Addr, addrs vipaddr.Addresses,
 	sender announce.Sender, ann Announcer, now func() time.Time, log *slog.Logger, publish func(control.Event)) (*instance, error) {
 	in := &instance{
-		ifi: ifi, link: l, src: src, addrs: addrs, sender: sender, ann: ann, now: now, publish: publish,
+		ifi: ifi, link: l, src: src, addrs: addrs, sender: sender, ann: ann, now: now, publish: publish, baseLog: log,
 		log:      log.With("instance", cfg.Name, "vrid", cfg.VRID, "iface", cfg.Interface),
 		packets:  make(chan transport.Packet, 256),
 		requests: make(chan func()),
 		verifyCh: make(chan struct{}, 1),
+		healthCh: make(chan struct{}, 1),
 		drops:    map[string]uint64{},
 		faults:   map[string]bool{},
 		obs:      nopObserver{},
@@ -158,6 +173,19 @@ func (in *instance) reconfigure(cfg config.Instance) {
 		return
 	}
 	in.m.Reconfigure(in.now(), in.fsmConfig())
+	if !reflect.DeepEqual(old.Checks, cfg.Checks) {
+		in.stopMonitor()
+		in.startMonitor()
+	}
+	if !reflect.DeepEqual(old.Notify, cfg.Notify) {
+		in.notifier.Close()
+		in.notifier = notify.New(cfg.Notify, cfg.Name, in.node, in.baseLog)
+	}
+	if in.monitor != nil {
+		in.applyHealth(in.monitor.Status())
+	} else {
+		in.setFault(faultHealth, false)
+	}
 	if in.m.State() != fsm.Master {
 		return
 	}
@@ -263,6 +291,24 @@ func (in *instance) run(ctx context.Context, faults []string) {
 	for _, f := range faults {
 		in.faults[f] = true
 	}
+	in.notifier = notify.New(in.cfg.Notify, in.cfg.Name, in.node, in.baseLog)
+	defer in.notifier.Close()
+	in.startMonitor()
+	defer in.stopMonitor()
+	if in.monitor != nil {
+		// Let every check report once before joining the election, so
+		// that a node does not preempt before its checks ran (a pending
+		// check counts as failing).
+		wait := time.NewTimer(in.checksWarmup())
+		select {
+		case <-in.monitor.Ready():
+		case <-wait.C:
+			in.log.Warn("health checks have not all reported; starting with them counted as failing")
+		case <-ctx.Done():
+		}
+		wait.Stop()
+		in.applyHealth(in.monitor.Status())
+	}
 	in.start()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -278,6 +324,8 @@ func (in *instance) run(ctx context.Context, faults []string) {
 			f()
 		case <-in.verifyCh:
 			in.verifyChanged()
+		case <-in.healthCh:
+			in.healthChanged()
 		case <-timer.C:
 			now := in.now()
 			if !in.retryAt.IsZero() && !now.Before(in.retryAt) {
@@ -424,6 +472,9 @@ func (in *instance) apply(acts []fsm.Action) {
 			}
 			in.publish(control.Event{Type: control.EventState, Instance: in.cfg.Name,
 				Message: a.From.String() + " -> " + a.To.String(), Fields: fields})
+			if in.notifier != nil {
+				in.notifier.Transition(a.To.String(), in.m.Priority(), a.Reason.String())
+			}
 		case fsm.SendAdvert:
 			in.send(a.Priority)
 		case fsm.TakeOver:
@@ -694,4 +745,82 @@ func (in *instance) status() control.InstanceStatus {
 		st.Counters.LastTransitionReason = in.lastTr.Reason.String()
 	}
 	return st
+}
+
+// faultHealth is the fault reason of an instance whose fault check fails.
+const faultHealth = "health"
+
+// startMonitor runs the instance's health checks, if any.
+func (in *instance) startMonitor() {
+	in.monitor, in.healthWas = nil, map[string]bool{}
+	if len(in.cfg.Checks) == 0 {
+		return
+	}
+	in.monitor = health.NewMonitor(in.cfg.Checks, health.Deps{
+		Logger: in.log,
+		OnChange: func(st health.Status) {
+			in.healthNow.Store(&st)
+			select {
+			case in.healthCh <- struct{}{}:
+			default:
+			}
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	in.stopMon, in.monDone = cancel, make(chan struct{})
+	go func() { defer close(in.monDone); in.monitor.Run(ctx) }()
+}
+
+func (in *instance) stopMonitor() {
+	if in.stopMon != nil {
+		in.stopMon()
+		<-in.monDone
+		in.stopMon = nil
+	}
+}
+
+// healthChanged applies the latest health status.
+func (in *instance) healthChanged() {
+	if st := in.healthNow.Load(); st != nil && in.monitor != nil {
+		in.applyHealth(*st)
+	}
+}
+
+// applyHealth sets the effective priority and the health fault, and
+// reports checks that changed.
+func (in *instance) applyHealth(st health.Status) {
+	for _, c := range st.Checks {
+		if c.Pending {
+			continue
+		}
+		in.obs.HealthCheck(in.cfg.Name, c.Name, c.Healthy)
+		if was, ok := in.healthWas[c.Name]; ok && was == c.Healthy {
+			continue
+		}
+		in.healthWas[c.Name] = c.Healthy
+		msg := "healthy"
+		if !c.Healthy {
+			msg = "failing"
+		}
+		fields := map[string]string{"check": c.Name, "type": c.Type}
+		if !c.Healthy && c.LastErr != "" {
+			fields["error"] = c.LastErr
+		}
+		in.publish(control.Event{Type: control.EventHealth, Instance: in.cfg.Name, Message: c.Name + " " + msg, Fields: fields})
+	}
+	prio, fault := health.Effective(in.cfg.Priority, st)
+	if prio != in.m.Priority() {
+		in.log.Info("priority changed by health checks", "priority", prio, "configured", in.cfg.Priority)
+		in.m.Step(in.now(), fsm.SetPriority{Priority: prio})
+	}
+	in.setFault(faultHealth, fault)
+}
+
+// checksWarmup bounds the wait for the first health results.
+func (in *instance) checksWarmup() time.Duration {
+	var d time.Duration
+	for _, c := range in.cfg.Checks {
+		d = max(d, c.Timeout)
+	}
+	return d + time.Second
 }
