@@ -74,7 +74,7 @@ type instance struct {
 	monitor   *health.Monitor
 	stopMon   context.CancelFunc
 	monDone   chan struct{}
-	healthCh  chan struct{}                // the checks changed (capacity 1)
+	healthCh  chan struct{}                 // the checks changed (capacity 1)
 	healthNow atomic.Pointer[health.Status] // the latest status, written by the monitor
 	healthWas map[string]bool               // last published health per check
 
