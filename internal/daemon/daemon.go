@@ -76,7 +76,19 @@ type Daemon struct {
 	edgeCtx context.Context
 	edges   sync.WaitGroup
 	closing bool
+	// waiting are instances whose interface is missing (wait_for_interface,
+	// or an interface deleted while running); linkDown are those held in
+	// FAULT because their link is down.
+	waiting  map[string]bool
+	linkDown map[string]bool
 }
+
+// linkPoll is how often the configured interfaces are checked for
+// deletion, recreation and carrier.
+const linkPoll = 200 * time.Millisecond
+
+// faultInterface is the fault reason of an instance whose link is down.
+const faultInterface = "interface"
 
 type linkKey struct {
 	ifindex int
@@ -102,13 +114,15 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d := &Daemon{
 		opts: opts, log: opts.Logger, now: opts.Now, started: opts.Now(), env: opts.Env,
-		bus:     newBus(),
-		cfg:     opts.Config,
-		insts:   map[string]*running{},
-		links:   map[linkKey]*link{},
-		senders: map[int]announce.SenderCloser{},
-		watches: map[int]*watchSet{},
-		obs:     opts.Observer,
+		bus:      newBus(),
+		cfg:      opts.Config,
+		insts:    map[string]*running{},
+		links:    map[linkKey]*link{},
+		senders:  map[int]announce.SenderCloser{},
+		watches:  map[int]*watchSet{},
+		obs:      opts.Observer,
+		waiting:  map[string]bool{},
+		linkDown: map[string]bool{},
 	}
 	if d.obs == nil {
 		d.obs = nopObserver{}
@@ -120,6 +134,13 @@ func New(opts Options) (*Daemon, error) {
 	// before any address is touched.
 	var pending []*instance
 	for _, ic := range opts.Config.Instances {
+		if ic.WaitForInterface {
+			if _, err := d.env.InterfaceByName(ic.Interface); err != nil {
+				d.log.Warn("interface missing; waiting for it (wait_for_interface)", "instance", ic.Name, "iface", ic.Interface)
+				d.waiting[ic.Name] = true
+				continue
+			}
+		}
 		in, err := d.attach(ic)
 		if err != nil {
 			for _, in := range pending {
@@ -374,6 +395,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.startWatcher(ws.w)
 		}
 	}
+	d.edges.Add(1)
+	go func() { defer d.edges.Done(); d.watchLinks(d.edgeCtx) }()
 	if ln != nil {
 		d.edges.Add(1)
 		go func() {
@@ -606,4 +629,73 @@ func openFDs() int {
 		return -1
 	}
 	return len(ents)
+}
+
+// watchLinks follows the configured interfaces: an instance whose interface
+// disappears stops and waits for it; a recreated interface (new index)
+// gets new sockets and a fresh start; a link without carrier holds its
+// instances in FAULT (interface).
+func (d *Daemon) watchLinks(ctx context.Context) {
+	t := time.NewTicker(linkPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.checkLinks()
+		}
+	}
+}
+
+func (d *Daemon) checkLinks() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return
+	}
+	for _, ic := range d.cfg.Instances {
+		ifi, err := d.env.InterfaceByName(ic.Interface)
+		r, running := d.insts[ic.Name]
+		switch {
+		case err != nil && running:
+			d.log.Error("interface disappeared; instance stopped until it returns", "instance", ic.Name, "iface", ic.Interface)
+			d.stopInstance(r)
+			delete(d.insts, ic.Name)
+			delete(d.linkDown, ic.Name)
+			d.waiting[ic.Name] = true
+		case err != nil:
+		case running && ifi.Index != r.in.ifi.Index:
+			d.log.Warn("interface was recreated; restarting the instance on it", "instance", ic.Name, "iface", ic.Interface)
+			d.stopInstance(r)
+			delete(d.insts, ic.Name)
+			delete(d.linkDown, ic.Name)
+			d.startAttached(ic)
+		case !running && d.waiting[ic.Name]:
+			d.log.Info("interface is back", "instance", ic.Name, "iface", ic.Interface)
+			d.startAttached(ic)
+		case running:
+			down := ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagRunning == 0
+			if down != d.linkDown[ic.Name] {
+				d.linkDown[ic.Name] = down
+				d.log.Warn("link state changed", "instance", ic.Name, "iface", ic.Interface, "down", down)
+				r.in.do(context.Background(), r.done, func() { r.in.setFault(faultInterface, down) })
+			}
+		}
+	}
+}
+
+// startAttached attaches and starts an instance; on failure it stays
+// waiting. Callers hold d.mu.
+func (d *Daemon) startAttached(ic config.Instance) {
+	in, err := d.attach(ic)
+	if err != nil {
+		d.log.Error("cannot start instance; will retry", "instance", ic.Name, "err", err)
+		d.waiting[ic.Name] = true
+		return
+	}
+	delete(d.waiting, ic.Name)
+	r := &running{in: in}
+	d.insts[ic.Name] = r
+	d.startInstance(r)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 
 // fakeEnv is one node on an in-memory segment.
 type fakeEnv struct {
+	mu     sync.Mutex // guards ifi's flags
 	ifi    *net.Interface
 	src    netip.Addr
 	net    *transporttest.Network
@@ -37,7 +39,7 @@ func (r *recorder) Close() error { return nil }
 func newFakeEnv(n *transporttest.Network, idx int, mac string, src string) *fakeEnv {
 	hw, _ := net.ParseMAC(mac)
 	e := &fakeEnv{
-		ifi:    &net.Interface{Index: idx, Name: "eth0", MTU: 1500, HardwareAddr: hw},
+		ifi:    &net.Interface{Index: idx, Name: "eth0", MTU: 1500, HardwareAddr: hw, Flags: net.FlagUp | net.FlagRunning},
 		src:    netip.MustParseAddr(src),
 		net:    n,
 		addrs:  vipaddrtest.New(),
@@ -48,10 +50,23 @@ func newFakeEnv(n *transporttest.Network, idx int, mac string, src string) *fake
 }
 
 func (e *fakeEnv) InterfaceByName(name string) (*net.Interface, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if name != e.ifi.Name {
 		return nil, errors.New("no such network interface")
 	}
-	return e.ifi, nil
+	c := *e.ifi
+	return &c, nil
+}
+
+func (e *fakeEnv) setCarrier(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if on {
+		e.ifi.Flags |= net.FlagRunning
+	} else {
+		e.ifi.Flags &^= net.FlagRunning
+	}
 }
 func (e *fakeEnv) SourceAddr(*net.Interface, bool, []netip.Prefix) (netip.Addr, error) {
 	return e.src, nil
@@ -262,3 +277,22 @@ func (e *fakeEnv) Targets(int, []netip.Prefix, []netip.Addr) ([]netip.Addr, erro
 	return nil, nil
 }
 func (e *fakeEnv) OpenWatcher(*net.Interface, watch.Deps) (*watch.Watcher, error) { return nil, nil }
+
+func TestLinkDownIsFault(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	aEnv := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	a := startNode(t, aEnv, testConfig(t, 200, true))
+	b := startNode(t, newFakeEnv(seg, 3, "02:00:00:00:00:0b", "192.0.2.12"), testConfig(t, 100, true))
+	waitFor(t, "a master", 2*time.Second, func() bool { return a.state(t) == "MASTER" })
+	aEnv.setCarrier(false)
+	waitFor(t, "a FAULT(interface)", 2*time.Second, func() bool {
+		st := a.d.Status(context.Background()).Instances[0]
+		return st.State == "FAULT" && len(st.FaultReasons) == 1 && st.FaultReasons[0] == "interface"
+	})
+	waitFor(t, "b master", 2*time.Second, func() bool { return b.state(t) == "MASTER" })
+	if len(aEnv.addrs.Addresses(2)) != 0 {
+		t.Fatal("a kept its VIPs with the link down")
+	}
+	aEnv.setCarrier(true)
+	waitFor(t, "a master again", 2*time.Second, func() bool { return a.state(t) == "MASTER" })
+}
