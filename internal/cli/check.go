@@ -26,7 +26,15 @@ Exit status: 0 when the file is valid, 1 otherwise.`,
 				var errs config.Errors
 				if errors.As(err, &errs) {
 					for _, e := range errs {
-						fmt.Fprintf(cmd.ErrOrStderr(), "%s:%v\n", path, e)
+						where := fmt.Sprintf("%s:%d:%d", path, e.Line, e.Column)
+						if e.Column == 0 {
+							where = fmt.Sprintf("%s:%d", path, e.Line)
+						}
+						if e.Path != "" {
+							fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s: %s\n", where, e.Path, e.Msg)
+						} else {
+							fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", where, e.Msg)
+						}
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d error(s)\n", path, len(errs))
 					return exitError{code: 1}

@@ -58,24 +58,39 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "VRRPv3 virtual IP failover that proves the network followed",
 		Long: `vipd moves virtual IP addresses (VIPs) between Linux hosts with VRRP version 3
 (RFC 5798) and speaks the protocol on the wire, so it runs next to keepalived
-and routers.
+and routers — and then proves, per VIP, that the network followed.
 
 When a node becomes master for an instance it adds the instance's VIPs to the
 interface (IPv6 without duplicate address detection), sends gratuitous ARP in
 both forms (request and reply) for every IPv4 VIP and an unsolicited Neighbor
 Advertisement with the Override flag for every IPv6 VIP, repeated after the
 1 s ARP locktime of Linux neighbours and paced so that a router's ARP policer
-is not flooded. When it stops being master, or stops, it removes them; a
-master that stops sends priority 0 so that its backup takes over at once.
+is not flooded. Then it sends an ICMP echo from each VIP to each upstream
+target (by default the gateways of the VIPs' subnets): the reply comes back
+here only if the target's neighbour entry points at this node. A VIP whose
+target still sends its traffic elsewhere is stale and gets repaired with an
+escalating ladder (gratuitous ARP, a directed ARP request to the target, a
+unicast ARP reply; NA and NS for IPv6) until it is verified. A node that does
+not hold a VIP watches for traffic that still arrives for it and tells the
+sender who the owner is; a second host answering for a held VIP is reported
+as a conflict. A master that stops sends priority 0 so that its backup takes
+over at once.
 
 Commands:
-  run      run the daemon in the foreground (systemd starts it this way)
-  check    validate a configuration file and print every error with its line
-  status   show the state of a running daemon's instances and VIPs
+  run          run the daemon in the foreground (systemd starts it this way)
+  check        validate a configuration file and print every error with its line
+  status       show the state of a running daemon's instances and VIPs
+  events       stream state changes, verification results, conflicts, ...
+  reload       re-read the configuration (also SIGHUP)
+  maintenance  hand this node's VIPs over and stay out of the election
+  doctor       diagnose every VIP: who answers for it, does the upstream deliver it here
+  nudge        one-shot repair of stale upstream entries, without a daemon
+  lab          run the story's network in namespaces and measure a failover
 
 Files:
   /etc/vipd/vipd.yaml    configuration (see examples/vipd.yaml)
-  /run/vipd/vipd.sock    control socket (mode 0600), used by status
+  /run/vipd/vipd.sock    control socket (mode 0600)
+  /var/lib/vipd          state (maintenance mode)
 
 Exit status: 0 on success, 1 on error, 2 on bad usage.`,
 		SilenceUsage:  true,
