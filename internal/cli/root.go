@@ -37,17 +37,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "vipd: %v\n", err)
 	if hint := permissionHint(err); hint != "" {
-		fmt.Fprintf(stderr, "vipd: %s\n", hint)
+		fmt.Fprintf(stderr, "vipd: %s (%v)\n", hint, err)
+		return 1
 	}
+	fmt.Fprintf(stderr, "vipd: %v\n", err)
 	return 1
 }
 
 // permissionHint names what is missing when err is a permission error.
 func permissionHint(err error) string {
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-		return "permission denied: vipd needs CAP_NET_ADMIN (addresses) and CAP_NET_RAW (VRRP and ARP sockets); run it as root or grant both capabilities (see contrib/vipd.service)"
+		return "permission denied: vipd needs CAP_NET_RAW (VRRP, ARP and ICMP sockets) and CAP_NET_ADMIN (addresses); run it as root or grant both (see contrib/vipd.service)"
 	}
 	return ""
 }
