@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/vipd/vipd/internal/cli.Version=$(VERSION)
 
-.PHONY: build test bench install clean
+.PHONY: build test bench install deps clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o vipd ./cmd/vipd
@@ -16,7 +16,18 @@ test:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
-install: build
+# What the end-to-end tests and `vipd lab` use on Debian/Ubuntu: namespaces
+# (iproute2), the sticky router (nftables), the side-by-side comparison
+# (keepalived; its service is not started).
+deps:
+	apt-get update -qq
+	apt-get install -y --no-install-recommends iproute2 nftables keepalived iputils-ping iputils-arping tcpdump
+	-systemctl disable --now keepalived 2>/dev/null
+
+# Separate from build so that `make build && sudo make install` does not
+# need Go in root's PATH.
+install:
+	@test -x vipd || { echo "run 'make build' first"; exit 1; }
 	install -D -m 0755 vipd $(DESTDIR)/usr/local/sbin/vipd
 
 clean:
