@@ -15,10 +15,11 @@ import (
 
 // pair is one implementation running on nodes A and B.
 type pair interface {
-	// start starts the daemons, A first.
-	start() error
-	// elected reports whether A is master and B backup.
-	elected(ctx context.Context) bool
+	// start starts the daemon on node i (0: A, 1: B).
+	start(i int) error
+	// state returns node i's VRRP state, "MASTER" or "BACKUP" ("" while
+	// unknown).
+	state(ctx context.Context, i int) string
 	// takeover returns when B became master after the fault, if it has.
 	takeover(ctx context.Context, fault time.Time) (time.Time, bool)
 	// reports returns, per VIP, what B says about it (vipd only).
@@ -56,14 +57,13 @@ func newVipdPair(exe, dir string, nodes [2]*labnet.Host, cs [2]nodeConfig) (*vip
 	return v, nil
 }
 
-func (v *vipdPair) start() error {
-	for i, h := range v.nodes {
-		p, err := startProc(h.NS, "vipd on "+h.Name, nil, v.exe, "run", "--config", v.configs[i])
-		if err != nil {
-			return err
-		}
-		v.procs[i] = p
+func (v *vipdPair) start(i int) error {
+	h := v.nodes[i]
+	p, err := startProc(h.NS, "vipd on "+h.Name, nil, v.exe, "run", "--config", v.configs[i])
+	if err != nil {
+		return err
 	}
+	v.procs[i] = p
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (v *vipdPair) status(ctx context.Context, i int) (control.Status, json.RawM
 	return st, resp.Data, nil
 }
 
-func (v *vipdPair) state(ctx context.Context, i int) (control.InstanceStatus, bool) {
+func (v *vipdPair) instance(ctx context.Context, i int) (control.InstanceStatus, bool) {
 	st, _, err := v.status(ctx, i)
 	if err != nil {
 		return control.InstanceStatus{}, false
@@ -99,14 +99,13 @@ func (v *vipdPair) state(ctx context.Context, i int) (control.InstanceStatus, bo
 	return control.InstanceStatus{}, false
 }
 
-func (v *vipdPair) elected(ctx context.Context) bool {
-	a, okA := v.state(ctx, 0)
-	b, okB := v.state(ctx, 1)
-	return okA && okB && a.State == "MASTER" && b.State == "BACKUP"
+func (v *vipdPair) state(ctx context.Context, i int) string {
+	in, _ := v.instance(ctx, i)
+	return in.State
 }
 
 func (v *vipdPair) takeover(ctx context.Context, fault time.Time) (time.Time, bool) {
-	in, ok := v.state(ctx, 1)
+	in, ok := v.instance(ctx, 1)
 	if !ok || in.State != "MASTER" {
 		return time.Time{}, false
 	}
@@ -184,18 +183,17 @@ func newKeepalivedPair(dir string, nodes [2]*labnet.Host, cs [2]nodeConfig) (*ke
 	return k, nil
 }
 
-func (k *keepalivedPair) start() error {
-	for i, h := range k.nodes {
-		base := filepath.Join(k.dir, "keepalived-"+h.Name)
-		// VRRP only, in the foreground, logging to the console (as
-		// labnet.StartKeepalived does), with our own pid files.
-		p, err := startProc(h.NS, "keepalived on "+h.Name, []string{kaMaster, kaBackup}, "keepalived",
-			"-n", "-l", "-D", "-G", "-P", "-f", k.files[i], "-p", base+".pid", "-r", base+"-vrrp.pid")
-		if err != nil {
-			return err
-		}
-		k.procs[i] = p
+func (k *keepalivedPair) start(i int) error {
+	h := k.nodes[i]
+	base := filepath.Join(k.dir, "keepalived-"+h.Name)
+	// VRRP only, in the foreground, logging to the console (as
+	// labnet.StartKeepalived does), with our own pid files.
+	p, err := startProc(h.NS, "keepalived on "+h.Name, []string{kaMaster, kaBackup}, "keepalived",
+		"-n", "-l", "-D", "-G", "-P", "-f", k.files[i], "-p", base+".pid", "-r", base+"-vrrp.pid")
+	if err != nil {
+		return err
 	}
+	k.procs[i] = p
 	return nil
 }
 
@@ -217,8 +215,14 @@ func (k *keepalivedPair) last(i int) string {
 	return ""
 }
 
-func (k *keepalivedPair) elected(context.Context) bool {
-	return k.last(0) == kaMaster && k.last(1) == kaBackup
+func (k *keepalivedPair) state(_ context.Context, i int) string {
+	switch k.last(i) {
+	case kaMaster:
+		return "MASTER"
+	case kaBackup:
+		return "BACKUP"
+	}
+	return ""
 }
 
 func (k *keepalivedPair) takeover(_ context.Context, fault time.Time) (time.Time, bool) {

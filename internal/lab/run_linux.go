@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -211,17 +212,28 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	}
 
 	pr.Phase(PhaseElecting, "namespaces "+l.Prefix+"-*")
+	// A first, alone, so that B never wins a start-up race: a B that was
+	// master for a moment would have told the router its MAC.
 	started := time.Now()
-	if err := ds.start(); err != nil {
+	elect := electBase + 4*o.Advert
+	if err := ds.start(0); err != nil {
 		return res, err
 	}
-	elect := electBase + 4*o.Advert
 	err = r.waitFor(ctx, elect, "A to own every VIP", ds, false, func() (bool, string) {
-		if !ds.elected(ctx) {
-			return false, "A master, B backup?"
+		if ds.state(ctx, 0) != "MASTER" {
+			return false, "A master?"
 		}
 		ok, _ := a.HasAddrs(vips...)
 		return ok, "A holds the VIPs?"
+	})
+	if err != nil {
+		return res, err
+	}
+	if err := ds.start(1); err != nil {
+		return res, err
+	}
+	err = r.waitFor(ctx, elect, "B to be backup", ds, false, func() (bool, string) {
+		return ds.state(ctx, 1) == "BACKUP", "B backup?"
 	})
 	if err != nil {
 		return res, err
@@ -242,8 +254,8 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	if err := sleep(ctx, baseline); err != nil {
 		return res, err
 	}
-	if !p.AllReachable() {
-		return res, fmt.Errorf("lab: the client lost VIPs on A before the fault")
+	if st := ds.state(ctx, 1); !p.AllReachable() || st != "BACKUP" {
+		return res, fmt.Errorf("lab: before the fault: %s; B is %q\n%s", r.unreachable(l, p, vips), st, tail(ds.logs(), 6000))
 	}
 
 	pr.Phase(PhaseFault, "A: switch port down, processes killed")
@@ -311,6 +323,27 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	res.VIPs = outcomes(results, aff, fault, takeover, tookOver, fixed)
 	res.finish()
 	return res, nil
+}
+
+// unreachable describes the VIPs the client does not reach, with the
+// router's neighbour entries for them.
+func (r *runner) unreachable(l *labnet.Lab, p *labnet.Prober, vips []netip.Addr) string {
+	neigh, _ := l.RouterNeigh()
+	macs := map[string]string{l.Nodes[0].MAC.String(): "A", l.Nodes[1].MAC.String(): "B"}
+	var lost []string
+	for _, v := range vips {
+		if !p.Reachable(v) {
+			who := neigh[v].String()
+			if n, ok := macs[who]; ok {
+				who = n
+			}
+			lost = append(lost, fmt.Sprintf("%v (router: %s)", v, cmp.Or(who, "no entry")))
+		}
+	}
+	if len(lost) == 0 {
+		return "the client reaches every VIP"
+	}
+	return fmt.Sprintf("the client lost %d VIPs on A: %s", len(lost), strings.Join(lost, ", "))
 }
 
 // outcomes turns the prober's results into the report's.
