@@ -129,6 +129,7 @@ interrupted.`,
 	f.BoolVar(&allVIPs, "all-vips", false, "list every VIP in the table, also beyond 100")
 	f.StringVar(&svgFile, "svg", "", "write a timeline as SVG to `FILE`")
 	f.StringVar(&htmlFile, "html", "", "write the report with its timeline as HTML to `FILE`")
+	f.StringVar(&o.LogDir, "logs", "", "keep each run's daemon configurations and logs (and B's last vipd status) in `DIR`")
 	return cmd
 }
 

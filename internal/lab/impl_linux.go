@@ -31,6 +31,10 @@ type pair interface {
 	stop()
 	// logs returns the daemons' output, for errors.
 	logs() string
+	// save writes the daemons' configurations and output, and what else
+	// the implementation can tell, to dir, each file name starting with
+	// prefix.
+	save(ctx context.Context, dir, prefix string) error
 }
 
 // statusTimeout bounds one control-socket call.
@@ -252,3 +256,53 @@ func (k *keepalivedPair) stop() {
 }
 
 func (k *keepalivedPair) logs() string { return pairLogs(k.procs) }
+
+func (v *vipdPair) save(ctx context.Context, dir, prefix string) error {
+	var files []savedFile
+	for i, h := range v.nodes {
+		files = append(files, savedFile{name: h.Name + ".yaml", from: v.configs[i]})
+		if v.procs[i] != nil {
+			files = append(files, savedFile{name: h.Name + ".log", data: v.procs[i].output()})
+		}
+	}
+	if _, raw, err := v.status(ctx, 1); err == nil {
+		files = append(files, savedFile{name: "b-status.json", data: string(raw)})
+	}
+	return saveFiles(dir, prefix, files)
+}
+
+func (k *keepalivedPair) save(_ context.Context, dir, prefix string) error {
+	var files []savedFile
+	for i, h := range k.nodes {
+		files = append(files, savedFile{name: h.Name + ".conf", from: k.files[i]})
+		if k.procs[i] != nil {
+			files = append(files, savedFile{name: h.Name + ".log", data: k.procs[i].output()})
+		}
+	}
+	return saveFiles(dir, prefix, files)
+}
+
+// savedFile is a file for saveFiles: a copy of from, or data.
+type savedFile struct {
+	name, from, data string
+}
+
+func saveFiles(dir, prefix string, files []savedFile) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	for _, f := range files {
+		data := []byte(f.data)
+		if f.from != "" {
+			b, err := os.ReadFile(f.from)
+			if err != nil {
+				return fmt.Errorf("lab: %w", err)
+			}
+			data = b
+		}
+		if err := os.WriteFile(filepath.Join(dir, prefix+f.name), data, 0o644); err != nil {
+			return fmt.Errorf("lab: %w", err)
+		}
+	}
+	return nil
+}

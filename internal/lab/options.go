@@ -85,6 +85,9 @@ type Options struct {
 	Exe string
 	// Version is vipd's version, for the report.
 	Version string
+	// LogDir, when set, receives per run the daemons' configurations and
+	// output, and B's final status (vipd).
+	LogDir string
 	// Progress shows the phases; nil is quiet.
 	Progress *Progress
 	// Logger receives debug messages; nil discards them.

@@ -158,6 +158,11 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		if p != nil {
 			p.Stop()
 		}
+		if ds != nil && o.LogDir != "" {
+			if serr := ds.save(context.Background(), o.LogDir, fmt.Sprintf("%s-%d-", im, run)); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		if ds != nil {
 			ds.stop()
 		}
