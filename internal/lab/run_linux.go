@@ -226,10 +226,10 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	}
 	err = r.waitFor(ctx, elect, "A to own every VIP", ds, false, func() (bool, string) {
 		if ds.state(ctx, 0) != "MASTER" {
-			return false, "A master?"
+			return false, "waiting for A to become master"
 		}
 		ok, _ := a.HasAddrs(vips...)
-		return ok, "A holds the VIPs?"
+		return ok, "waiting for the VIPs on A"
 	})
 	if err != nil {
 		return res, err
@@ -238,7 +238,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, err
 	}
 	err = r.waitFor(ctx, elect, "B to be backup", ds, false, func() (bool, string) {
-		return ds.state(ctx, 1) == "BACKUP", "B backup?"
+		return ds.state(ctx, 1) == "BACKUP", "waiting for B to be backup"
 	})
 	if err != nil {
 		return res, err
@@ -251,7 +251,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	res.ProbeIntervalMS = ms(p.Interval())
 	p.Start(ctx)
 	err = r.waitFor(ctx, reachTimeout, "the client to reach every VIP on A", ds, false, func() (bool, string) {
-		return p.AllReachable(), "client reaches the VIPs?"
+		return p.AllReachable(), "waiting for the client to reach every VIP"
 	})
 	if err != nil {
 		return res, err
@@ -375,7 +375,6 @@ func outcomes(rs []labnet.VIPResult, aff []bool, fault, takeover time.Time, took
 // passes; cond's second result says what is awaited, for the progress line.
 func (r *runner) waitFor(ctx context.Context, within time.Duration, what string, ds pair, faulted bool, cond func() (bool, string)) error {
 	deadline := time.Now().Add(within)
-	start := time.Now()
 	for {
 		ok, detail := cond()
 		if ok {
@@ -387,7 +386,7 @@ func (r *runner) waitFor(ctx context.Context, within time.Duration, what string,
 		if time.Now().After(deadline) {
 			return fmt.Errorf("lab: timed out after %v waiting for %s\n%s", within, what, tail(ds.logs(), 4000))
 		}
-		r.o.Progress.Update(fmt.Sprintf("%s (%.0fs)", detail, time.Since(start).Seconds()))
+		r.o.Progress.Update(detail)
 		if err := sleep(ctx, pollEvery); err != nil {
 			return err
 		}
