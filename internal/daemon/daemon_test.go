@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,4 +296,41 @@ func TestLinkDownIsFault(t *testing.T) {
 	}
 	aEnv.setCarrier(true)
 	waitFor(t, "a master again", 2*time.Second, func() bool { return a.state(t) == "MASTER" })
+}
+
+// TestPartitionHealReasserts: while A is cut off both are master; on heal B
+// yields within about one advert interval, and A reasserts (advert at once,
+// announcements again) because it heard a lower-priority master.
+func TestPartitionHealReasserts(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	aEnv := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	a := startNode(t, aEnv, testConfig(t, 200, true))
+	b := startNode(t, newFakeEnv(seg, 3, "02:00:00:00:00:0b", "192.0.2.12"), testConfig(t, 100, true))
+	waitFor(t, "a master", 2*time.Second, func() bool { return a.state(t) == "MASTER" })
+	waitFor(t, "b backup", 2*time.Second, func() bool { return b.state(t) == "BACKUP" })
+	events, unsub := a.d.bus.subscribe()
+	defer unsub()
+	aEnv.conn.SetConnected(false)
+	waitFor(t, "b master during the partition", 2*time.Second, func() bool { return b.state(t) == "MASTER" })
+	if a.state(t) != "MASTER" {
+		t.Fatalf("a is %s during the partition", a.state(t))
+	}
+	sentBefore := len(aEnv.sender.Sent())
+	aEnv.conn.SetConnected(true)
+	heal := time.Now()
+	waitFor(t, "b yields", 2*time.Second, func() bool { return b.state(t) == "BACKUP" })
+	t.Logf("b yielded %v after the heal (advert interval 20ms)", time.Since(heal))
+	waitFor(t, "a reasserted", 2*time.Second, func() bool {
+		for {
+			select {
+			case e := <-events:
+				if e.Type == "state" && strings.HasPrefix(e.Message, "reasserting") {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	waitFor(t, "a announced again", 2*time.Second, func() bool { return len(aEnv.sender.Sent()) > sentBefore })
 }
