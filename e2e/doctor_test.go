@@ -55,10 +55,25 @@ func doctorJSON(t *testing.T, ctx context.Context, h *labnet.Host, args ...strin
 // gratuitous ARP in both forms). Doctor, run on B without any daemon, must
 // exit non-zero and name exactly the 10 VIPs whose gratuitous ARP the
 // router drops as stale; `vipd nudge` must repair them all; doctor must
-// then find every VIP ok and exit 0.
+// then find every VIP ok and exit 0. The same for IPv6, with unsolicited
+// NAs.
 func TestIntegrationDoctorSticky(t *testing.T) {
-	lab, vips := stickyLab(t, false)
+	for _, v6 := range []bool{false, true} {
+		name := "ipv4"
+		if v6 {
+			name = "ipv6"
+		}
+		t.Run(name, func(t *testing.T) { testDoctorSticky(t, v6) })
+	}
+}
+
+func testDoctorSticky(t *testing.T, v6 bool) {
+	lab, vips := stickyLab(t, v6)
 	a, b := lab.Nodes[0], lab.Nodes[1]
+	lan, router, fix := lab.LAN4, lab.Router.Addr4.Addr(), "directed_request"
+	if v6 {
+		lan, router, fix = lab.LAN6, lab.Router.Addr6.Addr(), "neighbor_solicit"
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sticky := map[netip.Addr]bool{}
@@ -66,7 +81,7 @@ func TestIntegrationDoctorSticky(t *testing.T) {
 	var list []string
 	for i, v := range vips {
 		sticky[v] = i%2 == 1
-		prefixes = append(prefixes, netip.PrefixFrom(v, lab.LAN4.Bits()))
+		prefixes = append(prefixes, netip.PrefixFrom(v, lan.Bits()))
 		list = append(list, v.String())
 	}
 
@@ -87,7 +102,7 @@ func TestIntegrationDoctorSticky(t *testing.T) {
 	// does: otherwise B's kernel would resolve the router with a VIP as
 	// sender the first time an echo leaves from that VIP, a directed
 	// request that repairs the VIP by accident.
-	if out, err := b.Run(ctx, "ping", "-c", "1", "-W", "2", lab.Router.Addr4.Addr().String()); err != nil {
+	if out, err := b.Run(ctx, "ping", "-c", "1", "-W", "2", router.String()); err != nil {
 		t.Fatalf("B ping router: %v\n%s", err, out)
 	}
 
@@ -98,9 +113,15 @@ func TestIntegrationDoctorSticky(t *testing.T) {
 	if err := b.AddAddrs(prefixes...); err != nil {
 		t.Fatal(err)
 	}
-	for _, reply := range []bool{false, true} {
-		if err := b.GratuitousARP(reply, 1, vips...); err != nil {
+	if v6 {
+		if err := b.UnsolicitedNA(true, 1, vips...); err != nil {
 			t.Fatal(err)
+		}
+	} else {
+		for _, reply := range []bool{false, true} {
+			if err := b.GratuitousARP(reply, 1, vips...); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// The scenario is real: the router moved the plain VIPs only.
@@ -112,7 +133,11 @@ func TestIntegrationDoctorSticky(t *testing.T) {
 	}, "after the move")
 
 	// B's configuration, with no daemon behind its socket.
-	nb := newVipdNode(t, b, vipConfig("b", 100, "100ms", vips, nil, lab.LAN4, lab.LAN6))
+	cfg := vipConfig("b", 100, "100ms", vips, nil, lab.LAN4, lab.LAN6)
+	if v6 {
+		cfg = vipConfig("b", 100, "100ms", vips, nil, lab.LAN6, lab.LAN6)
+	}
+	nb := newVipdNode(t, b, cfg)
 
 	start := time.Now()
 	rep, code := doctorJSON(t, ctx, b, "--config", nb.config)
@@ -157,8 +182,11 @@ func TestIntegrationDoctorSticky(t *testing.T) {
 		t.Errorf("nudge: exit %d, %+v", code, nj.Summary)
 	}
 	for _, tg := range nj.Targets {
-		fixed := tg.FixedBy != ""
-		if fixed != sticky[netip.MustParseAddr(tg.VIP)] || tg.Target != lab.Router.Addr4.Addr().String() {
+		want := ""
+		if sticky[netip.MustParseAddr(tg.VIP)] {
+			want = fix
+		}
+		if tg.FixedBy != want || tg.Target != router.String() || tg.State != "verified" {
 			t.Errorf("nudge: %s → %s %s, fixed by %q after %d attempts", tg.VIP, tg.Target, tg.State, tg.FixedBy, tg.Attempts)
 		}
 	}
