@@ -90,6 +90,9 @@ usage.`,
 				o.Socket = socket
 			}
 			rep, err := doctor.Run(cmd.Context(), o)
+			if errors.Is(err, doctor.ErrNothingToCheck) {
+				return fmt.Errorf("%w: %s does not exist and no vipd answers at %s (give --config or --socket)", err, path, o.Socket)
+			}
 			if err != nil {
 				return err
 			}

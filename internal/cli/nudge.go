@@ -17,6 +17,10 @@ import (
 	"github.com/vipd/vipd/internal/verify"
 )
 
+// defaultNudgeTimeout is verify.DefaultNudgeTimeout (declared for Linux
+// only).
+const defaultNudgeTimeout = 10 * time.Second
+
 func newNudgeCmd() *cobra.Command {
 	var (
 		iface         string
@@ -138,7 +142,7 @@ stale at the end (verified or unverifiable), 1 when one still is or on error,
 	cmd.Flags().StringVarP(&iface, "interface", "i", "", "interface the VIPs are on (required)")
 	cmd.Flags().StringSliceVar(&vips, "vip", nil, "VIPs to repair, comma-separated or repeated; A.B.C.D or A.B.C.D/LEN (required)")
 	cmd.Flags().StringSliceVar(&targets, "target", nil, "extra on-link targets besides the gateways, comma-separated or repeated")
-	cmd.Flags().DurationVar(&timeout, "timeout", verify.DefaultNudgeTimeout, "give up on the VIPs still stale after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", defaultNudgeTimeout, "give up on the VIPs still stale after this long")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every probe verdict and repair rung on stderr")
 	return cmd
