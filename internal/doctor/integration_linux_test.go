@@ -21,7 +21,7 @@ import (
 // inside the node's namespace (ip netns exec) as the helper below, as
 // `vipd doctor` runs there as a process.
 const (
-	helperEnv    = "VIPD_DOCTOR_HELPER"    // file with the []doctor.Instance to examine
+	helperEnv    = "VIPD_DOCTOR_HELPER"     // file with the []doctor.Instance to examine
 	helperOutEnv = "VIPD_DOCTOR_HELPER_OUT" // file the helper writes the ReportJSON to
 )
 
