@@ -19,6 +19,19 @@
 // html.go) and the progress display (progress.go). The Linux edge runs the
 // scenario (run_linux.go, proc_linux.go).
 //
+// # Method
+//
+// A is started first and B only once A owns the VIPs, so that B never wins
+// a start-up race and tells the router its MAC. Both nodes then ping the
+// router once, as nodes that talk to the world do, so that B's replies do
+// not wait for its own ARP request to a router that drops ARP. The fault
+// comes right after one of A's advertisements, as the router sees them:
+// B then waits a whole Master_Down_Interval (3 × advert + skew, 361 ms for
+// 100 ms and priority 100), so that every implementation starts from the
+// same point. An outage runs from the fault to the first reply after which
+// every probe was answered; a VIP still dark when the watch ends counts with
+// the watch time as a lower bound. Each implementation gets a fresh lab.
+//
 // # Lab settings
 //
 // The lab's vipd configuration sets announce_rate from the VIP count so that

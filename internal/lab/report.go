@@ -64,8 +64,12 @@ type RunResult struct {
 	Namespaces []string `json:"namespaces"`
 	// ElectMS is from starting the daemons until A held every VIP.
 	ElectMS float64 `json:"elect_ms"`
+	// FaultAfterAdvertMS is how long after A's last advertisement (seen
+	// by the router) the fault came: the lab powers A off right after one.
+	FaultAfterAdvertMS float64 `json:"fault_after_advert_ms"`
 	// TakeoverMS is from the fault until B became master; negative when it
-	// did not within the watch.
+	// did not within the watch. Expect the Master_Down_Interval of RFC 5798
+	// (3 × advert + (256 − 100) / 256 × advert) minus FaultAfterAdvertMS.
 	TakeoverMS float64 `json:"takeover_ms"`
 	// WatchedMS is how long the client watched after the fault.
 	WatchedMS float64 `json:"watched_ms"`

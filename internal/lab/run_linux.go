@@ -152,11 +152,15 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	var (
 		p  *labnet.Prober
 		ds pair
+		aw *advertWatch
 	)
 	defer func() {
 		pr.Phase(PhaseCleanup, "")
 		if p != nil {
 			p.Stop()
+		}
+		if aw != nil {
+			aw.close()
 		}
 		if ds != nil && o.LogDir != "" {
 			if serr := ds.save(context.Background(), o.LogDir, fmt.Sprintf("%s-%d-", im, run)); serr != nil {
@@ -244,6 +248,18 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, err
 	}
 	res.ElectMS = ms(time.Since(started))
+	// Both nodes know their gateway, as nodes that talk to the world do:
+	// otherwise B's first replies wait for its own ARP request to the
+	// router, which the policer and the lossy router drop too, and the
+	// outage measures that instead of the announcements.
+	for _, h := range []*labnet.Host{a, b} {
+		if err := warmNeighbour(ctx, h, l.Router, o.IPv6); err != nil {
+			return res, err
+		}
+	}
+	if aw, err = watchAdverts(l.Router, o.IPv6, priorityA); err != nil {
+		return res, err
+	}
 	p, err = l.NewProber(vips, o.ProbeInterval)
 	if err != nil {
 		return res, err
@@ -263,8 +279,15 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, fmt.Errorf("lab: before the fault: %s; B is %q\n%s", r.unreachable(l, p, vips), st, tail(ds.logs(), 6000))
 	}
 
+	// Power A off right after one of its advertisements: B then waits a
+	// whole Master_Down_Interval, whatever the implementation.
+	last, err := aw.next(ctx, 3*o.Advert+time.Second)
+	if err != nil {
+		return res, err
+	}
 	pr.Phase(PhaseFault, "A: switch port down, processes killed")
 	fault := time.Now()
+	res.FaultAfterAdvertMS = ms(fault.Sub(last))
 	if err := l.PortDown(a); err != nil {
 		return res, err
 	}
@@ -328,6 +351,25 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	res.VIPs = outcomes(results, aff, fault, takeover, tookOver, fixed)
 	res.finish()
 	return res, nil
+}
+
+// warmNeighbour has h resolve the router's LAN address (ping, retried:
+// the router may drop ARP).
+func warmNeighbour(ctx context.Context, h, router *labnet.Host, ipv6 bool) error {
+	addr, fam := router.Addr4.Addr(), "-4"
+	if ipv6 {
+		addr, fam = router.Addr6.Addr(), "-6"
+	}
+	var err error
+	for range 10 {
+		if _, err = h.Run(ctx, "ping", fam, "-c", "1", "-W", "1", addr.String()); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("lab: %s cannot reach the router: %w", h.Name, err)
 }
 
 // unreachable describes the VIPs the client does not reach, with the
