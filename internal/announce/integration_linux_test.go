@@ -7,19 +7,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mdlayher/ndp"
 	"github.com/vipd/vipd/internal/announce"
-	"github.com/vishvananda/netns"
+	"github.com/vipd/vipd/internal/testutil"
 )
 
 // fakeMAC is where the router believes the VIP lives before we announce.
@@ -40,53 +36,27 @@ type topo struct {
 	marker             byte // last octet of the next barrier address
 }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates network namespaces and sends raw frames in them")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2's ip")
-	}
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 func newTopo(t *testing.T, routerSysctls ...string) *topo {
 	t.Helper()
-	suffix := fmt.Sprintf("%06x", rand.Uint32()&0xffffff)
-	tp := &topo{t: t, node: "vt-announce-n-" + suffix, router: "vt-announce-r-" + suffix, marker: 200}
-	for _, ns := range []string{tp.node, tp.router} {
-		run(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	}
-	run(t, "ip", "-n", tp.node, "link", "add", "vn", "type", "veth", "peer", "name", "vr", "netns", tp.router)
+	tp := &topo{t: t, node: testutil.NewNS(t, "announce-n"), router: testutil.NewNS(t, "announce-r"), marker: 200}
+	testutil.AddVeth(t, testutil.Veth{NS: tp.node, Name: "vn"}, testutil.Veth{NS: tp.router, Name: "vr"})
 	for _, c := range [][]string{
-		{"-n", tp.node, "link", "set", "lo", "up"},
-		{"-n", tp.router, "link", "set", "lo", "up"},
 		{"-n", tp.router, "addr", "add", "192.0.2.1/24", "dev", "vr"},
 		{"-n", tp.router, "addr", "add", "2001:db8::1/64", "dev", "vr", "nodad"},
 	} {
-		run(t, "ip", c...)
+		testutil.Run(t, "ip", c...)
 	}
 	// The router routes; RFC 9131 entry creation from NAs (below) only
 	// happens on an interface that forwards.
 	routerSysctls = append([]string{"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"}, routerSysctls...)
 	for _, kv := range routerSysctls {
-		run(t, "ip", "netns", "exec", tp.router, "sysctl", "-qw", kv)
+		testutil.Run(t, "ip", "netns", "exec", tp.router, "sysctl", "-qw", kv)
 	}
 	for _, c := range [][]string{
 		{"-n", tp.node, "link", "set", "vn", "up"},
 		{"-n", tp.router, "link", "set", "vr", "up"},
 	} {
-		run(t, "ip", c...)
+		testutil.Run(t, "ip", c...)
 	}
 	tp.routerMAC = linkMAC(t, tp.router, "vr")
 	tp.sender, tp.nodeMAC = openSenderIn(t, tp.node, "vn")
@@ -102,7 +72,7 @@ func linkMAC(t *testing.T, ns, dev string) net.HardwareAddr {
 	var links []struct {
 		Address string `json:"address"`
 	}
-	if err := json.Unmarshal([]byte(run(t, "ip", "-n", ns, "-j", "link", "show", "dev", dev)), &links); err != nil || len(links) != 1 {
+	if err := json.Unmarshal([]byte(testutil.Run(t, "ip", "-n", ns, "-j", "link", "show", "dev", dev)), &links); err != nil || len(links) != 1 {
 		t.Fatalf("ip link show %s: %v %v", dev, links, err)
 	}
 	mac, err := net.ParseMAC(links[0].Address)
@@ -116,39 +86,23 @@ func linkMAC(t *testing.T, ns, dev string) net.HardwareAddr {
 // belongs to the namespace of the thread that creates it.
 func openSenderIn(t *testing.T, ns, dev string) (announce.SenderCloser, net.HardwareAddr) {
 	t.Helper()
-	type result struct {
+	var (
 		s   announce.SenderCloser
 		mac net.HardwareAddr
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread moves to ns, so the runtime throws
-		// it away when this goroutine returns.
-		runtime.LockOSThread()
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			ch <- result{err: err}
-			return
-		}
+	)
+	err := testutil.InNS(ns, func() error {
 		ifi, err := net.InterfaceByName(dev)
 		if err != nil {
-			ch <- result{err: err}
-			return
+			return err
 		}
-		s, err := announce.OpenSender(ifi)
-		ch <- result{s, ifi.HardwareAddr, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatal(r.err)
+		mac = ifi.HardwareAddr
+		s, err = announce.OpenSender(ifi)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return r.s, r.mac
+	return s, mac
 }
 
 // neigh returns the router's entry for a on vr: its MAC ("" if none) and
@@ -159,7 +113,7 @@ func (tp *topo) neigh(a netip.Addr) (mac, state string) {
 		LLAddr string   `json:"lladdr"`
 		State  []string `json:"state"`
 	}
-	out := run(tp.t, "ip", "-n", tp.router, "-j", "neigh", "show", "to", a.String(), "dev", "vr")
+	out := testutil.Run(tp.t, "ip", "-n", tp.router, "-j", "neigh", "show", "to", a.String(), "dev", "vr")
 	if err := json.Unmarshal([]byte(out), &es); err != nil {
 		tp.t.Fatalf("ip neigh: %v: %q", err, out)
 	}
@@ -171,7 +125,7 @@ func (tp *topo) neigh(a netip.Addr) (mac, state string) {
 
 func (tp *topo) setNeigh(a netip.Addr, mac net.HardwareAddr) {
 	tp.t.Helper()
-	run(tp.t, "ip", "-n", tp.router, "neigh", "replace", a.String(), "dev", "vr", "lladdr", mac.String(), "nud", "stale")
+	testutil.Run(tp.t, "ip", "-n", tp.router, "neigh", "replace", a.String(), "dev", "vr", "lladdr", mac.String(), "nud", "stale")
 }
 
 // waitNeigh waits until the router maps a to mac.
@@ -219,7 +173,7 @@ func (tp *topo) barrier(ctx context.Context) {
 // What a Linux router does with each form, with an existing stale entry
 // pointing elsewhere or with none. The findings are summarised in doc.go.
 func TestIntegrationLinuxRouterAccepts(t *testing.T) {
-	needRoot(t)
+	testutil.RequireRoot(t)
 	vip4 := netip.MustParseAddr("192.0.2.100")
 	vip6 := netip.MustParseAddr("2001:db8::100")
 	// A locktime of an hour makes "applied only after locktime" testable
@@ -399,7 +353,7 @@ func TestIntegrationLinuxRouterAccepts(t *testing.T) {
 // locktime 0 that is the next jiffy, so we resend until it takes, within a
 // deadline.
 func TestIntegrationNonGratuitousAfterLocktime(t *testing.T) {
-	needRoot(t)
+	testutil.RequireRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	vip := netip.MustParseAddr("192.0.2.100")
@@ -422,7 +376,7 @@ func TestIntegrationNonGratuitousAfterLocktime(t *testing.T) {
 // The pacer, on the real clock, through a real packet socket: the router
 // follows both VIPs, and both rounds go out.
 func TestIntegrationPacer(t *testing.T) {
-	needRoot(t)
+	testutil.RequireRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tp := newTopo(t)

@@ -1,5 +1,6 @@
 // Package testutil holds what vipd's tests share: the root check for
-// integration tests.
+// integration tests and, on Linux, the network-namespace scaffolding they
+// run in (NewNS, AddVeth, InNS, Run). Only tests import it.
 package testutil
 
 import (

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/packet"
+	"github.com/vipd/vipd/internal/testutil"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -25,6 +26,16 @@ type peer struct {
 	global6    netip.Addr
 }
 
+// newNS creates a namespace of the test's own with IPv6 duplicate address
+// detection off, so addresses are usable at once.
+func newNS(t *testing.T) string {
+	t.Helper()
+	ns := testutil.NewNS(t, "transport")
+	testutil.Run(t, "ip", "netns", "exec", ns, "sysctl", "-qw",
+		"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+	return ns
+}
+
 // newLink creates two namespaces joined by a veth pair:
 //
 //	A: va 02:00:00:00:00:11 192.0.2.11/24 2001:db8::11/64
@@ -33,14 +44,13 @@ func newLink(t *testing.T) (a, b *peer) {
 	t.Helper()
 	a = &peer{ns: newNS(t), mac: net.HardwareAddr{2, 0, 0, 0, 0, 0x11}, global6: netip.MustParseAddr("2001:db8::11")}
 	b = &peer{ns: newNS(t), mac: net.HardwareAddr{2, 0, 0, 0, 0, 0x12}, global6: netip.MustParseAddr("2001:db8::12")}
-	sh(t, "ip", "-n", a.ns, "link", "add", "va", "address", a.mac.String(), "type", "veth",
-		"peer", "name", "vb", "address", b.mac.String(), "netns", b.ns)
+	testutil.AddVeth(t, testutil.Veth{NS: a.ns, Name: "va", MAC: a.mac}, testutil.Veth{NS: b.ns, Name: "vb", MAC: b.mac})
 	for _, p := range []struct {
 		ns, dev, v4, v6 string
 	}{{a.ns, "va", "192.0.2.11/24", "2001:db8::11/64"}, {b.ns, "vb", "192.0.2.12/24", "2001:db8::12/64"}} {
-		sh(t, "ip", "-n", p.ns, "addr", "add", p.v4, "dev", p.dev)
-		sh(t, "ip", "-n", p.ns, "addr", "add", p.v6, "dev", p.dev, "nodad")
-		sh(t, "ip", "-n", p.ns, "link", "set", p.dev, "up")
+		testutil.Run(t, "ip", "-n", p.ns, "addr", "add", p.v4, "dev", p.dev)
+		testutil.Run(t, "ip", "-n", p.ns, "addr", "add", p.v6, "dev", p.dev, "nodad")
+		testutil.Run(t, "ip", "-n", p.ns, "link", "set", p.dev, "up")
 	}
 	return a, b
 }
@@ -49,7 +59,7 @@ func newLink(t *testing.T) (a, b *peer) {
 // addresses.
 func (p *peer) open(t *testing.T, dev string) {
 	t.Helper()
-	err := inNS(p.ns, func() error {
+	err := testutil.InNS(p.ns, func() error {
 		ifi, err := net.InterfaceByName(dev)
 		if err != nil {
 			return err
@@ -110,7 +120,7 @@ func readWithin(t *testing.T, c *Conn, d time.Duration) Packet {
 }
 
 func TestIntegrationSendReceive(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	a, b := newLink(t)
 	a.open(t, "va")
 	b.open(t, "vb")
@@ -194,7 +204,7 @@ func check(t *testing.T, got Packet, from *peer, ipv6 bool, dst netip.Addr, payl
 // ETH_P_ALL taps), so this test binds ETH_P_ALL, where the filter is what
 // keeps our own adverts out; the same socket without that test does see them.
 func TestIntegrationFilterOutgoing(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	a, b := newLink(t)
 	a.open(t, "va")
 	b.open(t, "vb")
@@ -219,7 +229,7 @@ func TestIntegrationFilterOutgoing(t *testing.T) {
 				t.Fatal(err)
 			}
 			var tap *packet.Conn
-			err = inNS(a.ns, func() (err error) {
+			err = testutil.InNS(a.ns, func() (err error) {
 				tap, err = packet.Listen(a.ifi, packet.Raw, unix.ETH_P_ALL, &packet.Config{Filter: raw})
 				return err
 			})

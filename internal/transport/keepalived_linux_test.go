@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vipd/vipd/internal/testutil"
 )
 
 const keepalivedConf = `global_defs {
@@ -99,11 +101,11 @@ func startKeepalived(t *testing.T, ns, conf string) {
 }
 
 func TestIntegrationKeepalived(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	a, b := newLink(t)
 	b.open(t, "vb")
 	var src4, src6 netip.Addr
-	err := inNS(a.ns, func() error {
+	err := testutil.InNS(a.ns, func() error {
 		ifi, err := net.InterfaceByName("va")
 		if err != nil {
 			return err

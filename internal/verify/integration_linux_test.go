@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/labnet"
+	"github.com/vipd/vipd/internal/testutil"
 	"github.com/vipd/vipd/internal/verify"
 )
 
@@ -49,9 +49,7 @@ type stickyLab struct {
 
 func newStickyLab(t *testing.T, ctx context.Context, n int) *stickyLab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates network namespaces and raw sockets")
-	}
+	testutil.RequireRoot(t)
 	lab, err := labnet.New(ctx, labnet.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vipd/vipd/internal/testutil"
 )
 
 // ipAddr is one address as `ip -j addr show` reports it.
@@ -53,9 +55,9 @@ func someVIPs() []netip.Prefix {
 }
 
 func TestIntegrationAddPresentRemove(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	ns, ifindex, nl := newDummy(t)
-	if err := inNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
+	if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
 		t.Fatalf("PrepareInterface: %v", err)
 	}
 	ctx := context.Background()
@@ -128,12 +130,12 @@ func TestIntegrationAddPresentRemove(t *testing.T) {
 // a VIP that is the primary of its subnet takes the subnet's other addresses
 // with it when it goes, unless promote_secondaries is set.
 func TestIntegrationRemovePrimaryKeepsOthers(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	for _, prepare := range []bool{false, true} {
 		t.Run("prepared="+strconv.FormatBool(prepare), func(t *testing.T) {
 			ns, ifindex, nl := newDummy(t)
 			if prepare {
-				if err := inNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
+				if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -162,7 +164,7 @@ func TestIntegrationRemovePrimaryKeepsOthers(t *testing.T) {
 }
 
 func TestIntegrationAddRollsBack(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	ns, ifindex, nl := newDummy(t)
 	ctx := context.Background()
 	existing := netip.MustParsePrefix("198.51.100.50/32")
@@ -171,7 +173,7 @@ func TestIntegrationAddRollsBack(t *testing.T) {
 	}
 	// With IPv6 off on the interface the kernel refuses the IPv6 VIP, after
 	// the IPv4 ones went in.
-	sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.vip0.disable_ipv6=1")
+	testutil.Run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.vip0.disable_ipv6=1")
 	before := ipAddrs(t, ns)
 
 	vips := append(manyVIPs("198.51.100.1", 4, 32), existing)
@@ -209,7 +211,7 @@ func TestIntegrationAddRollsBack(t *testing.T) {
 }
 
 func TestIntegrationErrors(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	_, ifindex, nl := newDummy(t)
 	ctx := context.Background()
 	vip := []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24")}
@@ -233,7 +235,7 @@ func TestIntegrationErrors(t *testing.T) {
 // has no capabilities (setpriv drops them all): the kernel answers EPERM,
 // which IsPermission and errors.Is(err, os.ErrPermission) recognise.
 func TestIntegrationPermission(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("setpriv (util-linux) is not installed")
 	}

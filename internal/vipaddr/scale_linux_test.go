@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vipd/vipd/internal/testutil"
 )
 
 // manyVIPs returns n VIPs counting up from first, with the given prefix
@@ -24,7 +26,7 @@ func manyVIPs(first string, n, bits int) []netip.Prefix {
 // prepared with PrepareInterface and logs how long each step takes. It
 // asserts correctness, not times.
 func TestIntegrationScale(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tests := []struct {
 		name string
 		vips []netip.Prefix
@@ -54,7 +56,7 @@ func TestIntegrationScale(t *testing.T) {
 	envs := make([]env, len(tests))
 	for i := range envs {
 		ns, ifindex, nl := newDummy(t)
-		if err := inNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
+		if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
 			t.Fatal(err)
 		}
 		envs[i] = env{ifindex, nl}
@@ -103,9 +105,9 @@ func TestIntegrationScale(t *testing.T) {
 // BenchmarkAdd4096 adds and removes 4096 IPv4 /32 VIPs on an interface in a
 // namespace per iteration (needs root; run with -bench Add4096 -benchtime 10x).
 func BenchmarkAdd4096(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	ns, ifindex, nl := newDummy(b)
-	if err := inNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
+	if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
 		b.Fatal(err)
 	}
 	vips := manyVIPs("198.51.100.0", 4096, 32)
