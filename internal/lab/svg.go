@@ -274,7 +274,7 @@ func (tl *timeline) panel(s *svg, i int) {
 	rest := "p50 " + run.P50.String() + sep + "max " + run.Max.String() + sep + "B master after " + fmtSeconds(run.TakeoverMS)
 	s.f(`<text x="%.1f" y="%.1f" font-size="12"><tspan fill="%s" font-weight="700">%s</tspan><tspan dx="6" fill="%s">%s</tspan></text>`+"\n",
 		x0, hy+32, col, html.EscapeString(fmt.Sprintf("recovered %d/%d", run.Recovered, run.Total)), colMuted,
-		html.EscapeString("·"+sep+rest))
+		html.EscapeString("·\u00a0\u00a0"+rest))
 	// Grid and axis.
 	step := tickStep(tl.t1 - tl.t0)
 	for t := math.Ceil(tl.t0/step) * step; t <= tl.t1+1e-9; t += step {
