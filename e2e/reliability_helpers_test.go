@@ -360,10 +360,14 @@ func relIPv4Header(src, dst netip.Addr, total int) []byte {
 }
 
 // relOpenFile writes a file readable by everyone in a directory everyone
-// may enter (for vipd run as another user).
+// may enter (t.TempDir's parent is private), for vipd run as another user.
 func relOpenFile(t *testing.T, name, content string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "vipd-rel-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -372,6 +376,37 @@ func relOpenFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// relRunOnce runs `vipd run` (behind the wrapper command pre, if any) in h
+// with the configuration text, expecting it to fail at start. It returns
+// the exit code and standard error, and fails the test if vipd still runs
+// after 10 s. @SOCKET@ and @STATE@ become a socket path and a state
+// directory next to the configuration; @IFACE@ the host's LAN interface.
+func relRunOnce(t *testing.T, h *labnet.Host, pre []string, config string) (code int, stderr, socket string) {
+	t.Helper()
+	path := relOpenFile(t, "vipd.yaml", "")
+	socket = filepath.Join(filepath.Dir(path), "vipd.sock")
+	config = strings.NewReplacer("@SOCKET@", socket, "@STATE@", filepath.Join(filepath.Dir(path), "state"),
+		"@IFACE@", h.Iface).Replace(config)
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	args := append(append([]string{}, pre...), vipdBin, "run", "--config", path)
+	cmd := h.Command(ctx, args[0], args[1:]...)
+	var out strings.Builder
+	cmd.Stderr = &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("vipd %v still running after 10 s; output:\n%s", pre, out.String())
+	}
+	code = 0
+	if err != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	return code, out.String(), socket
 }
 
 // waitUntil polls cond until it holds (true) or the time is up (false).

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -603,4 +604,160 @@ func TestIntegrationSoak(t *testing.T) {
 			t.Errorf("%s leaks: goroutines %d -> %d, open fds %d -> %d", n.node.host.Name, n.start.goroutines, now.goroutines, n.start.fds, now.fds)
 		}
 	}
+}
+
+// TestIntegrationBadConditions starts vipd where it cannot work, or takes
+// its interface away, and checks that it says so in one clear line and
+// leaves nothing half-applied, or recovers by itself.
+func TestIntegrationBadConditions(t *testing.T) {
+	lab := newLab(t, labnet.Options{})
+	a, b := lab.Nodes[0], lab.Nodes[1]
+	vips, err := lab.VIPs4(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lan := relInstance{name: "v4", vrid: 42, prio: 100, advert: "100ms", vips: relWithBits(vips, lab.LAN4.Bits())}
+	// nothingLeft checks what a failed start must not leave behind.
+	nothingLeft := func(t *testing.T, socket string) {
+		t.Helper()
+		if !holdsNone(t, a, vips) {
+			t.Error("VIPs left on the interface")
+		}
+		if _, err := os.Stat(socket); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("control socket left behind (%v)", err)
+		}
+	}
+	// oneLine checks that vipd explained itself in one line that names
+	// every one of want.
+	oneLine := func(t *testing.T, code int, stderr string, want ...string) {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		t.Logf("exit %d: %s", code, strings.TrimSpace(stderr))
+		if code == 0 || len(lines) != 1 {
+			t.Fatalf("exit code %d, %d lines on stderr: want a failure explained in one line", code, len(lines))
+		}
+		for _, w := range want {
+			if !strings.Contains(lines[0], w) {
+				t.Errorf("message does not name %q", w)
+			}
+		}
+	}
+
+	t.Run("interface missing at start", func(t *testing.T) {
+		// The first instance is fine: nothing of it may stay when the
+		// second cannot start.
+		gone := relInstance{name: "gone", iface: "nosuch0", vrid: 43, prio: 100, advert: "100ms",
+			vips: []netip.Prefix{netip.MustParsePrefix("192.0.2.200/24")}}
+		code, stderr, socket := relRunOnce(t, a, nil, relConfig("a", "@STATE@", lan, gone))
+		oneLine(t, code, stderr, "nosuch0")
+		nothingLeft(t, socket)
+	})
+
+	t.Run("missing capabilities", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			pre  []string
+			want []string
+		}{
+			{"no capabilities", []string{"setpriv", "--inh-caps=-all", "--bounding-set=-all"}, []string{"CAP_NET_RAW", "CAP_NET_ADMIN"}},
+			{"no CAP_NET_RAW", []string{"setpriv", "--inh-caps=-all", "--bounding-set=-net_raw"}, []string{"CAP_NET_RAW"}},
+			{"user nobody", []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"}, []string{"CAP_NET_RAW", "CAP_NET_ADMIN"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				code, stderr, socket := relRunOnce(t, a, tc.pre, relConfig("a", "@STATE@", lan))
+				oneLine(t, code, stderr, tc.want...)
+				nothingLeft(t, socket)
+			})
+		}
+	})
+
+	t.Run("wait for interface, deleted and recreated", func(t *testing.T) {
+		// vip0 is a veth pair inside A: a link with carrier, off the LAN.
+		const ifname = "vip0"
+		vip0 := []netip.Prefix{netip.MustParsePrefix("198.51.100.150/25"), netip.MustParsePrefix("198.51.100.151/25")}
+		create := func() {
+			for _, args := range [][]string{
+				{"link", "add", ifname, "type", "veth", "peer", "name", ifname + "p"},
+				{"addr", "add", "198.51.100.129/25", "dev", ifname},
+				{"link", "set", ifname + "p", "up"},
+				{"link", "set", ifname, "up"},
+			} {
+				if out, err := a.Run(context.Background(), "ip", args...); err != nil {
+					t.Fatalf("%v: %s", err, out)
+				}
+			}
+		}
+		holds := func() bool {
+			out, err := a.Run(context.Background(), "ip", "-br", "addr", "show", "dev", ifname)
+			if err != nil {
+				return false
+			}
+			for _, p := range vip0 {
+				if !strings.Contains(string(out), p.String()) {
+					return false
+				}
+			}
+			return true
+		}
+		n := newRelNode(t, a, relConfig("a", t.TempDir(),
+			relInstance{name: "late", iface: ifname, vrid: 44, prio: 100, advert: "100ms", waitIface: true, vips: vip0}))
+		n.start()
+		waitFor(t, "vipd answers while it waits", 10*time.Second, func() bool { _, err := n.st(); return err == nil })
+		time.Sleep(500 * time.Millisecond) // a few link polls: it must neither exit nor start
+		if !n.running() || n.state("late") != "" {
+			t.Fatalf("running %v, instance %q: want vipd waiting for %s", n.running(), n.state("late"), ifname)
+		}
+		create()
+		n.waitState("late", "MASTER", 5*time.Second)
+		waitFor(t, "VIPs on "+ifname, 2*time.Second, holds)
+
+		if out, err := a.Run(context.Background(), "ip", "link", "del", ifname); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		waitFor(t, "instance stopped with its interface", 2*time.Second, func() bool { return n.state("late") == "" })
+		create()
+		n.waitState("late", "MASTER", 5*time.Second)
+		waitFor(t, "VIPs restored on the recreated "+ifname, 2*time.Second, holds)
+		if !n.running() {
+			t.Fatal("vipd exited")
+		}
+		n.stop()
+		if holds() {
+			t.Error("VIPs left on " + ifname + " after a graceful stop")
+		}
+	})
+
+	t.Run("VIP already on another interface", func(t *testing.T) {
+		// A load-balancer real server's way: the VIP on lo. A's kernel
+		// then answers ARP for it on eth0 too, whoever is master.
+		onLo := netip.PrefixFrom(vips[0], 32)
+		if out, err := a.Run(context.Background(), "ip", "addr", "add", onLo.String(), "dev", "lo"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		defer a.Run(context.Background(), "ip", "addr", "del", onLo.String(), "dev", "lo")
+		na := newRelNode(t, a, relConfig("a", t.TempDir(), lan))
+		bcfg := lan
+		bcfg.prio = 200
+		nb := newRelNode(t, b, relConfig("b", t.TempDir(), bcfg))
+		nb.start()
+		nb.waitState("v4", "MASTER", 10*time.Second)
+		na.start()
+		na.waitState("v4", "BACKUP", 10*time.Second)
+		// The master sees A answer for that VIP: a duplicate owner.
+		waitFor(t, "B reports A as a duplicate owner of "+vips[0].String(), 10*time.Second, func() bool {
+			for _, v := range nb.inst("v4").VIPs {
+				if v.Address == netip.PrefixFrom(vips[0], lab.LAN4.Bits()).String() {
+					return v.ConflictMAC == a.MAC.String()
+				}
+			}
+			return false
+		})
+		// vipd never touches an address it did not add: A keeps it on lo
+		// as backup, and after its own stop.
+		na.stop()
+		out, err := a.Run(context.Background(), "ip", "-br", "addr", "show", "dev", "lo")
+		if err != nil || !strings.Contains(string(out), onLo.String()) {
+			t.Errorf("the operator's %s on lo is gone: %s %v", onLo, out, err)
+		}
+	})
 }
