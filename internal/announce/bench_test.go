@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/vipd/vipd/internal/announce"
-	"github.com/vipd/vipd/internal/announce/announcetest"
+	"github.com/vipd/vipd/internal/clock/clocktest"
 )
 
 // BenchmarkBuildAnnouncements4096 builds the frames of one round for 4096
@@ -29,7 +29,7 @@ func BenchmarkPacerRound4096(b *testing.B) {
 	vips := append(vips4(2048), vips6(2048)...)
 	b.ReportAllocs()
 	for b.Loop() {
-		clk := announcetest.NewClock(t0)
+		clk := clocktest.NewClock(t0)
 		p := announce.NewPacer(1e9, 1<<20, clk, discard())
 		p.Announce("a", nopSender{}, ourMAC, vips, announce.Schedule{Count: 1})
 		if next := p.Poll(clk.Now()); !next.IsZero() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/announce/announcetest"
+	"github.com/vipd/vipd/internal/clock/clocktest"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -23,12 +24,12 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // sleeps, whole timelines in microseconds.
 type rig struct {
 	t   *testing.T
-	clk *announcetest.Clock
+	clk *clocktest.Clock
 	p   *announce.Pacer
 }
 
 func newRig(t *testing.T, rate float64, burst int) *rig {
-	clk := announcetest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	return &rig{t: t, clk: clk, p: announce.NewPacer(rate, burst, clk, discard())}
 }
 
@@ -494,7 +495,7 @@ func TestPacerAnnounceReplaces(t *testing.T) {
 // Announce leaves out (and logs) what it cannot announce; an invalid MAC
 // or a nil Sender leaves the key without a schedule.
 func TestPacerAnnounceInvalid(t *testing.T) {
-	clk := announcetest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	h := &recordHandler{}
 	p := announce.NewPacer(500, 50, clk, slog.New(h))
 	rec := &announcetest.Recorder{Now: clk.Now}
@@ -624,7 +625,7 @@ func (h *recordHandler) count(level slog.Level) int {
 }
 
 func TestPacerSendErrors(t *testing.T) {
-	clk := announcetest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	h := &recordHandler{}
 	p := announce.NewPacer(1000, 100, clk, slog.New(h))
 	rec := &announcetest.Recorder{Now: clk.Now}
@@ -677,7 +678,7 @@ func TestPacerZeroScheduleIsDefault(t *testing.T) {
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	clk := announcetest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	p := announce.NewPacer(500, 50, clk, discard())
 	rec := &announcetest.Recorder{Now: clk.Now}
 	runCtx, stop := context.WithCancel(ctx)
@@ -701,7 +702,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// It then waits for round 2, 1.1 s away in fake time.
-	if err := clk.WaitTimer(ctx); err != nil {
+	if err := clk.WaitTimers(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	if at, _ := clk.Next(); at.Sub(t0) != announce.DefaultInterval {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipd/vipd/internal/clock/clocktest"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/health"
 	"github.com/vipd/vipd/internal/health/healthtest"
@@ -90,7 +91,7 @@ func next(t *testing.T, ctx context.Context, p *healthtest.Prober, name string) 
 
 func TestMonitorRiseFallOverTime(t *testing.T) {
 	ctx := deadline(t)
-	clock := healthtest.NewClock(start)
+	clock := clocktest.NewClock(start)
 	pa, pb := healthtest.NewProber(), healthtest.NewProber()
 	got := newChanges()
 	checks := []config.Check{
@@ -211,7 +212,7 @@ func TestMonitorTimeout(t *testing.T) {
 			ctx := deadline(t)
 			got := newChanges()
 			m := health.NewMonitor([]config.Check{{Name: "slow", Type: "tcp", Interval: time.Hour, Timeout: 20 * time.Millisecond, Rise: 1, Fall: 1, Fault: true}},
-				health.Deps{Clock: healthtest.NewClock(start), Probers: map[string]health.ProbeFunc{"tcp": tt.probe}, OnChange: got.on})
+				health.Deps{Clock: clocktest.NewClock(start), Probers: map[string]health.ProbeFunc{"tcp": tt.probe}, OnChange: got.on})
 			run(t, m)
 			s := got.next(t, ctx)
 			c := s.Checks[0]
@@ -226,7 +227,7 @@ func TestMonitorUnknownType(t *testing.T) {
 	ctx := deadline(t)
 	got := newChanges()
 	m := health.NewMonitor([]config.Check{{Name: "x", Type: "ping", Interval: time.Hour, Timeout: time.Second, Rise: 1, Fall: 1, Weight: -1}},
-		health.Deps{Clock: healthtest.NewClock(start), OnChange: got.on})
+		health.Deps{Clock: clocktest.NewClock(start), OnChange: got.on})
 	run(t, m)
 	if c := got.next(t, ctx).Checks[0]; c.Healthy || c.LastErr != `health: no prober for check type "ping"` {
 		t.Fatalf("status %+v", c)
@@ -237,7 +238,7 @@ func TestMonitorStopsWhileRunning(t *testing.T) {
 	ctx := deadline(t)
 	p := healthtest.NewProber()
 	m := health.NewMonitor([]config.Check{{Name: "a", Type: "tcp", Interval: time.Hour, Timeout: time.Hour, Rise: 1, Fall: 1, Weight: -1}},
-		health.Deps{Clock: healthtest.NewClock(start), Probers: map[string]health.ProbeFunc{"tcp": p.Func()}})
+		health.Deps{Clock: clocktest.NewClock(start), Probers: map[string]health.ProbeFunc{"tcp": p.Func()}})
 	stop := run(t, m)
 	next(t, ctx, p, "a") // a run in progress, never answered
 	stop()
@@ -265,7 +266,7 @@ func TestMonitorNoChecks(t *testing.T) {
 // latest status.
 func TestMonitorOnChangeCoalesced(t *testing.T) {
 	ctx := deadline(t)
-	clock := healthtest.NewClock(start)
+	clock := clocktest.NewClock(start)
 	p := healthtest.NewProber()
 	var (
 		mu      sync.Mutex

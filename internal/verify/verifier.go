@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/clock"
 )
 
 // Pacer is the part of the daemon-wide *announce.Pacer a Verifier uses.
@@ -60,8 +61,8 @@ type Deps struct {
 	// Neighbors gives the targets' MACs; nil leaves them unknown (the
 	// directed rung is then broadcast and the unicast rung skipped).
 	Neighbors Neighbors
-	// Clock defaults to announce.SystemClock, Logger to a discarding one.
-	Clock  announce.Clock
+	// Clock defaults to clock.System(), Logger to a discarding one.
+	Clock  clock.Clock
 	Logger *slog.Logger
 	// OnChange, if set, is called from the Verifier's goroutine whenever a
 	// status changes (state, a remediation step, a new verification). It
@@ -81,7 +82,7 @@ type Verifier struct {
 	cfg   Config
 	deps  Deps
 	log   *slog.Logger
-	clock announce.Clock
+	clock clock.Clock
 	key   string
 	in    inbox
 
@@ -113,7 +114,7 @@ type macEntry struct {
 // New returns a Verifier; nothing runs until Start.
 func New(cfg Config, deps Deps) *Verifier {
 	if deps.Clock == nil {
-		deps.Clock = announce.SystemClock()
+		deps.Clock = clock.System()
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -229,7 +230,7 @@ func (v *Verifier) run(ctx context.Context, done, settled chan struct{}) {
 			close(settled)
 			settled = nil
 		}
-		var timer announce.Timer
+		var timer clock.Timer
 		var fire <-chan time.Time
 		if at := v.core.next(); !at.IsZero() {
 			timer = v.clock.NewTimer(at.Sub(v.clock.Now()))

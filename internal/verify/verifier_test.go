@@ -13,6 +13,7 @@ import (
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/announce/announcetest"
+	"github.com/vipd/vipd/internal/clock/clocktest"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/verify/verifytest"
 )
@@ -137,7 +138,7 @@ func (c idler) hook() {
 // drive waits until the Verifier is idle and advances the fake clock to its
 // next timer, until cond holds; it fails the test after five real seconds
 // or when nothing is left to happen.
-func drive(t *testing.T, clock *announcetest.Clock, idle idler, cond func() bool) {
+func drive(t *testing.T, clock *clocktest.Clock, idle idler, cond func() bool) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -170,7 +171,7 @@ func allState(v *verify.Verifier, s verify.State) func() bool {
 
 func TestVerifierTakeover(t *testing.T) {
 	baseline := runtime.NumGoroutine()
-	clock := announcetest.NewClock(start)
+	clock := clocktest.NewClock(start)
 	r := &router{ours: map[netip.Addr]bool{}, sticky: map[netip.Addr]bool{testVIPs[1]: true, testVIPs[3]: true}}
 	prober := &verifytest.Prober{Answer: r.Answer}
 	logs := &records{}
@@ -276,7 +277,7 @@ func TestVerifierTakeover(t *testing.T) {
 // TestVerifierCheckOnlyUnverifiable: a target that answers nothing makes
 // every pair unverifiable, and check-only mode sends no frame.
 func TestVerifierCheckOnlyUnverifiable(t *testing.T) {
-	clock := announcetest.NewClock(start)
+	clock := clocktest.NewClock(start)
 	prober := &verifytest.Prober{Answer: func(src, dst netip.Addr) bool { return false }}
 	var rec announcetest.Recorder
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/clock"
 )
 
 var (
@@ -59,8 +60,8 @@ type Deps struct {
 	Pacer Pacer
 	// Sender writes frames; nil writes them on the watcher's own Conn.
 	Sender announce.Sender
-	// Clock defaults to announce.SystemClock().
-	Clock announce.Clock
+	// Clock defaults to clock.System().
+	Clock clock.Clock
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 	// OnReport, if set, is called for every Report, from the watcher's
@@ -87,7 +88,7 @@ type Watcher struct {
 	sender   announce.Sender
 	pacer    Pacer
 	key      string // the pacer key
-	clock    announce.Clock
+	clock    clock.Clock
 	log      *slog.Logger
 	onReport func(Report)
 	setBPF   func([]bpf.RawInstruction) error // nil when conn cannot
@@ -144,7 +145,7 @@ func New(ifi *net.Interface, conn Conn, deps Deps) (*Watcher, error) {
 		d:        newDetector(deps.Config, our, ifi.Name),
 	}
 	if w.clock == nil {
-		w.clock = announce.SystemClock()
+		w.clock = clock.System()
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -249,7 +250,7 @@ func (w *Watcher) timerLoop(ctx context.Context) {
 		fx.rearm = false // we are about to arm the timer anyway
 		w.apply(fx)
 
-		var t announce.Timer
+		var t clock.Timer
 		var fire <-chan time.Time
 		if !next.IsZero() {
 			t = w.clock.NewTimer(next.Sub(now))

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/vipd/vipd/internal/announce"
-	"github.com/vipd/vipd/internal/announce/announcetest"
+	"github.com/vipd/vipd/internal/clock/clocktest"
 )
 
 // fakeConn is a Conn fed from a channel. It honours read deadlines in the
@@ -192,7 +192,7 @@ type rig struct {
 	w       *Watcher
 	conn    *fakeConn
 	pacer   *fakePacer
-	clock   *announcetest.Clock
+	clock   *clocktest.Clock
 	reports chan Report
 	log     *lockedWriter
 	done    chan struct{}
@@ -202,7 +202,7 @@ type rig struct {
 func newRig(t *testing.T, withPacer bool, opts ...func(*Deps)) *rig {
 	t.Helper()
 	checkGoroutines(t)
-	r := &rig{conn: newFakeConn(), clock: announcetest.NewClock(timeZero), reports: make(chan Report, 64), log: &lockedWriter{}}
+	r := &rig{conn: newFakeConn(), clock: clocktest.NewClock(timeZero), reports: make(chan Report, 64), log: &lockedWriter{}}
 	deps := Deps{
 		Clock:    r.clock,
 		Logger:   slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -448,7 +448,7 @@ func TestWatcherStops(t *testing.T) {
 	t.Run("read error", func(t *testing.T) {
 		r := newRig(t, true)
 		r.conn.errs <- errors.New("boom")
-		if err := r.clock.WaitTimer(context.Background()); err != nil {
+		if err := r.clock.WaitTimers(context.Background(), 1); err != nil {
 			t.Fatal(err)
 		}
 		// The reader backs off on the clock, then reads on.

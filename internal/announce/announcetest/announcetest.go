@@ -1,7 +1,8 @@
 // Package announcetest provides fakes for testing code that uses package
-// announce: a Recorder that stands in for a Sender, a manual Clock, and
-// Parse, which decodes a recorded frame back into an announce.Packet with
-// the mdlayher/arp, ethernet and ndp parsers.
+// announce: a Recorder that stands in for a Sender, and Parse, which
+// decodes a recorded frame back into an announce.Packet with the
+// mdlayher/arp, ethernet and ndp parsers. The manual clock is
+// clocktest.Clock.
 package announcetest
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
 	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/clock/clocktest"
 )
 
 // Sent is one frame a Recorder got.
@@ -99,119 +101,15 @@ func (r *Recorder) Wait(ctx context.Context, n int) error {
 	}
 }
 
-// Clock is a manual announce.Clock: time moves only by Advance.
-type Clock struct {
-	mu      sync.Mutex // guards the fields below
-	now     time.Time
-	timers  []*timer
-	changed chan struct{} // closed and replaced when a timer is created
-}
+// Clock is the manual clock that used to live here.
+//
+// Deprecated: use clocktest.Clock.
+type Clock = clocktest.Clock
 
-// NewClock returns a Clock reading start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// NewTimer returns a timer that fires when Advance reaches now+d.
-func (c *Clock) NewTimer(d time.Duration) announce.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &timer{clock: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.ch <- c.now
-		return t
-	}
-	c.timers = append(c.timers, t)
-	if c.changed != nil {
-		close(c.changed)
-		c.changed = nil
-	}
-	return t
-}
-
-// Advance moves the clock forward by d and fires the timers due by then.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-			continue
-		}
-		t.ch <- c.now
-	}
-	clear(c.timers[len(kept):])
-	c.timers = kept
-}
-
-// Pending returns the number of timers that have not fired or stopped.
-func (c *Clock) Pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
-
-// Next returns the deadline of the earliest pending timer; ok is false if
-// there is none.
-func (c *Clock) Next() (at time.Time, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, t := range c.timers {
-		if !ok || t.at.Before(at) {
-			at, ok = t.at, true
-		}
-	}
-	return at, ok
-}
-
-// WaitTimer blocks until at least one timer is pending or ctx is done.
-func (c *Clock) WaitTimer(ctx context.Context) error {
-	for {
-		c.mu.Lock()
-		if len(c.timers) > 0 {
-			c.mu.Unlock()
-			return nil
-		}
-		if c.changed == nil {
-			c.changed = make(chan struct{})
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("announcetest: no timer: %w", ctx.Err())
-		}
-	}
-}
-
-type timer struct {
-	clock *Clock
-	at    time.Time
-	ch    chan time.Time
-}
-
-func (t *timer) C() <-chan time.Time { return t.ch }
-
-func (t *timer) Stop() bool {
-	c := t.clock
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, o := range c.timers {
-		if o == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
+// NewClock returns a clocktest.Clock reading start.
+//
+// Deprecated: use clocktest.NewClock.
+func NewClock(start time.Time) *Clock { return clocktest.NewClock(start) }
 
 // ErrNotAnnouncement: Parse got a frame that is none of the announce kinds.
 var ErrNotAnnouncement = errors.New("not an announcement frame")
@@ -285,8 +183,5 @@ func MustParse(frame []byte) announce.Packet {
 	return p
 }
 
-// ensure the helpers match the interfaces they fake.
-var (
-	_ announce.Sender = (*Recorder)(nil)
-	_ announce.Clock  = (*Clock)(nil)
-)
+// ensure the Recorder matches the interface it fakes.
+var _ announce.Sender = (*Recorder)(nil)

@@ -7,62 +7,13 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/announce/announcetest"
+	"github.com/vipd/vipd/internal/clock/clocktest"
 )
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func TestClock(t *testing.T) {
-	c := announcetest.NewClock(t0)
-	a, b := c.NewTimer(time.Second), c.NewTimer(2*time.Second)
-	stopped := c.NewTimer(time.Second)
-	if !stopped.Stop() || stopped.Stop() {
-		t.Error("Stop: want true once, then false")
-	}
-	if at, ok := c.Next(); !ok || at != t0.Add(time.Second) {
-		t.Errorf("Next = %v %v, want t0+1s", at, ok)
-	}
-	c.Advance(999 * time.Millisecond)
-	select {
-	case <-a.C():
-		t.Fatal("timer fired early")
-	default:
-	}
-	c.Advance(time.Millisecond)
-	select {
-	case at := <-a.C():
-		if at != t0.Add(time.Second) {
-			t.Errorf("fired with %v", at)
-		}
-	default:
-		t.Fatal("timer did not fire at its deadline")
-	}
-	if c.Pending() != 1 {
-		t.Errorf("Pending = %d, want 1", c.Pending())
-	}
-	c.Advance(time.Hour)
-	select {
-	case <-b.C():
-	default:
-		t.Fatal("second timer did not fire")
-	}
-	select {
-	case <-stopped.C():
-		t.Fatal("stopped timer fired")
-	default:
-	}
-	if now := c.NewTimer(0); len(now.C()) != 1 {
-		t.Error("a zero timer does not fire at once")
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := c.WaitTimer(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("WaitTimer with no timer: %v", err)
-	}
-}
-
 func TestRecorder(t *testing.T) {
-	c := announcetest.NewClock(t0)
+	c := clocktest.NewClock(t0)
 	r := &announcetest.Recorder{Now: c.Now}
 	frame := []byte{1, 2, 3}
 	if err := r.Send(frame); err != nil {
