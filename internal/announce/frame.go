@@ -94,7 +94,7 @@ func UnsolicitedNA(src net.HardwareAddr, vip netip.Addr) (Packet, error) {
 	if err != nil {
 		return Packet{}, err
 	}
-	return putNA(make([]byte, ndFrameLen), KindUnsolicitedNA, src, vip, multicastMAC(allNodes), allNodes), nil
+	return putNA(make([]byte, ndFrameLen), KindUnsolicitedNA, src, vip, MulticastMAC(allNodes), allNodes), nil
 }
 
 // DirectedARPRequest returns "who-has target tell vip" from src to dstMAC
@@ -141,8 +141,8 @@ func NeighborSolicitation(src net.HardwareAddr, vip netip.Addr, dstMAC net.Hardw
 	}
 	dst := target
 	if dstMAC == nil {
-		dst = solicitedNode(target)
-		dstMAC = multicastMAC(dst)
+		dst = SolicitedNode(target)
+		dstMAC = MulticastMAC(dst)
 	}
 	return putNS(make([]byte, ndFrameLen), src, vip, dstMAC, dst, target), nil
 }
@@ -169,7 +169,7 @@ func Announcements(src net.HardwareAddr, vips []netip.Addr) ([]Packet, error) {
 		buf = buf[n:]
 		return b
 	}
-	allNodesMAC := multicastMAC(allNodes)
+	allNodesMAC := MulticastMAC(allNodes)
 	for _, vip := range vips {
 		if v4 := vip.Unmap(); v4.Is4() {
 			pkts = append(pkts,
@@ -319,12 +319,14 @@ func putND(b []byte, typ, flags byte, src net.HardwareAddr, from netip.Addr, dst
 	copy(m[8:24], t16[:])
 	m[24], m[25] = opt, 1 // length in units of 8 octets
 	copy(m[26:32], src)
-	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(s16, d16, m[:ndMsgLen+lladdrOptLen]))
+	binary.BigEndian.PutUint16(m[2:4], ICMPv6Checksum(s16, d16, m[:ndMsgLen+lladdrOptLen]))
 }
 
-// icmpv6Checksum is the Internet checksum over the IPv6 pseudo-header (RFC
-// 8200 §8.1) and msg, whose checksum field must be zero.
-func icmpv6Checksum(src, dst [16]byte, msg []byte) uint16 {
+// ICMPv6Checksum returns the Internet checksum of the ICMPv6 message msg
+// sent from src to dst: the one's complement sum over the IPv6
+// pseudo-header (RFC 8200 §8.1, next header 58) and msg, whose checksum
+// field (msg[2:4]) must be zero.
+func ICMPv6Checksum(src, dst [16]byte, msg []byte) uint16 {
 	var sum uint32
 	for i := 0; i < 16; i += 2 {
 		sum += uint32(src[i])<<8 | uint32(src[i+1])
@@ -344,16 +346,16 @@ func icmpv6Checksum(src, dst [16]byte, msg []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// solicitedNode returns the solicited-node multicast address of a (RFC
-// 4291 §2.7.1).
-func solicitedNode(a netip.Addr) netip.Addr {
+// SolicitedNode returns the solicited-node multicast address of the IPv6
+// address a, ff02::1:ffXX:XXXX with a's low 24 bits (RFC 4291 §2.7.1).
+func SolicitedNode(a netip.Addr) netip.Addr {
 	s := a.As16()
 	return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 11: 0x01, 12: 0xff, 13: s[13], 14: s[14], 15: s[15]})
 }
 
-// multicastMAC maps an IPv6 multicast address to its Ethernet group
-// address (RFC 2464 §7).
-func multicastMAC(a netip.Addr) net.HardwareAddr {
+// MulticastMAC returns the Ethernet group address of the IPv6 multicast
+// address a, 33:33 and a's low 32 bits (RFC 2464 §7).
+func MulticastMAC(a netip.Addr) net.HardwareAddr {
 	s := a.As16()
 	return net.HardwareAddr{0x33, 0x33, s[12], s[13], s[14], s[15]}
 }

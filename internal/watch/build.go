@@ -77,7 +77,7 @@ func repairNA(our, owner mac, vip netip.Addr, dstMAC mac, dst netip.Addr) announ
 	copy(m[8:24], t[:])
 	m[24], m[25] = optTargetLLA, 1
 	copy(m[26:32], owner[:])
-	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(vip.As16(), dst.As16(), m))
+	binary.BigEndian.PutUint16(m[2:4], announce.ICMPv6Checksum(vip.As16(), dst.As16(), m))
 	return announce.Packet{Kind: announce.KindUnicastNA, VIP: vip, DstMAC: net.HardwareAddr(b[0:6:6]), Target: dst, Frame: b}
 }
 
@@ -86,14 +86,14 @@ func repairNA(our, owner mac, vip netip.Addr, dstMAC mac, dst netip.Addr) announ
 // target vip, without a Source Link-Layer Address option (RFC 4861
 // §7.1.1 forbids one with an unspecified source).
 func dadNS(our mac, vip netip.Addr) announce.Packet {
-	dst := solicitedNode(vip)
-	dstMAC := multicastMAC(dst)
+	dst := announce.SolicitedNode(vip)
+	dstMAC := mac(announce.MulticastMAC(dst))
 	b := make([]byte, nsDADLen)
 	m := putIPv6(b, dstMAC, our, netip.IPv6Unspecified(), dst, ndMinLen)
 	m[0] = icmpNS
 	t := vip.As16()
 	copy(m[8:24], t[:])
-	binary.BigEndian.PutUint16(m[2:4], icmpv6Checksum(netip.IPv6Unspecified().As16(), dst.As16(), m))
+	binary.BigEndian.PutUint16(m[2:4], announce.ICMPv6Checksum(netip.IPv6Unspecified().As16(), dst.As16(), m))
 	return announce.Packet{Kind: announce.KindNeighborSolicit, VIP: vip, DstMAC: net.HardwareAddr(b[0:6:6]), Target: vip, Frame: b}
 }
 
@@ -131,40 +131,4 @@ func putEthernet(b []byte, dst, src mac, etherType uint16) []byte {
 	copy(b[6:12], src[:])
 	binary.BigEndian.PutUint16(b[12:14], etherType)
 	return b[ethHeaderLen:]
-}
-
-// icmpv6Checksum is the Internet checksum over the IPv6 pseudo-header
-// (RFC 8200 §8.1) and msg, whose checksum field must be zero.
-func icmpv6Checksum(src, dst [16]byte, msg []byte) uint16 {
-	var sum uint32
-	for i := 0; i < 16; i += 2 {
-		sum += uint32(src[i])<<8 | uint32(src[i+1])
-		sum += uint32(dst[i])<<8 | uint32(dst[i+1])
-	}
-	sum += uint32(len(msg)>>16) + uint32(len(msg)&0xffff)
-	sum += protoICMPv6
-	for i := 0; i+1 < len(msg); i += 2 {
-		sum += uint32(msg[i])<<8 | uint32(msg[i+1])
-	}
-	if len(msg)%2 == 1 {
-		sum += uint32(msg[len(msg)-1]) << 8
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
-}
-
-// solicitedNode returns the solicited-node multicast group of a (RFC 4291
-// §2.7.1).
-func solicitedNode(a netip.Addr) netip.Addr {
-	s := a.As16()
-	return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 11: 0x01, 12: 0xff, 13: s[13], 14: s[14], 15: s[15]})
-}
-
-// multicastMAC maps an IPv6 multicast group to its Ethernet address (RFC
-// 2464 §7).
-func multicastMAC(a netip.Addr) mac {
-	s := a.As16()
-	return mac{0x33, 0x33, s[12], s[13], s[14], s[15]}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/arp"
+	"github.com/vipd/vipd/internal/announce"
 )
 
 // probeReply is what a Linux host holding vip4 answers an ARP probe: a
@@ -149,7 +150,7 @@ func TestConflictPassive(t *testing.T) {
 			return naFrame(t, allNodesMAC, otherMAC, vip6, allNodes, vip6, false, nil)
 		}, 0},
 		{"NS from the VIP", func(t *testing.T) []byte {
-			return nsFrame(t, allNodesMAC, otherMAC, vip6, solicitedNode(routerIP6), routerIP6, otherMAC)
+			return nsFrame(t, allNodesMAC, otherMAC, vip6, announce.SolicitedNode(routerIP6), routerIP6, otherMAC)
 		}, 0},
 		{"our own frame", func(t *testing.T) []byte {
 			return arpFrame(t, ethBcast, ourMAC, arp.OperationRequest, ourMAC, vip4, zeroMAC, vip4)
@@ -164,7 +165,7 @@ func TestConflictPassive(t *testing.T) {
 			return arpFrame(t, ethBcast, otherMAC, arp.OperationRequest, otherMAC, netip.IPv4Unspecified(), zeroMAC, vip4)
 		}, DropOtherProbe},
 		{"another host's DAD", func(t *testing.T) []byte {
-			return nsFrame(t, allNodesMAC, otherMAC, netip.IPv6Unspecified(), solicitedNode(vip6), vip6, nil)
+			return nsFrame(t, allNodesMAC, otherMAC, netip.IPv6Unspecified(), announce.SolicitedNode(vip6), vip6, nil)
 		}, DropOtherProbe},
 		{"ARP for an address we do not hold", func(t *testing.T) []byte {
 			return arpFrame(t, ethBcast, otherMAC, arp.OperationRequest, otherMAC, vip4b, zeroMAC, vip4b)

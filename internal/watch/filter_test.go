@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mdlayher/arp"
+	"github.com/vipd/vipd/internal/announce"
 	"golang.org/x/net/bpf"
 )
 
@@ -28,7 +29,7 @@ func runBody(t *testing.T, prog []bpf.Instruction, frame []byte) int {
 func TestFilter(t *testing.T) {
 	our := mustMAC(t, ourMAC)
 	na := naFrame(t, allNodesMAC, otherMAC, vip6, allNodes, vip6, false, otherMAC)
-	dad := nsFrame(t, allNodesMAC, otherMAC, netip.IPv6Unspecified(), solicitedNode(vip6), vip6, nil)
+	dad := nsFrame(t, allNodesMAC, otherMAC, netip.IPv6Unspecified(), announce.SolicitedNode(vip6), vip6, nil)
 	probeReply := arpFrame(t, ourMAC, otherMAC, arp.OperationReply, otherMAC, vip4, ourMAC, netip.IPv4Unspecified())
 	garp := arpFrame(t, ethBcast, otherMAC, arp.OperationRequest, otherMAC, vip4, ethBcast, vip4)
 

@@ -79,7 +79,7 @@ func TestParseFrame(t *testing.T) {
 				t.Errorf("got %+v", f)
 			}
 		}},
-		{name: "dad ns", b: nsFrame(t, allNodesMAC, otherMAC, netip.IPv6Unspecified(), solicitedNode(vip6), vip6, nil), check: func(t *testing.T, f frame) {
+		{name: "dad ns", b: nsFrame(t, allNodesMAC, otherMAC, netip.IPv6Unspecified(), announce.SolicitedNode(vip6), vip6, nil), check: func(t *testing.T, f frame) {
 			if f.kind != kindNS || !f.src.IsUnspecified() || f.hasLLA {
 				t.Errorf("got %+v", f)
 			}
