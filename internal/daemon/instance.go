@@ -188,9 +188,25 @@ func (in *instance) reconfigure(cfg config.Instance) {
 		in.setFault(faultHealth, false)
 	}
 	if in.m.State() != fsm.Master {
+		in.ws.set(in, false, in.owner())
 		return
 	}
 	added, removed := diffPrefixes(old.VIPs, cfg.VIPs)
+	if len(added) > 0 || len(removed) > 0 || !reflect.DeepEqual(old.Verify, cfg.Verify) {
+		// Verify (and watch) the new VIP list: the added VIPs get proved,
+		// the removed ones are no longer claimed.
+		defer func() {
+			if in.m.State() != fsm.Master {
+				return
+			}
+			if in.verifier != nil {
+				in.verifier.Stop()
+				in.verifier = nil
+			}
+			in.ws.set(in, true, watch.Owner{})
+			in.startVerifier()
+		}()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if len(removed) > 0 {
