@@ -99,9 +99,37 @@ func (n *vipdNode) mustCLI(args ...string) string {
 	return out
 }
 
+// ctlStatus asks the daemon over its control socket, from the test
+// process: cheaper than a `vipd status` process, which matters when the
+// machine is busy and a state is polled every 20 ms.
+func (n *vipdNode) ctlStatus() (control.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := control.NewRequest(control.CommandStatus, nil)
+	if err != nil {
+		return control.Status{}, err
+	}
+	resp, err := control.Call(ctx, n.socket, req)
+	if err != nil {
+		return control.Status{}, err
+	}
+	var st control.Status
+	return st, resp.Decode(&st)
+}
+
+// awaitState waits until instance is in state, asking over the control
+// socket.
+func (n *vipdNode) awaitState(instance, state string, within time.Duration) {
+	n.t.Helper()
+	waitFor(n.t, fmt.Sprintf("%s/%s %s", n.host.Name, instance, state), within, func() bool {
+		in, ok := n.instanceStatus(instance)
+		return ok && in.State == state
+	})
+}
+
 // instanceStatus returns the status of one instance, or false.
 func (n *vipdNode) instanceStatus(name string) (control.InstanceStatus, bool) {
-	st, err := n.status()
+	st, err := n.ctlStatus()
 	if err != nil {
 		return control.InstanceStatus{}, false
 	}
@@ -528,29 +556,84 @@ func softnetDrops() uint64 {
 	return n
 }
 
-// noise tells whether packets were lost for reasons outside vipd during a
-// measurement: backlog drops anywhere on the machine, or lost probes to a
-// control address that vipd never touches.
-type noise struct {
-	drops0  uint64
-	control netip.Addr
+// cpuStall is the time tasks spent waiting for a CPU, from the kernel's
+// pressure stall information (/proc/pressure/cpu, "some" total); false
+// without PSI.
+func cpuStall() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "some ") {
+			continue
+		}
+		for _, f := range strings.Fields(l) {
+			if v, ok := strings.CutPrefix(f, "total="); ok {
+				us, err := strconv.ParseUint(v, 10, 64)
+				return time.Duration(us) * time.Microsecond, err == nil
+			}
+		}
+	}
+	return 0, false
 }
 
-func watchNoise(control netip.Addr) noise { return noise{drops0: softnetDrops(), control: control} }
+// maxCPUPressure is the share of a window during which some task waited
+// for a CPU above which timings of tens of milliseconds say more about the
+// machine than about vipd.
+const maxCPUPressure = 0.25
 
-// check returns a description of the noise since the watch began and since
-// the instant, "" when there was none.
+// noise tells whether something outside vipd disturbed a measurement:
+// backlog drops anywhere on the machine, lost probes to a control address
+// that vipd never touches, or CPUs too busy for timings in milliseconds.
+type noise struct {
+	start   time.Time
+	drops0  uint64
+	stall0  time.Duration
+	psi     bool
+	control netip.Addr // invalid: none
+}
+
+func watchNoise(control netip.Addr) noise {
+	n := noise{start: time.Now(), drops0: softnetDrops(), control: control}
+	n.stall0, n.psi = cpuStall()
+	return n
+}
+
+// check returns a description of the noise since the watch began (probes:
+// since the instant), "" when there was none.
 func (n noise) check(p *labnet.Prober, since time.Time) string {
 	var why []string
 	if d := softnetDrops() - n.drops0; d > 0 {
 		why = append(why, fmt.Sprintf("the kernel dropped %d packets on full input backlogs", d))
 	}
-	for _, r := range p.Results(since) {
-		if r.VIP == n.control && r.Received < r.Sent {
-			why = append(why, fmt.Sprintf("the control address %s lost %d/%d probes", n.control, r.Sent-r.Received, r.Sent))
+	if stall, ok := cpuStall(); ok && n.psi {
+		if share := float64(stall-n.stall0) / float64(time.Since(n.start)); share > maxCPUPressure {
+			why = append(why, fmt.Sprintf("tasks waited for a CPU %.0f%% of the time", 100*share))
+		}
+	}
+	if p != nil && n.control.IsValid() {
+		for _, r := range p.Results(since) {
+			if r.VIP == n.control && r.Received < r.Sent {
+				why = append(why, fmt.Sprintf("the control address %s lost %d/%d probes", n.control, r.Sent-r.Received, r.Sent))
+			}
 		}
 	}
 	return strings.Join(why, "; ")
+}
+
+// bound checks a measured duration against its limit. Over the limit, it
+// is an error unless noise explains it; then it is logged.
+func bound(t *testing.T, nz noise, p *labnet.Prober, since time.Time, what string, got, limit time.Duration) {
+	t.Helper()
+	if got <= limit {
+		return
+	}
+	if why := nz.check(p, since); why != "" {
+		t.Logf("%s: %v, over the limit of %v — not counted: %s", what, got.Round(time.Millisecond), limit, why)
+		return
+	}
+	t.Errorf("%s: %v, want at most %v", what, got.Round(time.Millisecond), limit)
 }
 
 // noiseGap is the longest gap between replies a VIP may show in a window
@@ -595,4 +678,10 @@ func assertNoLoss(t *testing.T, p *labnet.Prober, nz noise, since time.Time, add
 			t.Logf("%s — not counted: %s", msg, why)
 		}
 	}
+}
+
+// stateOf is an instance's state, "" when the daemon does not answer.
+func stateOf(n *vipdNode, instance string) string {
+	in, _ := n.instanceStatus(instance)
+	return in.State
 }

@@ -22,10 +22,10 @@ import (
 
 const opsAdvert = 100 * time.Millisecond
 
-// twoNodes starts vipd on A (priority 200) and B (priority 100, with
-// metrics on metricsB unless empty) with the given instance extras and
-// waits for A to be master and B backup.
-func twoNodes(t *testing.T, lab *labnet.Lab, vips []netip.Addr, extraA, extraB, metricsB string) (na, nb *vipdNode) {
+// twoNodes starts vipd on A (priority 200, with extraA in its instance)
+// and B (priority 100, with metrics on metricsB unless empty) and waits for
+// A to be master and B backup.
+func twoNodes(t *testing.T, lab *labnet.Lab, vips []netip.Addr, extraA, metricsB string) (na, nb *vipdNode) {
 	t.Helper()
 	cfg := func(node string, prio int, extra, metrics string) string {
 		return opsConfig{node: node, stateDir: t.TempDir(), metrics: metrics, insts: []opsInstance{{
@@ -33,13 +33,13 @@ func twoNodes(t *testing.T, lab *labnet.Lab, vips []netip.Addr, extraA, extraB, 
 		}}}.String()
 	}
 	na = newVipdNode(t, lab.Nodes[0], cfg("a", 200, extraA, ""))
-	nb = newVipdNode(t, lab.Nodes[1], cfg("b", 100, extraB, metricsB))
+	nb = newVipdNode(t, lab.Nodes[1], cfg("b", 100, "", metricsB))
 	// A first, so that B never is master before A: every test starts from
 	// the same history (A: backup, master; B: backup).
 	na.start()
-	na.waitState("v4", "MASTER", 10*time.Second)
+	na.awaitState("v4", "MASTER", 10*time.Second)
 	nb.start()
-	nb.waitState("v4", "BACKUP", 10*time.Second)
+	nb.awaitState("v4", "BACKUP", 10*time.Second)
 	// B has heard A: its failover measurements start from A's last advert.
 	waitFor(t, "B hears A", 5*time.Second, func() bool {
 		in, ok := nb.instanceStatus("v4")
@@ -95,7 +95,7 @@ func TestIntegrationOpsHealthCheck(t *testing.T) {
       any: 'echo "$2" >> %s'
 `, svc, interval, fall, rise, hookLog)
 	stopSvc := serveTCP(t, a, svc)
-	na, nb := twoNodes(t, lab, vips, extraA, "", "")
+	na, nb := twoNodes(t, lab, vips, extraA, "")
 	hooks := func() string { b, _ := os.ReadFile(hookLog); return string(b) }
 	waitFor(t, "hooks backup, master", 3*time.Second, func() bool { return hooks() == "backup\nmaster\n" })
 
@@ -104,6 +104,7 @@ func TestIntegrationOpsHealthCheck(t *testing.T) {
 	waitFor(t, "client reaches every VIP on A", 10*time.Second, p.AllReachable)
 
 	// The service stops.
+	nz := watchNoise(netip.Addr{})
 	stopped := time.Now()
 	stopSvc()
 	failing := evA.wait(t, "A's check fails", 5*time.Second, func(e control.Event) bool {
@@ -119,9 +120,7 @@ func TestIntegrationOpsHealthCheck(t *testing.T) {
 	detect, takeover := failing.Time.Sub(stopped), master.Time.Sub(stopped)
 	t.Logf("service stopped: check failing after %v, A FAULT after %v, B MASTER after %v (bound fall×interval + Master_Down_Interval = %v, +%v tolerance)",
 		detect.Round(time.Millisecond), fault.Time.Sub(stopped).Round(time.Millisecond), takeover.Round(time.Millisecond), limit, tolerance)
-	if takeover > limit+tolerance {
-		t.Errorf("B took over %v after the service stopped, want at most %v", takeover, limit+tolerance)
-	}
+	bound(t, nz, nil, stopped, "B's takeover after the service stopped", takeover, limit+tolerance)
 	waitFor(t, "B holds every VIP", 5*time.Second, func() bool { return hasAll(t, lab.Nodes[1], vips) })
 	waitFor(t, "A released every VIP", 5*time.Second, func() bool { return holdsNone(t, a, vips) })
 	var worst time.Duration
@@ -131,6 +130,7 @@ func TestIntegrationOpsHealthCheck(t *testing.T) {
 	t.Logf("client: worst outage %v over %d VIPs after the service stopped", worst, len(vips))
 
 	// The service returns: A passes rise checks, leaves FAULT and preempts.
+	nz = watchNoise(netip.Addr{})
 	restarted := time.Now()
 	serveTCP(t, a, svc)
 	healthy := evA.wait(t, "A's check passes", 5*time.Second, func(e control.Event) bool {
@@ -145,9 +145,7 @@ func TestIntegrationOpsHealthCheck(t *testing.T) {
 	t.Logf("service back: check healthy after %v, A MASTER after %v (bound rise×interval + A's Master_Down_Interval = %v)",
 		healthy.Time.Sub(restarted).Round(time.Millisecond), back.Time.Sub(restarted).Round(time.Millisecond),
 		rise*interval+masterDown(200, opsAdvert))
-	if d, lim := back.Time.Sub(restarted), rise*interval+masterDown(200, opsAdvert)+tolerance; d > lim {
-		t.Errorf("A preempted %v after the service returned, want at most %v", d, lim)
-	}
+	bound(t, nz, nil, restarted, "A's preemption after the service returned", back.Time.Sub(restarted), rise*interval+masterDown(200, opsAdvert)+tolerance)
 	waitFor(t, "A holds every VIP again", 5*time.Second, func() bool { return hasAll(t, a, vips) })
 	waitFor(t, "B released every VIP", 5*time.Second, func() bool { return holdsNone(t, lab.Nodes[1], vips) })
 	worst = 0
@@ -177,7 +175,7 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 	}
 	a, b := lab.Nodes[0], lab.Nodes[1]
 	ctlAddr := b.Addr4.Addr() // B's own address: vipd never touches it
-	na, nb := twoNodes(t, lab, vips, "", "", "")
+	na, nb := twoNodes(t, lab, vips, "", "")
 	p := startProber(t, lab, append(slices.Clone(vips), ctlAddr))
 	waitFor(t, "client reaches every VIP on A", 10*time.Second, p.AllReachable)
 
@@ -188,7 +186,7 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 	if _, _, err := na.cli("maintenance", "sideways"); exitCode(err) != 2 {
 		t.Errorf("maintenance sideways: %v, want exit status 2", err)
 	}
-	if got := na.states()["v4"]; got != "MASTER" {
+	if got := stateOf(na, "v4"); got != "MASTER" {
 		t.Fatalf("A is %s after refused maintenance commands", got)
 	}
 
@@ -201,7 +199,7 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 		if out := na.mustCLI("maintenance", "on"); !strings.Contains(out, "maintenance on for all instances") {
 			t.Errorf("maintenance on printed %q", out)
 		}
-		nb.waitState("v4", "MASTER", 5*time.Second)
+		nb.awaitState("v4", "MASTER", 5*time.Second)
 		in, _ := na.instanceStatus("v4")
 		if in.State != "FAULT" || !slices.Contains(in.FaultReasons, "maintenance") {
 			t.Errorf("A after maintenance on: %s %v, want FAULT [maintenance]", in.State, in.FaultReasons)
@@ -226,14 +224,18 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 			break
 		}
 		why := nz.check(p, on)
-		if why == "" || attempt == 3 {
-			t.Errorf("outage after maintenance on over %v (1 advert interval + 50 ms): %s (outside loss: %q)", limit, strings.Join(over, ", "), why)
+		if why == "" {
+			t.Errorf("outage after maintenance on over %v (1 advert interval + 50 ms): %s", limit, strings.Join(over, ", "))
+			break
+		}
+		if attempt == 3 {
+			t.Logf("outage over the limit in three noisy tries — not counted: %s", why)
 			break
 		}
 		t.Logf("outage over the limit, but %s: measuring again", why)
 		na.mustCLI("maintenance", "off")
-		na.waitState("v4", "MASTER", 5*time.Second)
-		nb.waitState("v4", "BACKUP", 5*time.Second)
+		na.awaitState("v4", "MASTER", 5*time.Second)
+		nb.awaitState("v4", "BACKUP", 5*time.Second)
 		waitFor(t, "A holds every VIP again", 5*time.Second, func() bool { return hasAll(t, a, vips) })
 		waitFor(t, "client reaches every VIP on A", 10*time.Second, p.AllReachable)
 	}
@@ -243,7 +245,7 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 	if _, err := os.Stat(stateFile); err != nil {
 		t.Errorf("maintenance state not persisted: %v", err)
 	}
-	old, err := na.status()
+	old, err := na.ctlStatus()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 	na.stop()
 	na.start()
 	waitFor(t, "A running again", 10*time.Second, func() bool {
-		st, err := na.status()
+		st, err := na.ctlStatus()
 		return err == nil && st.PID != old.PID && len(st.Instances) == 1
 	})
 	// Give the restarted A several Master_Down_Intervals to misbehave.
@@ -264,7 +266,7 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 		}
 		return ok && time.Now().After(deadline)
 	})
-	if got := nb.states()["v4"]; got != "MASTER" {
+	if got := stateOf(nb, "v4"); got != "MASTER" {
 		t.Errorf("B is %s after A's restart in maintenance, want MASTER", got)
 	}
 	if !holdsNone(t, a, vips) {
@@ -278,8 +280,8 @@ func TestIntegrationOpsMaintenance(t *testing.T) {
 	if out := na.mustCLI("maintenance", "off", "--instance", "v4"); !strings.Contains(out, "maintenance off for instance v4") {
 		t.Errorf("maintenance off printed %q", out)
 	}
-	na.waitState("v4", "MASTER", 5*time.Second)
-	nb.waitState("v4", "BACKUP", 5*time.Second)
+	na.awaitState("v4", "MASTER", 5*time.Second)
+	nb.awaitState("v4", "BACKUP", 5*time.Second)
 	waitFor(t, "A holds every VIP again", 5*time.Second, func() bool { return hasAll(t, a, vips) })
 	waitFor(t, "B released every VIP", 5*time.Second, func() bool { return holdsNone(t, b, vips) })
 	var worst time.Duration
@@ -319,7 +321,7 @@ func TestIntegrationOpsMetrics(t *testing.T) {
 	}
 	const addr = "127.0.0.1:9650"
 	b := lab.Nodes[1]
-	na, nb := twoNodes(t, lab, vips, "", "", addr)
+	na, nb := twoNodes(t, lab, vips, "", addr)
 	inst := map[string]string{"instance": "v4"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{"instance": "v4"}
@@ -414,7 +416,7 @@ func TestIntegrationOpsMetrics(t *testing.T) {
 
 // reloadConfig is A's configuration in the reload test: instance v4 with
 // the given VIPs and, when second is not empty, instance web (VRID 44).
-func reloadConfig(t *testing.T, lab *labnet.Lab, stateDir string, v4, second []netip.Addr) string {
+func reloadConfig(lab *labnet.Lab, stateDir string, v4, second []netip.Addr) string {
 	c := opsConfig{node: "a", stateDir: stateDir, insts: []opsInstance{
 		{name: "v4", vrid: 42, prio: 200, advert: opsAdvert.String(), vips: v4, bits: lab.LAN4.Bits()},
 	}}
@@ -454,9 +456,9 @@ func TestIntegrationOpsReload(t *testing.T) {
 	v4, second := all[:10], all[10:]
 	removed, kept := v4[9], v4[:9]
 	stateDir := t.TempDir()
-	na := newVipdNode(t, a, reloadConfig(t, lab, stateDir, v4, nil))
+	na := newVipdNode(t, a, reloadConfig(lab, stateDir, v4, nil))
 	na.start()
-	na.waitState("v4", "MASTER", 10*time.Second)
+	na.awaitState("v4", "MASTER", 10*time.Second)
 	waitFor(t, "A holds the 10 VIPs", 5*time.Second, func() bool { return hasAll(t, a, v4) })
 	ctlAddr := a.Addr4.Addr() // A's own address: vipd never touches it
 	p := startProber(t, lab, append(slices.Clone(all), ctlAddr))
@@ -506,7 +508,7 @@ func TestIntegrationOpsReload(t *testing.T) {
 	}
 
 	// 1. `vipd reload`: one VIP fewer in v4, a new instance with two VIPs.
-	writeConfig(t, na, reloadConfig(t, lab, stateDir, kept, second))
+	writeConfig(t, na, reloadConfig(lab, stateDir, kept, second))
 	nz := watchNoise(ctlAddr)
 	r1 := time.Now()
 	if out := na.mustCLI("reload"); strings.TrimSpace(out) != "reloaded" {
@@ -516,7 +518,7 @@ func TestIntegrationOpsReload(t *testing.T) {
 	if e.Fields["added"] != "[web]" || e.Fields["changed"] != "[v4]" || e.Fields["removed"] != "[]" || e.Fields["restarted"] != "[]" {
 		t.Errorf("reload event fields %v, want added [web], changed [v4]", e.Fields)
 	}
-	na.waitState("web", "MASTER", 5*time.Second)
+	na.awaitState("web", "MASTER", 5*time.Second)
 	waitFor(t, "the removed VIP is gone from A", 5*time.Second, func() bool { return holdsNone(t, a, []netip.Addr{removed}) })
 	waitFor(t, "A holds the new instance's VIPs", 5*time.Second, func() bool { return hasAll(t, a, second) })
 	waitFor(t, "client reaches the new VIPs, not the removed one", 10*time.Second, func() bool {
@@ -531,7 +533,7 @@ func TestIntegrationOpsReload(t *testing.T) {
 	t.Logf("vipd reload: the new instance's VIPs reachable %v after the command", tookNew.Round(time.Millisecond))
 
 	// 2. SIGHUP: the removed VIP comes back.
-	writeConfig(t, na, reloadConfig(t, lab, stateDir, v4, second))
+	writeConfig(t, na, reloadConfig(lab, stateDir, v4, second))
 	nz = watchNoise(ctlAddr)
 	r2 := time.Now()
 	if err := na.cmd.Process.Signal(syscall.SIGHUP); err != nil {
@@ -547,11 +549,11 @@ func TestIntegrationOpsReload(t *testing.T) {
 	assertNoLoss(t, p, nz, r2, append(slices.Clone(kept), second...), "SIGHUP, the 9 unchanged VIPs and web's")
 
 	// 3. A broken file: the command fails with the errors; nothing changes.
-	before, err := na.status()
+	before, err := na.ctlStatus()
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := reloadConfig(t, lab, stateDir, v4, second)
+	broken := reloadConfig(lab, stateDir, v4, second)
 	broken = strings.Replace(broken, "vrid: 44", "vrid: 300", 1)
 	broken = strings.Replace(broken, "advert_interval: 100ms", "advert_interval: 100", 1)
 	writeConfig(t, na, broken)
@@ -577,7 +579,7 @@ func TestIntegrationOpsReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev.wait(t, "rejected reload event (SIGHUP)", 5*time.Second, reloadEvent(r4, "rejected"))
-	after, err := na.status()
+	after, err := na.ctlStatus()
 	if err != nil {
 		t.Fatalf("status after the rejected reloads: %v", err)
 	}
@@ -635,7 +637,7 @@ func TestIntegrationOpsReloadVerifiesTheNewVIPList(t *testing.T) {
 	}
 	na := newVipdNode(t, a, cfg(before))
 	na.start()
-	na.waitState("v4", "MASTER", 10*time.Second)
+	na.awaitState("v4", "MASTER", 10*time.Second)
 	ev := na.subscribe(t)
 	verification := func(vip netip.Addr) string {
 		in, _ := na.instanceStatus("v4")
