@@ -5,6 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -127,4 +131,99 @@ func FuzzMarshal(f *testing.F) {
 			t.Fatalf("Parse(Marshal(a)) = %v, want %v", got, a)
 		}
 	})
+}
+
+// TestFuzzCorpusReasons pins down what each committed FuzzParse input in
+// testdata/fuzz/FuzzParse is: the broken and hostile packets of the
+// end-to-end reliability test (e2e/reliability_test.go), each with the
+// drop reason its name promises, so that the corpus cannot silently stop
+// covering them.
+func TestFuzzCorpusReasons(t *testing.T) {
+	want := map[string]DropReason{
+		"family-mismatch-src4-dst6":    DropFamily,
+		"ipv4-255-addresses":           DropNone,
+		"ipv4-bad-checksum":            DropChecksum,
+		"ipv4-count-255-length-2":      DropLength,
+		"ipv4-count-exceeds-length":    DropLength,
+		"ipv4-interval-0":              DropInterval,
+		"ipv4-interval-0-reserved-set": DropInterval,
+		"ipv4-max-interval-4095":       DropNone,
+		"ipv4-no-addresses":            DropNone,
+		"ipv4-payload-ipv6-family":     DropLength,
+		"ipv4-priority-0":              DropNone,
+		"ipv4-priority-255":            DropNone,
+		"ipv4-truncated-address":       DropLength,
+		"ipv4-truncated-header":        DropTooShort,
+		"ipv4-truncated-one-byte":      DropTooShort,
+		"ipv4-type-2":                  DropType,
+		"ipv4-unicast-dst":             DropNone,
+		"ipv4-valid-2addrs":            DropNone,
+		"ipv4-version-2":               DropVersion,
+		"ipv4-version-4":               DropVersion,
+		"ipv4-vrid-0":                  DropNone, // the caller drops it: no instance has VRID 0
+		"ipv6-bad-checksum":            DropChecksum,
+		"ipv6-count-2-length-1":        DropLength,
+		"ipv6-truncated-address":       DropLength,
+		"ipv6-valid":                   DropNone,
+		"src-3-bytes":                  DropFamily,
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		name := e.Name()
+		seen[name] = true
+		r, ok := want[name]
+		if !ok {
+			// A crasher the fuzzer found: FuzzParse itself replays it.
+			continue
+		}
+		args := readCorpusFile(t, filepath.Join(dir, name))
+		if len(args) != 3 {
+			t.Errorf("%s: %d arguments, want 3", name, len(args))
+			continue
+		}
+		src, _ := netip.AddrFromSlice(args[1])
+		dst, _ := netip.AddrFromSlice(args[2])
+		_, err := Parse(args[0], src, dst)
+		if got := ReasonOf(err); got != r {
+			t.Errorf("%s: Parse gives %v (%v), want %v", name, got, err, r)
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("corpus file %s is missing", name)
+		}
+	}
+}
+
+// readCorpusFile reads a "go test fuzz v1" file whose values are all
+// []byte.
+func readCorpusFile(t *testing.T, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) == 0 || lines[0] != "go test fuzz v1" {
+		t.Fatalf("%s: not a go test fuzz v1 file", path)
+	}
+	var args [][]byte
+	for _, l := range lines[1:] {
+		q, ok := strings.CutPrefix(l, "[]byte(")
+		if q, ok2 := strings.CutSuffix(q, ")"); ok && ok2 {
+			s, err := strconv.Unquote(q)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", path, l, err)
+			}
+			args = append(args, []byte(s))
+			continue
+		}
+		t.Fatalf("%s: %q is not a []byte value", path, l)
+	}
+	return args
 }
