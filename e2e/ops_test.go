@@ -611,17 +611,10 @@ func TestIntegrationOpsReload(t *testing.T) {
 // master's VIPs in place must also change what it verifies and repairs at
 // the upstream: the added VIP is verified, the removed one is left alone
 // (no probes from it, no gratuitous ARP or unicast replies claiming it).
-//
-// Known bug, so skipped unless VIPD_E2E_KNOWN_BUGS is set: instance.reconfigure
-// (internal/daemon/instance.go) updates the addresses but keeps the verifier
-// started at the takeover, with the old VIP list. The added VIP is never
-// verified (verification ""), and the removed one is probed, found "stale"
-// and "repaired" (gratuitous ARP, directed request, unicast reply claiming
-// it for this node) every period. Remove the skip with the fix.
+// Before 07ccd79 the verifier kept the list of the takeover: the added VIP
+// stayed unverified and the removed one was found "stale" and "repaired"
+// for this node every period.
 func TestIntegrationOpsReloadVerifiesTheNewVIPList(t *testing.T) {
-	if os.Getenv("VIPD_E2E_KNOWN_BUGS") == "" {
-		t.Skip("known bug: a reload does not update a running master's verifier (set VIPD_E2E_KNOWN_BUGS=1 to run)")
-	}
 	lab := newLab(t, labnet.Options{})
 	quickExit(t)
 	vips, err := lab.VIPs4(5)
