@@ -44,7 +44,15 @@ const (
 	announceWindow = 2 * time.Second
 	// productionAnnounceRate is the daemon's default announce_rate.
 	productionAnnounceRate = 500
+	// pollEvery is how often the lab looks at the daemons and the prober.
+	pollEvery = 50 * time.Millisecond
 )
+
+// statusEvery is the status polling interval for n VIPs: 50 ms up to 256,
+// slower above, at most 400 ms.
+func statusEvery(n int) time.Duration {
+	return min(400*time.Millisecond, max(pollEvery, time.Duration(n/256)*25*time.Millisecond))
+}
 
 // Options describe a lab run. The zero value, after withDefaults, is the
 // seed: 20 IPv4 VIPs behind a plain router, vipd only, one run.

@@ -221,3 +221,22 @@ func labVIPs(t *testing.T, first string, n int) []netip.Addr {
 	}
 	return out
 }
+
+func TestStatusEvery(t *testing.T) {
+	tests := []struct {
+		n    int
+		want time.Duration
+	}{
+		{1, 50 * time.Millisecond},
+		{20, 50 * time.Millisecond},
+		{511, 50 * time.Millisecond},
+		{1024, 100 * time.Millisecond},
+		{4096, 400 * time.Millisecond},
+		{65536, 400 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := statusEvery(tt.n); got != tt.want {
+			t.Errorf("statusEvery(%d) = %v, want %v", tt.n, got, tt.want)
+		}
+	}
+}

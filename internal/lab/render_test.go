@@ -283,3 +283,21 @@ func TestRouterNames(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTextBusy(t *testing.T) {
+	rep := stickyReport(2)
+	rep.Host.CPUs, rep.LoadStart, rep.LoadEnd = 2, 1.5, 11.3
+	var b bytes.Buffer
+	if err := rep.WriteText(&b, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "warning: the machine was busy (load 1.5, then 11.3, on 2 CPUs)") {
+		t.Errorf("no warning:\n%s", b.String())
+	}
+	rep.LoadEnd = 1.9
+	b.Reset()
+	rep.WriteText(&b, TextOptions{})
+	if strings.Contains(b.String(), "warning") {
+		t.Errorf("warning on a quiet machine:\n%s", b.String())
+	}
+}

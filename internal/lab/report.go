@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/vipd/vipd/internal/labnet"
 )
 
 // Report is the result of a lab: per implementation, every run. Its JSON
@@ -29,6 +31,10 @@ type Report struct {
 	ProbeIntervalMS float64 `json:"probe_interval_ms"`
 	// AnnounceRate is the lab vipd's announce_rate (packets per second).
 	AnnounceRate float64 `json:"announce_rate"`
+	// LoadStart and LoadEnd are the machine's 1-minute load averages when
+	// the lab started and ended: timings on a busy machine are disturbed.
+	LoadStart float64 `json:"load_start"`
+	LoadEnd   float64 `json:"load_end"`
 	// StaleRemoved counts the namespaces of crashed earlier runs removed at
 	// the start.
 	StaleRemoved int          `json:"stale_removed"`
@@ -119,6 +125,11 @@ type VIPOutcome struct {
 type Stat struct {
 	MS      float64 `json:"ms"`
 	AtLeast bool    `json:"at_least,omitempty"`
+}
+
+// busy reports whether the machine had more runnable work than CPUs.
+func (r *Report) busy() bool {
+	return r.Host.CPUs > 0 && max(r.LoadStart, r.LoadEnd) > float64(r.Host.CPUs)
 }
 
 // less orders stats: a lower bound is at least the watch time, so after
@@ -216,4 +227,28 @@ func (r *Report) Impl(name Impl) *ImplReport {
 		}
 	}
 	return nil
+}
+
+// newReport starts the report of a lab with options o.
+func newReport(o Options) *Report {
+	rep := &Report{
+		Started:         time.Now(),
+		Router:          o.Router.String(),
+		Description:     o.RouterDescription(),
+		VIPs:            o.VIPs,
+		IPv6:            o.IPv6,
+		AdvertMS:        ms(o.Advert),
+		WatchMS:         ms(o.Watch),
+		ProbeIntervalMS: ms(o.ProbeInterval),
+		AnnounceRate:    o.AnnounceRate,
+	}
+	switch o.Router {
+	case labnet.Sticky:
+		rep.StickyFraction = o.StickyFraction
+	case labnet.Policer:
+		rep.PolicerRate = o.PolicerRate
+	case labnet.Lossy:
+		rep.LossPercent = o.LossPercent
+	}
+	return rep
 }

@@ -29,7 +29,6 @@ const (
 	electBase    = 15 * time.Second // plus 4 advertisement intervals
 	reachTimeout = 30 * time.Second
 	killTimeout  = 5 * time.Second
-	pollEvery    = 50 * time.Millisecond
 )
 
 // Run runs the scenario: for each of o.Runs runs, each implementation on a
@@ -54,6 +53,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := newReport(o)
 	rep.Host = hostInfo(o.Version)
+	rep.LoadStart = loadAvg()
+	defer func() { rep.LoadEnd = loadAvg() }()
 	n, err := cleanupStale()
 	rep.StaleRemoved = n
 	if err != nil {
@@ -102,29 +103,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Impls[i].summarize()
 	}
 	return rep, nil
-}
-
-func newReport(o Options) *Report {
-	rep := &Report{
-		Started:         time.Now(),
-		Router:          o.Router.String(),
-		Description:     o.RouterDescription(),
-		VIPs:            o.VIPs,
-		IPv6:            o.IPv6,
-		AdvertMS:        ms(o.Advert),
-		WatchMS:         ms(o.Watch),
-		ProbeIntervalMS: ms(o.ProbeInterval),
-		AnnounceRate:    o.AnnounceRate,
-	}
-	switch o.Router {
-	case labnet.Sticky:
-		rep.StickyFraction = o.StickyFraction
-	case labnet.Policer:
-		rep.PolicerRate = o.PolicerRate
-	case labnet.Lossy:
-		rep.LossPercent = o.LossPercent
-	}
-	return rep
 }
 
 type runner struct {
@@ -266,17 +244,38 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	}
 	res.ProbeIntervalMS = ms(p.Interval())
 	p.Start(ctx)
-	err = r.waitFor(ctx, reachTimeout, "the client to reach every VIP on A", ds, false, func() (bool, string) {
-		return p.AllReachable(), "waiting for the client to reach every VIP"
-	})
-	if err != nil {
-		return res, err
-	}
-	if err := sleep(ctx, baseline); err != nil {
-		return res, err
-	}
-	if st := ds.state(ctx, 1); !p.AllReachable() || st != "BACKUP" {
-		return res, fmt.Errorf("lab: before the fault: %s; B is %q\n%s", r.unreachable(l, p, vips), st, tail(ds.logs(), 6000))
+	// A steady state: the client reaches every VIP on A and B is backup,
+	// for baseline without a break (a loaded machine can stall a daemon
+	// long enough for B to take over, or the client's replies).
+	deadline := time.Now().Add(reachTimeout)
+	var steady time.Time // since when the state is steady
+	for {
+		ok := p.AllReachable() && ds.state(ctx, 1) == "BACKUP"
+		switch {
+		case !ok && !steady.IsZero():
+			r.log.Debug("lab: steady state broken before the fault; waiting again", "state", r.unreachable(l, p, vips))
+			steady = time.Time{}
+		case ok && steady.IsZero():
+			steady = time.Now()
+		}
+		if ok && time.Since(steady) >= baseline {
+			break
+		}
+		if err := ds.check(false); err != nil {
+			return res, err
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("lab: no steady state before the fault within %v: %s; B is %q\n%s",
+				reachTimeout, r.unreachable(l, p, vips), ds.state(ctx, 1), tail(ds.logs(), 6000))
+		}
+		if steady.IsZero() {
+			pr.Update("waiting for the client to reach every VIP")
+		} else {
+			pr.Update("every VIP reachable on A")
+		}
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return res, err
+		}
 	}
 
 	// Power A off right after one of its advertisements: B then waits a
@@ -509,6 +508,20 @@ func cleanupStale() (int, error) {
 	}
 	err := labnet.CleanupStale()
 	return len(stale) - len(leftNamespaces(stale)), err
+}
+
+// loadAvg is the 1-minute load average (0 if unknown).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // hostInfo describes this machine.

@@ -75,6 +75,10 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		fam = "IPv6"
 	}
 	fmt.Fprintf(&b, "vipd lab · router %s\n", r.Description)
+	if r.busy() {
+		fmt.Fprintf(&b, "warning: the machine was busy (load %.1f, then %.1f, on %d CPUs): the timings are disturbed\n",
+			r.LoadStart, r.LoadEnd, r.Host.CPUs)
+	}
 	var ran []ImplReport
 	for _, ir := range r.Impls {
 		if len(ir.Runs) > 0 {
