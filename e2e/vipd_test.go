@@ -40,6 +40,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	_ = labnet.CleanupStale()
+	// The race-built vipd (and every `vipd status` call) would sleep 1 s
+	// at exit.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	return m.Run()
 }
 

@@ -221,10 +221,10 @@ func (in *instance) reconfigure(cfg config.Instance) {
 			in.setFault(faultAddress, true)
 			return
 		}
-		var addrs []netip.Addr
-		for _, p := range added {
-			addrs = append(addrs, p.Addr())
-		}
+		// Announce replaces the instance's schedule: give it every VIP,
+		// so that rounds still due for the others (a recent takeover) are
+		// kept; announcing an unchanged VIP again with the same MAC is
+		// harmless.
 		in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, in.schedule())
 	}
 	in.log.Info("reload applied", "vips_added", len(added), "vips_removed", len(removed))

@@ -111,7 +111,9 @@ func (m *maintenance) set(name string, on bool) error {
 func (d *Daemon) SetMaintenance(ctx context.Context, name string, on bool) error {
 	d.mu.Lock()
 	var rs []*running
+	var names []string
 	for n, r := range d.insts {
+		names = append(names, n)
 		if name == "" || n == name {
 			rs = append(rs, r)
 		}
@@ -127,7 +129,7 @@ func (d *Daemon) SetMaintenance(ctx context.Context, name string, on bool) error
 		d.maint.mu.Lock()
 		if d.maint.All {
 			d.maint.All = false
-			for n := range d.insts {
+			for _, n := range names {
 				if n != name && !slices.Contains(d.maint.Instances, n) {
 					d.maint.Instances = append(d.maint.Instances, n)
 				}
