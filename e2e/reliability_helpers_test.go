@@ -182,6 +182,26 @@ func (n relNode) logTransitions(instance, to string) int {
 	return c
 }
 
+// logSummary counts the node's "state change" log lines of an instance by
+// "FROM->TO (reason)", for failure messages.
+func (n relNode) logSummary(instance string) map[string]int {
+	m := map[string]int{}
+	b, _ := os.ReadFile(n.log)
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, `msg="state change"`) || !strings.Contains(l, " instance="+instance+" ") {
+			continue
+		}
+		f := map[string]string{}
+		for _, kv := range strings.Fields(l) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				f[k] = v
+			}
+		}
+		m[f["from"]+"->"+f["to"]+" ("+f["reason"]+")"]++
+	}
+	return m
+}
+
 // logHas reports whether a line of the node's log contains every one of
 // the strings.
 func (n relNode) logHas(parts ...string) bool {

@@ -392,7 +392,7 @@ func flapping(t *testing.T, delay, flapFor time.Duration) {
 		ta, tb := na.inst(in).Counters.Transitions, nb.inst(in).Counters.Transitions
 		t.Logf("%s: A made %d transitions, B %d", in, ta, tb)
 		if ta != wantA || tb != wantB {
-			t.Errorf("%s: A made %d transitions (want %d), B %d (want %d)", in, ta, wantA, tb, wantB)
+			t.Errorf("%s: A made %d transitions (want %d): %v; B %d (want %d): %v", in, ta, wantA, na.logSummary(in), tb, wantB, nb.logSummary(in))
 		}
 	}
 }
@@ -591,7 +591,7 @@ func TestIntegrationSoak(t *testing.T) {
 	// BACKUP -> MASTER. B: INIT -> BACKUP, then per cycle BACKUP -> MASTER
 	// -> BACKUP. Anything more is flapping.
 	if ta, tb := na.inst("v4").Counters.Transitions, nb.inst("v4").Counters.Transitions; ta != uint64(2+3*cycles) || tb != uint64(1+2*cycles) {
-		t.Errorf("transitions: A %d (want %d), B %d (want %d)", ta, 2+3*cycles, tb, 1+2*cycles)
+		t.Errorf("transitions: A %d (want %d): %v; B %d (want %d): %v", ta, 2+3*cycles, na.logSummary("v4"), tb, 1+2*cycles, nb.logSummary("v4"))
 	}
 	for _, n := range []struct {
 		node  relNode

@@ -1,13 +1,13 @@
 package labnet
 
 import (
-	"github.com/vipd/vipd/internal/testutil"
-
 	"context"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vipd/vipd/internal/testutil"
 )
 
 func skipUnlessRoot(t *testing.T) {
