@@ -178,8 +178,8 @@ func TestWriteSVGGrouped(t *testing.T) {
 	if n["rect"] > 20000 || b.Len() > 2<<20 {
 		t.Errorf("%d rects, %d bytes: too big", n["rect"], b.Len())
 	}
-	if !strings.Contains(s, "fill-opacity") {
-		t.Error("no shaded groups")
+	if !strings.Contains(s, `fill="`+colDark+`"`) {
+		t.Error("no dark share drawn")
 	}
 }
 
@@ -294,7 +294,7 @@ func TestWriteTextBusy(t *testing.T) {
 	if !strings.Contains(b.String(), "warning: the machine was busy (load 1.5, then 11.3, on 2 CPUs)") {
 		t.Errorf("no warning:\n%s", b.String())
 	}
-	rep.LoadEnd = 1.9
+	rep.LoadEnd = 2.9 // the lab itself keeps about one CPU busy
 	b.Reset()
 	rep.WriteText(&b, TextOptions{})
 	if strings.Contains(b.String(), "warning") {

@@ -343,16 +343,19 @@ func (tl *timeline) vipBar(s *svg, i int, v VIPOutcome, end, y, h float64) {
 	}
 }
 
-// groupBar draws a group of VIPs: per slice of time, red in proportion to
-// the VIPs that are dark then.
+// groupBar draws a group of VIPs: per slice of time, the share of them
+// that is dark as a column from the bottom of the row (a row half red is
+// half of its VIPs without replies), hatched for those that never came
+// back.
 func (tl *timeline) groupBar(s *svg, i int, vs []VIPOutcome, end, y, h float64) {
 	xa, x0, xe := tl.x(i, tl.t0), tl.x(i, 0), tl.x(i, end)
 	s.rect(xa, y, x0-xa, h, `fill="`+colUpLight+`"`)
 	s.rect(x0, y, xe-x0, h, `fill="`+colUp+`"`)
 	const px = 2.0 // slice width
 	msPerPx := (tl.t1 - tl.t0) / tl.plotW
-	level := func(t float64) int {
-		dark := 0
+	type level struct{ lost, dark int } // eighths of the row
+	levelAt := func(t float64) level {
+		var lost, dark int
 		for _, v := range vs {
 			if v.DarkMS == nil || t < *v.DarkMS {
 				continue
@@ -361,20 +364,27 @@ func (tl *timeline) groupBar(s *svg, i int, vs []VIPOutcome, end, y, h float64) 
 				continue
 			}
 			dark++
+			if !v.Recovered {
+				lost++
+			}
 		}
-		return int(math.Round(8 * float64(dark) / float64(len(vs))))
+		eighths := func(k int) int { return int(math.Ceil(8 * float64(k) / float64(len(vs)))) }
+		return level{eighths(lost), eighths(dark)}
 	}
-	runStart, runLevel := xa, -1
+	runStart, run := xa, level{-1, -1}
 	flush := func(x float64) {
-		if runLevel > 0 {
-			s.rect(runStart, y, x-runStart, h, fmt.Sprintf(`fill="%s" fill-opacity="%.3f"`, colDark, float64(runLevel)/8))
+		if run.dark <= 0 {
+			return
 		}
+		hl, hd := h*float64(run.lost)/8, h*float64(run.dark)/8
+		s.rect(runStart, y+h-hl, x-runStart, hl, `fill="url(#lost)"`)
+		s.rect(runStart, y+h-hd, x-runStart, hd-hl, `fill="`+colDark+`"`)
 	}
 	for x := xa; x < xe; x += px {
-		lv := level(tl.t0 + (x-tl.panelX(i)+px/2)*msPerPx)
-		if lv != runLevel {
+		lv := levelAt(tl.t0 + (x-tl.panelX(i)+px/2)*msPerPx)
+		if lv != run {
 			flush(x)
-			runStart, runLevel = x, lv
+			runStart, run = x, lv
 		}
 	}
 	flush(xe)
