@@ -50,7 +50,7 @@ Everything is removed at the end, also on Ctrl-C; namespaces a killed run left
 behind are removed at the next start. With more than 155 VIPs the LAN is
 198.18.0.0/16 and the kernel's neighbour table limits are raised; the lab's
 vipd config sets announce_rate so that one round for every VIP leaves within
-about 2s. Needs root.
+about 1s. Needs root.
 
 Exit status: 0 when the lab ran (whatever it measured), 1 on error, 130 when
 interrupted.`,
@@ -124,7 +124,7 @@ interrupted.`,
 	f.IntVar(&o.Runs, "runs", 1, "repeat the scenario and report min/median/max")
 	f.DurationVar(&o.Watch, "watch", lab.DefaultWatch, "longest watch after the fault (it ends 1s after every VIP recovered)")
 	f.DurationVar(&o.ProbeInterval, "probe-interval", lab.DefaultProbeInterval, "ICMP probe interval per VIP (the total is capped at 20000/s)")
-	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: enough for one round of all VIPs in about 2s, at least 500")
+	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: enough for one round of all VIPs in about 1s, at least 500")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (no progress display)")
 	f.BoolVar(&allVIPs, "all-vips", false, "list every VIP in the table, also beyond 100")
 	f.StringVar(&svgFile, "svg", "", "write a timeline as SVG to `FILE`")

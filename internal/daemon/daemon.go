@@ -219,6 +219,7 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 	}
 	in.obs = d.obs
 	in.node = d.cfg.Node
+	in.announceRate = d.cfg.AnnounceRate
 	in.neigh = env.Neighbors()
 	in.targets = env.Targets
 	if ic.Verify.Enabled {

@@ -91,6 +91,10 @@ type instance struct {
 	lastTrAt                                          time.Time
 	lastMismatchLog                                   time.Time
 	lastReassert                                      time.Time
+	// verifyAt is when to start verifying after a takeover: once the
+	// first announcement round has left the pacer (zero: not pending).
+	verifyAt     time.Time
+	announceRate float64
 	// faults are the reasons the instance is held in Fault (maintenance,
 	// address, health, ...); it is in Fault while there is any.
 	faults  map[string]bool
@@ -350,6 +354,12 @@ func (in *instance) run(ctx context.Context, faults []string) {
 				in.setFault(faultAddress, false)
 				continue
 			}
+			if !in.verifyAt.IsZero() && !now.Before(in.verifyAt) {
+				in.verifyAt = time.Time{}
+				if in.m.State() == fsm.Master {
+					in.startVerifier()
+				}
+			}
 			in.apply(in.m.Step(now, fsm.Tick{}))
 		}
 	}
@@ -358,8 +368,10 @@ func (in *instance) run(ctx context.Context, faults []string) {
 // arm sets the timer to the machine's next deadline (or the address retry).
 func (in *instance) arm(t *time.Timer) {
 	dl, ok := in.m.NextDeadline()
-	if !in.retryAt.IsZero() && (!ok || in.retryAt.Before(dl)) {
-		dl, ok = in.retryAt, true
+	for _, t := range []time.Time{in.retryAt, in.verifyAt} {
+		if !t.IsZero() && (!ok || t.Before(dl)) {
+			dl, ok = t, true
+		}
 	}
 	if !ok {
 		t.Reset(time.Hour)
@@ -578,11 +590,39 @@ func (in *instance) takeOver() {
 	if in.failoverFrom.IsZero() {
 		in.failoverFrom = in.now()
 	}
+	// Probe a VIP only after its gratuitous ARP / NA went out, else a
+	// healthy upstream looks stale and gets needless repairs.
+	if d := in.announceRound(); d > 50*time.Millisecond {
+		in.verifyAt = in.now().Add(d)
+		return
+	}
 	in.startVerifier()
+}
+
+// announceRound estimates how long the pacer takes to send one round of
+// announcements for every VIP.
+func (in *instance) announceRound() time.Duration {
+	if in.announceRate <= 0 {
+		return 0
+	}
+	frames := len(in.vipAddrs)
+	if !in.cfg.IPv6() {
+		frames *= 2 // request and reply
+	}
+	frames -= announceBurst
+	if frames <= 0 {
+		return 0
+	}
+	return time.Duration(float64(frames) / in.announceRate * float64(time.Second))
 }
 
 // startVerifier begins the per-VIP proof after a takeover.
 func (in *instance) startVerifier() {
+	if in.verifier != nil {
+		in.verifier.Stop()
+		in.verifier = nil
+	}
+	in.verifyAt = time.Time{}
 	if !in.cfg.Verify.Enabled || in.prober == nil {
 		return
 	}
@@ -697,6 +737,7 @@ func rank(s string) int {
 }
 
 func (in *instance) release() {
+	in.verifyAt = time.Time{}
 	if in.verifier != nil {
 		in.verifier.Stop()
 		in.verifier = nil

@@ -41,7 +41,7 @@ const (
 	baseline = 500 * time.Millisecond
 	// announceWindow is how long one announcement round for every VIP may
 	// take at the lab's announce_rate.
-	announceWindow = 2 * time.Second
+	announceWindow = time.Second
 	// productionAnnounceRate is the daemon's default announce_rate.
 	productionAnnounceRate = 500
 	// pollEvery is how often the lab looks at the daemons and the prober.

@@ -54,8 +54,8 @@ func TestWithDefaults(t *testing.T) {
 		len(o.Impls) != 1 || o.Impls[0] != Vipd {
 		t.Errorf("defaults = %+v", o)
 	}
-	if o := (Options{VIPs: 4096}).withDefaults(); o.AnnounceRate != 4096 {
-		t.Errorf("announce rate for 4096 VIPs = %v, want 4096", o.AnnounceRate)
+	if o := (Options{VIPs: 4096}).withDefaults(); o.AnnounceRate != 8192 {
+		t.Errorf("announce rate for 4096 VIPs = %v, want 8192", o.AnnounceRate)
 	}
 	if o := (Options{VIPs: 4096, AnnounceRate: 1000}).withDefaults(); o.AnnounceRate != 1000 {
 		t.Errorf("an explicit announce rate was overridden: %v", o.AnnounceRate)
@@ -70,11 +70,11 @@ func TestAutoAnnounceRate(t *testing.T) {
 	}{
 		{1, false, 500},
 		{20, false, 500},
-		{500, false, 500},
-		{501, false, 501},
-		{4096, false, 4096}, // 8192 frames in 2 s
-		{4096, true, 2048},
-		{1001, true, 501},
+		{250, false, 500},
+		{251, false, 502},
+		{4096, false, 8192}, // 8192 frames in 1 s
+		{4096, true, 4096},
+		{1001, true, 1001},
 	}
 	for _, tt := range tests {
 		got := AutoAnnounceRate(tt.n, tt.ipv6)
@@ -85,7 +85,7 @@ func TestAutoAnnounceRate(t *testing.T) {
 		if tt.ipv6 {
 			frames = tt.n
 		}
-		if secs := float64(frames) / got; secs > 2.0001 {
+		if secs := float64(frames) / got; secs > 1.0001 {
 			t.Errorf("%d VIPs: one round takes %.2fs at %v/s", tt.n, secs, got)
 		}
 	}
