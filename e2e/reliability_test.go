@@ -186,7 +186,9 @@ func TestIntegrationMasterCrash(t *testing.T) {
 	waitFor(t, "client reaches every VIP on A", 10*time.Second, p.AllReachable)
 
 	na.kill()
+	killed := time.Now()
 	nb.waitState("v4", "MASTER", 5*time.Second)
+	tookOver := time.Since(killed)
 	waitFor(t, "B holds every VIP", 5*time.Second, func() bool { return hasAll(t, b, vips) })
 	if !hasAll(t, a, vips) {
 		t.Fatal("A lost its VIPs with the process: the crash scenario is not real")
@@ -208,13 +210,17 @@ func TestIntegrationMasterCrash(t *testing.T) {
 	if !nb.logHas("duplicate owner", a.MAC.String()) {
 		t.Error("B's log does not name the duplicate owner")
 	}
+	t.Logf("kill -9: B master after %v, conflict on every VIP reported after %v",
+		tookOver.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 
 	trB := nb.inst("v4").Counters.Transitions
+	restarted := time.Now()
 	na.start()
 	na.waitState("v4", "MASTER", 10*time.Second)
 	nb.waitState("v4", "BACKUP", 5*time.Second)
 	waitFor(t, "B released every VIP", 5*time.Second, func() bool { return holdsNone(t, b, vips) })
 	waitFor(t, "client reaches every VIP on A", 5*time.Second, p.AllReachable)
+	t.Logf("restart: A master and every VIP reachable on A %v after the restart", time.Since(restarted).Round(time.Millisecond))
 	if !na.logHas("removing VIPs left on the interface by an earlier run", "count=10") {
 		t.Error("restarted A did not report removing the 10 leftover VIPs")
 	}
