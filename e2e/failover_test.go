@@ -59,6 +59,7 @@ func TestIntegrationFailoverAndPreempt(t *testing.T) {
 	}
 	waitFor(t, "B holds every VIP", 5*time.Second, func() bool { return hasAll(t, b, all) })
 	waitFor(t, "client reaches every VIP on B", 10*time.Second, p.AllReachable)
+	time.Sleep(500 * time.Millisecond) // a recovery counts once the replies continue
 	var worst time.Duration
 	for _, r := range p.Results(fault) {
 		if !r.Recovered {
@@ -81,6 +82,7 @@ func TestIntegrationFailoverAndPreempt(t *testing.T) {
 	waitFor(t, "A holds every VIP again", 5*time.Second, func() bool { return hasAll(t, a, all) })
 	waitFor(t, "B released every VIP", 5*time.Second, func() bool { return holdsNone(t, b, all) })
 	waitFor(t, "client reaches every VIP on A again", 10*time.Second, p.AllReachable)
+	time.Sleep(500 * time.Millisecond)
 	worst = 0
 	for _, r := range p.Results(back) {
 		worst = max(worst, r.Outage)
