@@ -26,7 +26,15 @@ import (
 type relNode struct{ *vipdNode }
 
 func newRelNode(t *testing.T, h *labnet.Host, config string) relNode {
-	return relNode{newVipdNode(t, h, config)}
+	n := relNode{newVipdNode(t, h, config)}
+	// vipd is a race-detector build: a data race it reports fails the
+	// test, even though the daemon goes on running.
+	t.Cleanup(func() {
+		if n.logHas("WARNING: DATA RACE") {
+			t.Errorf("vipd on %s reported a data race (see its log)", h.Name)
+		}
+	})
+	return n
 }
 
 // relInstance is one instance of a reliability test's configuration.
