@@ -752,8 +752,8 @@ func TestIntegrationBadConditions(t *testing.T) {
 			relInstance{name: "late", iface: ifname, vrid: 44, prio: 100, advert: "100ms", waitIface: true, vips: vip0}))
 		n.start()
 		waitFor(t, "vipd answers while it waits", 10*time.Second, func() bool { _, err := n.st(); return err == nil })
-		time.Sleep(500 * time.Millisecond) // a few link polls: it must neither exit nor start
-		if !n.running() || n.state("late") != "" {
+		time.Sleep(500 * time.Millisecond)             // a few link polls: it must neither exit nor start
+		if !n.running() || n.state("late") != "INIT" { // shown, with fault_reasons ["waiting for interface"]
 			t.Fatalf("running %v, instance %q: want vipd waiting for %s", n.running(), n.state("late"), ifname)
 		}
 		create()
@@ -763,7 +763,7 @@ func TestIntegrationBadConditions(t *testing.T) {
 		if out, err := a.Run(context.Background(), "ip", "link", "del", ifname); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		waitFor(t, "instance stopped with its interface", 2*time.Second, func() bool { return n.state("late") == "" })
+		waitFor(t, "instance stopped with its interface", 2*time.Second, func() bool { return n.state("late") == "INIT" })
 		create()
 		n.waitState("late", "MASTER", 5*time.Second)
 		waitFor(t, "VIPs restored on the recreated "+ifname, 2*time.Second, holds)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -37,7 +38,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if hint := permissionHint(err); hint != "" {
+	var ce configError
+	if hint := permissionHint(err); hint != "" && !errors.As(err, &ce) && !strings.HasPrefix(err.Error(), "permission denied: vipd needs") {
 		fmt.Fprintf(stderr, "vipd: %s (%v)\n", hint, err)
 		return 1
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -60,7 +61,10 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 			}
 			cfg, err := config.Load(path)
 			if err != nil {
-				return fmt.Errorf("%w (run 'vipd check --config %s' for every error)", err, path)
+				return configError{fmt.Errorf("%w (run 'vipd check --config %s' for every error)", err, path)}
+			}
+			if missing := missingCaps(); missing != "" {
+				return fmt.Errorf("permission denied: vipd needs %s (CAP_NET_RAW: VRRP, ARP and ICMP sockets; CAP_NET_ADMIN: addresses); run it as root or grant them (see contrib/vipd.service)", missing)
 			}
 			return runDaemon(cmd.Context(), cfg, path, log)
 		},
@@ -170,4 +174,39 @@ func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// configError marks an error reading the configuration: a "permission
+// denied" there is about the file, not about capabilities.
+type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
+
+// missingCaps names the capabilities vipd needs and does not have in its
+// effective set ("" when it has both, or when that cannot be read).
+func missingCaps() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		hex, ok := strings.CutPrefix(line, "CapEff:")
+		if !ok {
+			continue
+		}
+		eff, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			return ""
+		}
+		const netAdmin, netRaw = 12, 13
+		var miss []string
+		if eff&(1<<netAdmin) == 0 {
+			miss = append(miss, "CAP_NET_ADMIN")
+		}
+		if eff&(1<<netRaw) == 0 {
+			miss = append(miss, "CAP_NET_RAW")
+		}
+		return strings.Join(miss, " and ")
+	}
+	return ""
 }

@@ -214,9 +214,10 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%ds", s)
 }
 
-// stateCell shows why an instance is in FAULT, e.g. "FAULT(maintenance)".
+// stateCell shows why an instance is held, e.g. "FAULT(maintenance)" or
+// "INIT(waiting for interface)".
 func stateCell(in InstanceStatus) string {
-	if in.State == "FAULT" && len(in.FaultReasons) > 0 {
+	if len(in.FaultReasons) > 0 {
 		return in.State + "(" + strings.Join(in.FaultReasons, ",") + ")"
 	}
 	return in.State

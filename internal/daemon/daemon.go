@@ -591,8 +591,8 @@ func (d *Daemon) mux() *control.Mux {
 }
 
 // Status reports the daemon and every instance, in configuration order.
-func (d *Daemon) Status(ctx context.Context) control.Status {
-	st := control.Status{
+func (d *Daemon) Status(ctx context.Context) (st control.Status) {
+	st = control.Status{
 		Node:       d.opts.Config.Node,
 		PID:        os.Getpid(),
 		Version:    d.opts.Version,
@@ -602,12 +602,40 @@ func (d *Daemon) Status(ctx context.Context) control.Status {
 	}
 	d.mu.Lock()
 	var rs []*running
+	waiting := map[string]config.Instance{}
 	for _, ic := range d.cfg.Instances {
 		if r, ok := d.insts[ic.Name]; ok && r.done != nil {
 			rs = append(rs, r)
+		} else if d.waiting[ic.Name] {
+			waiting[ic.Name] = ic
 		}
 	}
+	order := make([]string, 0, len(d.cfg.Instances))
+	for _, ic := range d.cfg.Instances {
+		order = append(order, ic.Name)
+	}
 	d.mu.Unlock()
+	defer func() {
+		// Instances waiting for their interface are shown too, in
+		// configuration order.
+		for _, ic := range waiting {
+			family := "ipv4"
+			if ic.IPv6() {
+				family = "ipv6"
+			}
+			is := control.InstanceStatus{Name: ic.Name, Interface: ic.Interface, VRID: ic.VRID, Family: family,
+				State: "INIT", Priority: ic.Priority, EffectivePriority: ic.Priority,
+				AdvertInterval: control.Duration(ic.AdvertInterval), Preempt: ic.Preempt,
+				FaultReasons: []string{"waiting for interface"}, Counters: control.Counters{Drops: map[string]uint64{}}}
+			for _, p := range ic.VIPs {
+				is.VIPs = append(is.VIPs, control.VIPStatus{Address: p.String()})
+			}
+			st.Instances = append(st.Instances, is)
+		}
+		slices.SortStableFunc(st.Instances, func(a, b control.InstanceStatus) int {
+			return slices.Index(order, a.Name) - slices.Index(order, b.Name)
+		})
+	}()
 	for _, r := range rs {
 		var is control.InstanceStatus
 		if !r.in.do(ctx, r.done, func() { is = r.in.status() }) {
