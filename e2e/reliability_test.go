@@ -710,6 +710,7 @@ func TestIntegrationBadConditions(t *testing.T) {
 		}{
 			{"no capabilities", []string{"setpriv", "--inh-caps=-all", "--bounding-set=-all"}, []string{"CAP_NET_RAW", "CAP_NET_ADMIN"}},
 			{"no CAP_NET_RAW", []string{"setpriv", "--inh-caps=-all", "--bounding-set=-net_raw"}, []string{"CAP_NET_RAW"}},
+			{"no CAP_NET_ADMIN", []string{"setpriv", "--inh-caps=-all", "--bounding-set=-net_admin"}, []string{"CAP_NET_ADMIN"}},
 			{"user nobody", []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"}, []string{"CAP_NET_RAW", "CAP_NET_ADMIN"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
