@@ -196,21 +196,6 @@ func (in *instance) reconfigure(cfg config.Instance) {
 		return
 	}
 	added, removed := diffPrefixes(old.VIPs, cfg.VIPs)
-	if len(added) > 0 || len(removed) > 0 || !reflect.DeepEqual(old.Verify, cfg.Verify) {
-		// Verify (and watch) the new VIP list: the added VIPs get proved,
-		// the removed ones are no longer claimed.
-		defer func() {
-			if in.m.State() != fsm.Master {
-				return
-			}
-			if in.verifier != nil {
-				in.verifier.Stop()
-				in.verifier = nil
-			}
-			in.ws.set(in, true, watch.Owner{})
-			in.startVerifier()
-		}()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if len(removed) > 0 {
@@ -230,6 +215,12 @@ func (in *instance) reconfigure(cfg config.Instance) {
 		// kept; announcing an unchanged VIP again with the same MAC is
 		// harmless.
 		in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, in.schedule())
+	}
+	if len(added) > 0 || len(removed) > 0 || !reflect.DeepEqual(old.Verify, cfg.Verify) {
+		// Verify (and watch) the new VIP list: the added VIPs get proved,
+		// the removed ones are no longer claimed.
+		in.ws.set(in, true, watch.Owner{})
+		in.startVerifier()
 	}
 	in.log.Info("reload applied", "vips_added", len(added), "vips_removed", len(removed))
 }
@@ -517,16 +508,15 @@ func sameAddrs(a, b []netip.Addr) bool {
 
 // apply performs the state machine's actions in order.
 func (in *instance) apply(acts []fsm.Action) {
+	// A master that yields to a higher one tells it, after releasing the
+	// VIPs, that this node held them until now (a healed partition):
+	// priority 0 makes the new master advertise at once and announce and
+	// verify again, since the upstream may still point here.
+	yielded := false
 	for _, a := range acts {
 		switch a := a.(type) {
 		case fsm.Transition:
-			if a.From == fsm.Master && a.To == fsm.Backup && a.Reason == fsm.ReasonPreempted {
-				// Tell the new master that this node held the VIPs
-				// until now (a healed partition): priority 0 makes it
-				// advertise at once and announce and verify again, since
-				// the upstream may still point here.
-				defer in.send(0)
-			}
+			yielded = yielded || (a.From == fsm.Master && a.To == fsm.Backup && a.Reason == fsm.ReasonPreempted)
 			in.transitions++
 			in.lastTr, in.lastTrAt = a, in.now()
 			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason.String(),
@@ -548,6 +538,9 @@ func (in *instance) apply(acts []fsm.Action) {
 		case fsm.Release:
 			in.release()
 		}
+	}
+	if yielded {
+		in.send(0)
 	}
 }
 
