@@ -21,6 +21,13 @@ const (
 	EventHealth      = "health"      // a health check changed
 	EventReload      = "reload"      // the configuration was reloaded (or rejected)
 	EventMaintenance = "maintenance" // maintenance mode changed
+	// EventAddress: a VIP changed behind vipd's back. Message "restored":
+	// it was removed from a master and vipd put it back; "unexpected": it
+	// appeared on a node that is not master (vipd did not add it).
+	EventAddress = "address"
+	// EventLink: an interface lost or regained its link, or a socket on it
+	// failed and was resumed or reopened.
+	EventLink = "link"
 )
 
 // Event is one line of `vipd events --json`.

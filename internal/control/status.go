@@ -153,6 +153,17 @@ type Counters struct {
 	// AddressMismatch counts advertisements whose address list differs from
 	// the configured one (RFC 5798 §7.1: logged, not dropped).
 	AddressMismatch uint64 `json:"address_mismatch"`
+	// VIPsRestored counts VIPs that disappeared from this node while it
+	// was master (an `ip addr del`, a network manager's flush) and were
+	// put back. VIPsUnexpected counts VIPs found on this node while it was
+	// not master, which vipd had not added (reported, not removed).
+	VIPsRestored   uint64 `json:"vips_restored"`
+	VIPsUnexpected uint64 `json:"vips_unexpected"`
+	// ReadErrors counts failed reads of the instance's VRRP socket (the
+	// reader retries, and reopens the socket if it stays broken);
+	// SendErrors failed advertisement sends.
+	ReadErrors uint64 `json:"read_errors"`
+	SendErrors uint64 `json:"send_errors"`
 }
 
 // Duration is a time.Duration that encodes as a Go duration string such as
