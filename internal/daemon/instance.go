@@ -90,7 +90,6 @@ type instance struct {
 	lastTr                                            fsm.Transition
 	lastTrAt                                          time.Time
 	lastMismatchLog                                   time.Time
-	lastReassert                                      time.Time
 	// verifyAt is when to start verifying after a takeover: once the
 	// first announcement round has left the pacer (zero: not pending).
 	verifyAt     time.Time
@@ -440,39 +439,20 @@ func (in *instance) receive(p transport.Packet) {
 	if adv.Priority > 0 {
 		in.lastHeard = in.now()
 	}
-	before := in.m.Master()
-	wasMaster := in.m.State() == fsm.Master
 	in.apply(in.m.Step(in.now(), fsm.Advert{
 		From: p.Src, FromMAC: p.SrcMAC, Priority: adv.Priority, Interval: adv.Interval(),
 	}))
-	if wasMaster && in.m.State() == fsm.Master {
-		// Another router believed it was master: it yields now (lower
-		// priority) or just did (priority 0, see apply).
-		in.reassert(p.Src, adv.Priority)
-	}
-	if after := in.m.Master(); in.m.State() != fsm.Master && (before.Addr != after.Addr || before.MAC.String() != after.MAC.String()) {
-		in.ws.set(in, false, in.owner())
-	}
 }
-
-// reassertGap limits how often a master reasserts itself.
-const reassertGap = 2 * time.Second
 
 // reassert answers another master (a healed partition, a peer that missed
 // our adverts): advertise at once so that it yields within one interval,
 // and announce and verify the VIPs again, because the upstream may have
 // learned the other node's MAC meanwhile.
 func (in *instance) reassert(other netip.Addr, prio uint8) {
-	now := in.now()
-	if now.Sub(in.lastReassert) < reassertGap {
-		return
-	}
-	in.lastReassert = now
 	in.log.Warn("another router advertises as master with a lower priority: reasserting (split brain healed?)",
 		"other", other, "their_priority", prio, "priority", in.m.Priority())
 	in.publish(control.Event{Type: control.EventState, Instance: in.cfg.Name, Message: "reasserting against " + other.String(),
 		Fields: map[string]string{"other": other.String(), "their_priority": strconv.Itoa(int(prio))}})
-	in.send(in.m.Priority())
 	in.ann.Announce(in.cfg.Name, in.sender, in.ifi.HardwareAddr, in.vipAddrs, in.schedule())
 	if in.verifier != nil {
 		in.verifier.Start(context.Background())
@@ -508,15 +488,9 @@ func sameAddrs(a, b []netip.Addr) bool {
 
 // apply performs the state machine's actions in order.
 func (in *instance) apply(acts []fsm.Action) {
-	// A master that yields to a higher one tells it, after releasing the
-	// VIPs, that this node held them until now (a healed partition):
-	// priority 0 makes the new master advertise at once and announce and
-	// verify again, since the upstream may still point here.
-	yielded := false
 	for _, a := range acts {
 		switch a := a.(type) {
 		case fsm.Transition:
-			yielded = yielded || (a.From == fsm.Master && a.To == fsm.Backup && a.Reason == fsm.ReasonPreempted)
 			in.transitions++
 			in.lastTr, in.lastTrAt = a, in.now()
 			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "reason", a.Reason.String(),
@@ -537,10 +511,13 @@ func (in *instance) apply(acts []fsm.Action) {
 			in.takeOver()
 		case fsm.Release:
 			in.release()
+		case fsm.Reassert:
+			in.reassert(a.Other, a.Priority)
+		case fsm.MasterChanged:
+			in.ws.set(in, false, in.owner())
+		case fsm.MasterResigned:
+			in.log.Info("master resigned", "from", a.From)
 		}
-	}
-	if yielded {
-		in.send(0)
 	}
 }
 

@@ -1,168 +1,13 @@
 package fsm
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"time"
 )
 
-// State is a VRRP router state (RFC 5798 §6.4), plus Fault.
-type State uint8
-
-const (
-	Initialize State = iota
-	Backup
-	Master
-	Fault
-)
-
-func (s State) String() string {
-	switch s {
-	case Initialize:
-		return "INIT"
-	case Backup:
-		return "BACKUP"
-	case Master:
-		return "MASTER"
-	case Fault:
-		return "FAULT"
-	}
-	return fmt.Sprintf("State(%d)", uint8(s))
-}
-
-// Reason says why a transition happened.
-type Reason uint8
-
-const (
-	ReasonNone Reason = iota
-	// ReasonStartup: the instance started (Initialize → Backup).
-	ReasonStartup
-	// ReasonOwner: priority 255, the address owner starts as master.
-	ReasonOwner
-	// ReasonMasterDown: no advertisement within Master_Down_Interval.
-	ReasonMasterDown
-	// ReasonMasterResigned: the master sent priority 0 and Skew_Time passed.
-	ReasonMasterResigned
-	// ReasonPreempted: an advertisement with a higher priority (or equal
-	// priority from a higher address) arrived while master.
-	ReasonPreempted
-	// ReasonShutdown: the daemon or the instance is stopping.
-	ReasonShutdown
-	// ReasonFault: a health check or the operator put the instance in fault.
-	ReasonFault
-	// ReasonRecovered: the fault cleared.
-	ReasonRecovered
-)
-
-func (r Reason) String() string {
-	switch r {
-	case ReasonNone:
-		return "none"
-	case ReasonStartup:
-		return "startup"
-	case ReasonOwner:
-		return "address_owner"
-	case ReasonMasterDown:
-		return "master_down_timer"
-	case ReasonMasterResigned:
-		return "master_resigned"
-	case ReasonPreempted:
-		return "preempted"
-	case ReasonShutdown:
-		return "shutdown"
-	case ReasonFault:
-		return "fault"
-	case ReasonRecovered:
-		return "recovered"
-	}
-	return fmt.Sprintf("Reason(%d)", uint8(r))
-}
-
-// Config is what the state machine needs from an instance's configuration.
-type Config struct {
-	// Priority is the configured priority, 1..255 (255 = address owner).
-	Priority uint8
-	// AdvertInterval is Advertisement_Interval.
-	AdvertInterval time.Duration
-	// Preempt is Preempt_Mode.
-	Preempt bool
-	// PreemptDelay: see the package documentation.
-	PreemptDelay time.Duration
-	// PrimaryAddr is this router's primary address on the interface, used
-	// to break priority ties.
-	PrimaryAddr netip.Addr
-}
-
-// Event is an input to Step.
-type Event interface{ isEvent() }
-
-// Startup starts the instance (from Initialize).
-type Startup struct{}
-
-// Shutdown stops the instance; a master sends priority 0.
-type Shutdown struct{}
-
-// Tick tells the machine that time passed; timers due by now fire.
-type Tick struct{}
-
-// Advert is a received advertisement that passed the receive checks.
-type Advert struct {
-	From     netip.Addr
-	FromMAC  net.HardwareAddr
-	Priority uint8
-	Interval time.Duration
-}
-
-// SetPriority changes the effective priority (health check weights,
-// maintenance). It never changes whether the instance is the address owner.
-type SetPriority struct{ Priority uint8 }
-
-// EnterFault puts the instance in Fault: no addresses, no advertisements.
-type EnterFault struct{}
-
-// LeaveFault ends a fault; the instance starts again as from Initialize.
-type LeaveFault struct{}
-
-func (Startup) isEvent()     {}
-func (Shutdown) isEvent()    {}
-func (Tick) isEvent()        {}
-func (Advert) isEvent()      {}
-func (SetPriority) isEvent() {}
-func (EnterFault) isEvent()  {}
-func (LeaveFault) isEvent()  {}
-
-// Action is an output of Step, performed by the caller in order.
-type Action interface{ isAction() }
-
-// SendAdvert: send an advertisement with this priority.
-type SendAdvert struct{ Priority uint8 }
-
-// TakeOver: add the virtual addresses and announce them (entering Master).
-type TakeOver struct{}
-
-// Release: stop announcing and remove the virtual addresses (leaving Master).
-type Release struct{}
-
-// Transition reports a state change, for logs, events and metrics.
-type Transition struct {
-	From, To State
-	Reason   Reason
-}
-
-func (SendAdvert) isAction() {}
-func (TakeOver) isAction()   {}
-func (Release) isAction()    {}
-func (Transition) isAction() {}
-
-// MasterInfo is what this instance knows of the current master.
-type MasterInfo struct {
-	Addr     netip.Addr
-	MAC      net.HardwareAddr
-	Priority uint8
-	Interval time.Duration
-	Seen     time.Time
-}
+// ReassertGap is the least time between two Reassert actions.
+const ReassertGap = 2 * time.Second
 
 // Machine is one VRRP instance's state. It is not safe for concurrent use:
 // one goroutine owns it.
@@ -176,7 +21,21 @@ type Machine struct {
 	masterDownTimer     time.Time // zero when stopped
 	lowerSince          time.Time // first lower-priority advert in the current run (preempt delay)
 	master              MasterInfo
-	faulted             bool
+	// masterSince and masterBy are when and why this router last became
+	// master (a young master yields to keep the preempt delay).
+	masterSince  time.Time
+	lastReassert time.Time
+	// ignored is the last lower-priority master a preempting backup
+	// ignored, and when; preempted is that master once this router took
+	// over from it: its goodbye advert right after is no reason to
+	// reassert.
+	ignored   netip.Addr
+	ignoredAt time.Time
+	preempted netip.Addr
+	// provisional: this router became master by Master_Down_Timer while
+	// it still followed a lower-priority master within its preempt delay
+	// (that master went silent: dead, or cut off without carrier loss).
+	provisional bool
 }
 
 // New returns a machine in Initialize. cfg.Priority must be 1..255 and
@@ -203,9 +62,6 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config) {
 		m.lowerSince = time.Time{}
 	}
 }
-
-// Config returns the configuration in use.
-func (m *Machine) Config() Config { return m.cfg }
 
 // State returns the current state.
 func (m *Machine) State() State { return m.state }
@@ -248,6 +104,17 @@ func (m *Machine) NextDeadline() (t time.Time, ok bool) {
 
 // Step applies one event at time now and returns the actions to perform.
 func (m *Machine) Step(now time.Time, ev Event) []Action {
+	before, wasMaster := m.master, m.state == Master
+	acts := m.step(now, ev)
+	// A master that leaves Master releases the VIPs: MasterChanged only
+	// when it learnt who the master is now.
+	if m.state != Master && !before.same(m.master) && (!wasMaster || m.master.Addr.IsValid()) {
+		acts = append(acts, MasterChanged{Master: m.master})
+	}
+	return acts
+}
+
+func (m *Machine) step(now time.Time, ev Event) []Action {
 	switch ev := ev.(type) {
 	case Startup:
 		if m.state != Initialize {
@@ -270,13 +137,11 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 		if m.state == Fault {
 			return nil
 		}
-		m.faulted = true
 		return m.shutdown(ReasonFault, Fault)
 	case LeaveFault:
 		if m.state != Fault {
 			return nil
 		}
-		m.faulted = false
 		m.state = Initialize
 		acts := m.start(now, ReasonRecovered)
 		// Report a single transition Fault → X rather than Initialize → X.
@@ -309,6 +174,13 @@ func (m *Machine) becomeMaster(now time.Time, reason Reason) []Action {
 	m.masterDownTimer = time.Time{}
 	m.adverTimer = now.Add(m.cfg.AdvertInterval)
 	m.masterAdverInterval = m.cfg.AdvertInterval
+	m.provisional = reason == ReasonMasterDown && m.cfg.PreemptDelay > 0 &&
+		!m.lowerSince.IsZero() && now.Sub(m.lowerSince) < m.cfg.PreemptDelay
+	m.masterSince = now
+	m.preempted = netip.Addr{}
+	if reason == ReasonMasterDown && m.ignored.IsValid() && now.Sub(m.ignoredAt) <= m.MasterDownInterval() {
+		m.preempted = m.ignored
+	}
 	m.master = MasterInfo{Addr: m.cfg.PrimaryAddr, Priority: m.priority, Interval: m.cfg.AdvertInterval, Seen: now}
 	return []Action{
 		Transition{From: from, To: Master, Reason: reason},
@@ -370,20 +242,11 @@ func (m *Machine) advert(now time.Time, a Advert) []Action {
 			// The master resigned: take over after Skew_Time.
 			m.masterDownTimer = now.Add(m.SkewTime())
 			m.master.Addr, m.master.MAC, m.master.Priority, m.master.Seen = a.From, a.MAC(), 0, now
-			return nil
+			return []Action{MasterResigned{From: a.From, MAC: a.MAC()}}
 		}
-		accept := !m.cfg.Preempt || a.Priority >= m.priority
-		if !accept && m.cfg.PreemptDelay > 0 {
-			if m.lowerSince.IsZero() {
-				m.lowerSince = now
-			}
-			accept = now.Sub(m.lowerSince) < m.cfg.PreemptDelay
-		}
-		if a.Priority >= m.priority {
-			m.lowerSince = time.Time{}
-		}
-		if !accept {
+		if !m.accept(now, a) {
 			// Preempt: let Master_Down_Timer run out.
+			m.ignored, m.ignoredAt = a.From, now
 			return nil
 		}
 		m.learn(now, a)
@@ -391,24 +254,91 @@ func (m *Machine) advert(now time.Time, a Advert) []Action {
 		return nil
 	case Master:
 		if a.Priority == 0 {
-			// Another router resigned: make sure backups hear us at once.
+			// Another master resigned (two masters, one gave up): make
+			// sure backups hear us at once, and reassert, because the
+			// upstream may have learnt the other's MAC.
 			m.adverTimer = now.Add(m.cfg.AdvertInterval)
-			return []Action{SendAdvert{Priority: m.priority}}
+			acts := []Action{MasterResigned{From: a.From, MAC: a.MAC(), WasMaster: true}}
+			if r := m.reassert(now, a); r != nil {
+				acts = append(acts, r)
+			}
+			return append(acts, SendAdvert{Priority: m.priority})
 		}
 		if a.Priority > m.priority || (a.Priority == m.priority && m.cfg.PrimaryAddr.IsValid() && a.From.Compare(m.cfg.PrimaryAddr) > 0) {
-			m.adverTimer = time.Time{}
-			m.state = Backup
-			m.lowerSince = time.Time{}
-			m.learn(now, a)
-			m.masterDownTimer = now.Add(m.MasterDownInterval())
+			// RFC 5798 §6.4.3: go to Backup. No priority 0, which would
+			// start every other backup's Skew_Time for nothing; one last
+			// advert with our priority tells the new master that we held
+			// the VIPs until now (it reasserts, or hands back if it only
+			// took over because we seemed gone, see below).
+			prio := m.priority
+			m.toBackup(now, a)
 			return []Action{
+				SendAdvert{Priority: prio},
 				Transition{From: Master, To: Backup, Reason: ReasonPreempted},
 				Release{},
 			}
 		}
+		if m.provisional && now.Sub(m.masterSince) < m.cfg.PreemptDelay {
+			// The lower-priority master this router followed within its
+			// preempt delay is back: the path had failed without carrier
+			// loss. Hand back and wait out the delay as a backup.
+			// Priority 0 makes the other router (which may have yielded
+			// to us at the same moment) take over after its Skew_Time.
+			m.toBackup(now, a)
+			m.lowerSince = now
+			return []Action{
+				Transition{From: Master, To: Backup, Reason: ReasonPreemptDelay},
+				SendAdvert{Priority: 0},
+				Release{},
+			}
+		}
+		if a.From == m.preempted && now.Sub(m.masterSince) < ReassertGap {
+			// The master we just preempted says goodbye: our takeover
+			// announced after its last announcement.
+			return nil
+		}
+		if r := m.reassert(now, a); r != nil {
+			m.adverTimer = now.Add(m.cfg.AdvertInterval)
+			return []Action{r, SendAdvert{Priority: m.priority}}
+		}
 		return nil
 	}
 	return nil
+}
+
+// accept decides whether a backup follows a master's advert (RFC 5798
+// §6.4.2, with the preempt delay).
+func (m *Machine) accept(now time.Time, a Advert) bool {
+	accept := !m.cfg.Preempt || a.Priority >= m.priority
+	if !accept && m.cfg.PreemptDelay > 0 {
+		if m.lowerSince.IsZero() {
+			m.lowerSince = now
+		}
+		accept = now.Sub(m.lowerSince) < m.cfg.PreemptDelay
+	}
+	if a.Priority >= m.priority {
+		m.lowerSince = time.Time{}
+	}
+	return accept
+}
+
+// reassert returns a Reassert against a's sender unless one was made less
+// than ReassertGap ago.
+func (m *Machine) reassert(now time.Time, a Advert) Action {
+	if !m.lastReassert.IsZero() && now.Sub(m.lastReassert) < ReassertGap {
+		return nil
+	}
+	m.lastReassert = now
+	return Reassert{Other: a.From, Priority: a.Priority}
+}
+
+func (m *Machine) toBackup(now time.Time, a Advert) {
+	m.adverTimer = time.Time{}
+	m.state = Backup
+	m.provisional = false
+	m.lowerSince = time.Time{}
+	m.learn(now, a)
+	m.masterDownTimer = now.Add(m.MasterDownInterval())
 }
 
 func (m *Machine) learn(now time.Time, a Advert) {

@@ -151,8 +151,9 @@ func TestMasterYieldsToHigherPriorityAndTieBreak(t *testing.T) {
 			m.Step(dl, Tick{})
 			acts := m.Step(dl.Add(10*time.Millisecond), Advert{From: netip.MustParseAddr(tc.from), Priority: tc.prio, Interval: time.Second})
 			if tc.yield {
-				want := []Action{Transition{From: Master, To: Backup, Reason: ReasonPreempted}, Release{}}
-				if !reflect.DeepEqual(acts, want) || m.State() != Backup {
+				want := []Action{SendAdvert{Priority: 100}, Transition{From: Master, To: Backup, Reason: ReasonPreempted}, Release{},
+					MasterChanged{Master: m.Master()}}
+				if !reflect.DeepEqual(acts, want) || m.State() != Backup || m.Master().Addr != netip.MustParseAddr(tc.from) {
 					t.Fatalf("%#v state %v", acts, m.State())
 				}
 				return
@@ -160,8 +161,12 @@ func TestMasterYieldsToHigherPriorityAndTieBreak(t *testing.T) {
 			if m.State() != Master {
 				t.Fatalf("state %v", m.State())
 			}
-			if tc.prio == 0 && !reflect.DeepEqual(acts, []Action{SendAdvert{Priority: 100}}) {
+			from := netip.MustParseAddr(tc.from)
+			if tc.prio == 0 && !reflect.DeepEqual(acts, []Action{MasterResigned{From: from, WasMaster: true}, Reassert{Other: from}, SendAdvert{Priority: 100}}) {
 				t.Fatalf("priority 0 seen by master: %#v", acts)
+			}
+			if tc.prio != 0 && !reflect.DeepEqual(acts, []Action{Reassert{Other: from, Priority: tc.prio}, SendAdvert{Priority: 100}}) {
+				t.Fatalf("lower-priority master seen by master: %#v", acts)
 			}
 		})
 	}
@@ -277,6 +282,11 @@ type simRouter struct {
 	name string
 	m    *Machine
 	up   bool
+	// cut: the router runs but nothing it sends or is sent reaches the
+	// others (a path that fails without carrier loss).
+	cut bool
+	// acts records every action it was given, in order.
+	acts []Action
 }
 
 func (n *simNet) add(name string, c Config) *simRouter {
@@ -286,6 +296,7 @@ func (n *simNet) add(name string, c Config) *simRouter {
 }
 
 func (n *simNet) apply(r *simRouter, acts []Action) {
+	r.acts = append(r.acts, acts...)
 	for _, a := range acts {
 		switch a := a.(type) {
 		case Transition:
@@ -298,7 +309,7 @@ func (n *simNet) apply(r *simRouter, acts []Action) {
 			}
 		case SendAdvert:
 			for _, o := range n.routers {
-				if o != r && o.up {
+				if o != r && o.up && !o.cut && !r.cut {
 					n.apply(o, o.m.Step(n.now, Advert{From: r.m.cfg.PrimaryAddr, Priority: a.Priority, Interval: r.m.cfg.AdvertInterval}))
 				}
 			}
@@ -306,19 +317,23 @@ func (n *simNet) apply(r *simRouter, acts []Action) {
 	}
 }
 
+// next returns the router whose timer fires first, and when.
+func (n *simNet) next() (next *simRouter, at time.Time) {
+	for _, r := range n.routers {
+		if !r.up {
+			continue
+		}
+		if dl, ok := r.m.NextDeadline(); ok && (next == nil || dl.Before(at)) {
+			next, at = r, dl
+		}
+	}
+	return next, at
+}
+
 // run advances time until limit, firing timers in order.
 func (n *simNet) run(limit time.Time) {
 	for {
-		var next *simRouter
-		var at time.Time
-		for _, r := range n.routers {
-			if !r.up {
-				continue
-			}
-			if dl, ok := r.m.NextDeadline(); ok && (next == nil || dl.Before(at)) {
-				next, at = r, dl
-			}
-		}
+		next, at := n.next()
 		if next == nil || at.After(limit) {
 			n.now = limit
 			return
