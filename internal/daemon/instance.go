@@ -630,7 +630,7 @@ func (in *instance) startVerifier() {
 		Sender:    in.sender,
 		Neighbors: in.neigh,
 		Logger:    in.log,
-		OnChange: func(verify.VIPStatus) {
+		OnEvent: func(verify.Event) {
 			select {
 			case in.verifyCh <- struct{}{}:
 			default:

@@ -404,6 +404,16 @@ func (c *core) settled() bool {
 	return true
 }
 
+// allVerified reports whether every pair is verified.
+func (c *core) allVerified() bool {
+	for i := range c.pairs {
+		if c.pairs[i].state != Verified {
+			return false
+		}
+	}
+	return len(c.pairs) > 0
+}
+
 // status returns pair i's status without the target's MAC.
 func (c *core) status(i int) VIPStatus {
 	pr := &c.pairs[i]

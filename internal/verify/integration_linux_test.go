@@ -364,9 +364,13 @@ func TestIntegrationTakeover(t *testing.T) {
 		Timing: verify.Timing{Period: 500 * time.Millisecond},
 	}, verify.Deps{
 		Prober: prober, Pacer: pacer, Sender: sender, Neighbors: neigh, Logger: log,
-		OnChange: func(st verify.VIPStatus) {
+		OnEvent: func(e verify.Event) {
+			sc, ok := e.(verify.StateChanged)
+			if !ok {
+				return
+			}
 			select {
-			case changes <- change{st, time.Now()}:
+			case changes <- change{sc.Status, time.Now()}:
 			default:
 				t.Error("change channel full")
 			}

@@ -64,10 +64,10 @@ type Deps struct {
 	// Clock defaults to clock.System(), Logger to a discarding one.
 	Clock  clock.Clock
 	Logger *slog.Logger
-	// OnChange, if set, is called from the Verifier's goroutine whenever a
-	// status changes (state, a remediation step, a new verification). It
+	// OnEvent, if set, is called from the Verifier's goroutine with each
+	// Event as it happens (StateChanged, RemediationSent, AllVerified). It
 	// must not block or call the Verifier.
-	OnChange func(VIPStatus)
+	OnEvent func(Event)
 }
 
 // macMaxAge is how long a looked-up target MAC is used before asking the
@@ -89,6 +89,8 @@ type Verifier struct {
 	// Owned by the running goroutine (and by New before it starts).
 	core *core
 	macs []macEntry // by target index
+	// allReported: AllVerified was reported since the last start.
+	allReported bool
 
 	pairTgt []int  // target index of each pair, -1 for none; never changes
 	idle    func() // test hook: called when the goroutine is about to block with nothing queued
@@ -218,6 +220,7 @@ func (v *Verifier) run(ctx context.Context, done, settled chan struct{}) {
 	now := v.clock.Now()
 	v.in.take() // events of an earlier run are void
 	v.core.start(now)
+	v.allReported = false
 	v.log.Debug("verify: started", "vips", len(v.cfg.VIPs), "targets", len(v.core.targets))
 	for _, pr := range v.core.pairs {
 		if pr.tgt < 0 {
@@ -261,16 +264,22 @@ func (v *Verifier) run(ctx context.Context, done, settled chan struct{}) {
 				v.core.reply(now, ev.id)
 			case evStepSent:
 				v.core.stepSent(ev.at, ev.pair, ev.id, ev.ok)
+				v.reportStep(ev)
 			case evStart:
 				v.mu.Lock()
 				settled = v.settled
 				v.mu.Unlock()
 				v.core.start(now)
+				v.allReported = false
 				v.log.Debug("verify: restarted")
 			}
 		}
 		v.core.advance(now)
 		v.apply(now)
+		if !v.allReported && v.core.allVerified() {
+			v.allReported = true
+			v.emit(AllVerified{})
+		}
 		v.mu.Lock()
 		v.counts = v.core.counts
 		v.mu.Unlock()
@@ -349,7 +358,7 @@ func (v *Verifier) targetMAC(now time.Time, ti int) net.HardwareAddr {
 }
 
 // publish updates the snapshot for the changed pairs, logs their
-// transitions and calls OnChange.
+// transitions and reports them.
 func (v *Verifier) publish(now time.Time, changed []int) {
 	type note struct {
 		old, st VIPStatus
@@ -382,8 +391,8 @@ func (v *Verifier) publish(now time.Time, changed []int) {
 		if n.old.State != n.st.State {
 			v.logTransition(n.old, n.st)
 		}
-		if v.deps.OnChange != nil {
-			v.deps.OnChange(n.st)
+		if n.old.State != n.st.State {
+			v.emit(StateChanged{Status: n.st, From: n.old.State})
 		}
 	}
 }
@@ -434,6 +443,9 @@ type stepSender struct {
 	pkts []announce.Packet
 	next atomic.Int32 // index of the frame being written
 	left atomic.Int32
+	// sent counts the frames written, by announce.Kind; read by the
+	// Verifier's goroutine once the last frame is out.
+	sent [16]atomic.Int32
 }
 
 func (s *stepSender) Send(frame []byte) error {
@@ -443,57 +455,10 @@ func (s *stepSender) Send(frame []byte) error {
 		s.v.sendFailed.Add(1)
 	} else if int(k) < len(s.pkts) {
 		s.v.sentKind[s.pkts[k].Kind&15].Add(1)
+		s.sent[s.pkts[k].Kind&15].Add(1)
 	}
 	if s.left.Add(-1) == 0 {
-		s.v.in.post(event{kind: evStepSent, pair: s.pair, id: s.id, ok: err == nil, at: s.v.clock.Now()})
+		s.v.in.post(event{kind: evStepSent, pair: s.pair, id: s.id, ok: err == nil, at: s.v.clock.Now(), step: s})
 	}
 	return err
-}
-
-// event is what reaches the Verifier's goroutine from elsewhere.
-type event struct {
-	kind evKind
-	id   uint64
-	pair int
-	ok   bool
-	at   time.Time
-}
-
-type evKind uint8
-
-const (
-	evReply    evKind = iota + 1 // probe id answered
-	evStepSent                   // the pacer wrote step id of pair
-	evStart                      // a new takeover
-)
-
-// inbox queues events without ever blocking the sender.
-type inbox struct {
-	mu   sync.Mutex // guards q
-	q    []event
-	wake chan struct{} // capacity 1
-}
-
-func (b *inbox) post(e event) {
-	b.mu.Lock()
-	b.q = append(b.q, e)
-	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (b *inbox) empty() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.q) == 0
-}
-
-func (b *inbox) take() []event {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	q := b.q
-	b.q = nil
-	return q
 }

@@ -180,6 +180,8 @@ func TestVerifierTakeover(t *testing.T) {
 
 	var chMu sync.Mutex
 	var changes []verify.VIPStatus
+	sentByKind := map[string]int{}
+	allVerified := 0
 	v := verify.New(verify.Config{
 		Instance: "vi_1", Interface: "eth0", IfIndex: 2, MAC: ourMAC,
 		Primary4: primary, VIPs: testVIPs, Targets: []netip.Addr{gw},
@@ -187,10 +189,20 @@ func TestVerifierTakeover(t *testing.T) {
 		Prober: prober, Pacer: syncPacer{}, Sender: r, Clock: clock,
 		Neighbors: verifytest.Neighbors{gw: gwMAC},
 		Logger:    slog.New(logs),
-		OnChange: func(st verify.VIPStatus) {
+		OnEvent: func(e verify.Event) {
 			chMu.Lock()
-			changes = append(changes, st)
-			chMu.Unlock()
+			defer chMu.Unlock()
+			switch e := e.(type) {
+			case verify.StateChanged:
+				if e.From == e.Status.State {
+					t.Errorf("StateChanged without a change: %+v", e)
+				}
+				changes = append(changes, e.Status)
+			case verify.RemediationSent:
+				sentByKind[e.Kind.String()] += e.Frames
+			case verify.AllVerified:
+				allVerified++
+			}
 		},
 	})
 	verify.SetIdleHook(v, idle.hook)
@@ -241,9 +253,18 @@ func TestVerifierTakeover(t *testing.T) {
 	}
 	chMu.Lock()
 	nChanges := len(changes)
+	for k, n := range sentByKind {
+		if uint64(n) != stats[k] {
+			t.Errorf("RemediationSent events report %d %s frames, Stats %d", n, k, stats[k])
+		}
+	}
+	if len(sentByKind) != 3 || allVerified != 1 {
+		t.Errorf("events: frames by kind %v, AllVerified %d times; want 3 kinds, once", sentByKind, allVerified)
+	}
 	chMu.Unlock()
-	if nChanges < 4 {
-		t.Errorf("%d OnChange calls", nChanges)
+	// Each VIP: Unknown → Verified, or Unknown → Stale → Verified.
+	if nChanges != 6 {
+		t.Errorf("%d StateChanged events, want 6", nChanges)
 	}
 
 	// A second takeover: everything starts over and, the router now
