@@ -1,0 +1,257 @@
+package present
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/clock"
+	"github.com/vipd/vipd/internal/verify"
+	"github.com/vipd/vipd/internal/vipaddr"
+	"github.com/vipd/vipd/internal/watch"
+)
+
+// Kernel is the kernel's actual state as learnt from its events (package
+// netmon): reading it never dumps anything.
+type Kernel interface {
+	// Addrs returns the addresses on interface ifindex.
+	Addrs(ifindex int) []netip.Prefix
+	// LinkUp reports whether interface ifindex is up with carrier.
+	LinkUp(ifindex int) bool
+}
+
+// Announcer sends announcements, paced daemon-wide (*announce.Pacer).
+type Announcer interface {
+	Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule)
+	SendNow(key string, s announce.Sender, pkts ...announce.Packet) error
+	Cancel(key string)
+}
+
+// Ledger records the addresses vipd added, so that a later run removes
+// only those (package statedir).
+type Ledger interface {
+	Record(instance, ifname string, ifindex int, vips []netip.Prefix) error
+	Forget(instance string, ifindex int, vips []netip.Prefix) error
+}
+
+// Config is what an L2 Presenter presents.
+type Config struct {
+	// Instance names the instance (logs, pacer keys, ledger).
+	Instance string
+	// Interface carries the VIPs (index, name, MAC).
+	Interface net.Interface
+	VIPs      []netip.Prefix
+	// Primary is the node's own address on the interface (the advert
+	// source), which tells a stale upstream entry from a dead target.
+	Primary netip.Addr
+	// Schedule is the announcement schedule after a takeover; Rate and
+	// Burst the pacer's, to estimate when the first round has left.
+	Schedule announce.Schedule
+	Rate     float64
+	Burst    int
+	Verify   VerifyConfig
+}
+
+// Deps are what an L2 Presenter works with.
+type Deps struct {
+	Kernel    Kernel
+	Addresses vipaddr.Addresses
+	Announcer Announcer
+	Sender    announce.Sender
+	// Watch is the interface's watch set; nil: no watching.
+	Watch *WatchSet
+	// Prober sends the verification echoes; nil: no verification.
+	Prober    verify.Prober
+	Neighbors verify.Neighbors
+	// Targets finds the upstream targets of the VIPs.
+	Targets func(ifindex int, vips []netip.Prefix, configured []netip.Addr) ([]netip.Addr, error)
+	// Ledger records added addresses; nil: none.
+	Ledger Ledger
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Report receives what the instance must know; it must not block.
+	Report func(Report)
+}
+
+// opTimeout bounds one netlink operation.
+const opTimeout = 30 * time.Second
+
+// desired is what the instance asked for.
+type desired struct {
+	held     bool
+	owner    watch.Owner
+	vips     []netip.Prefix // never modified in place
+	vcfg     VerifyConfig
+	takeover uint64 // generations: a new TakeOver, Reassert, SetVIPs
+	reassert uint64
+	vipsGen  uint64
+	closing  bool
+}
+
+// L2 presents VIPs as addresses on an Ethernet interface, announced with
+// gratuitous ARP / unsolicited NA. See the package documentation.
+type L2 struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	wake chan struct{}
+	done chan struct{}
+
+	restored, unexpected atomic.Uint64
+
+	mu       sync.Mutex // guards the fields below
+	want     desired
+	since    time.Time        // failover start of the current takeover; zero once measured
+	verifier *verify.Verifier // the running one, for Status
+
+	// Owned by run.
+	states  map[netip.Prefix]*vip
+	applied desired
+	// addFailed is the takeover generation whose add failed: not retried
+	// until the next takeover.
+	addFailed uint64
+	verifyAt  time.Time // when to start verifying (zero: not pending)
+	vcfg      VerifyConfig
+}
+
+var _ Presenter = (*L2)(nil)
+
+// NewL2 starts a Presenter with its VIPs absent. Close stops it.
+func NewL2(cfg Config, deps Deps) *L2 {
+	if deps.Clock == nil {
+		deps.Clock = clock.System()
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Report == nil {
+		deps.Report = func(Report) {}
+	}
+	p := &L2{
+		cfg: cfg, deps: deps, log: deps.Logger,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		states: map[netip.Prefix]*vip{},
+		want:   desired{vips: cfg.VIPs, vcfg: cfg.Verify},
+	}
+	p.applied = p.want
+	p.vcfg = cfg.Verify
+	go p.run()
+	return p
+}
+
+func (p *L2) change(f func(w *desired)) {
+	p.mu.Lock()
+	f(&p.want)
+	p.mu.Unlock()
+	p.Reconcile()
+}
+
+// TakeOver implements Presenter.
+func (p *L2) TakeOver(since time.Time) {
+	p.mu.Lock()
+	p.since = since
+	p.mu.Unlock()
+	p.change(func(w *desired) { w.held = true; w.takeover++ })
+}
+
+// Release implements Presenter.
+func (p *L2) Release(owner watch.Owner) {
+	p.change(func(w *desired) { w.held = false; w.owner = owner })
+}
+
+// SetOwner implements Presenter.
+func (p *L2) SetOwner(owner watch.Owner) { p.change(func(w *desired) { w.owner = owner }) }
+
+// Reassert implements Presenter.
+func (p *L2) Reassert() { p.change(func(w *desired) { w.reassert++ }) }
+
+// ExpectHandover implements Presenter.
+func (p *L2) ExpectHandover(mac net.HardwareAddr) { p.deps.Watch.expectHandover(mac) }
+
+// SetVIPs implements Presenter.
+func (p *L2) SetVIPs(vips []netip.Prefix, vcfg VerifyConfig) {
+	vips = append([]netip.Prefix(nil), vips...)
+	p.change(func(w *desired) { w.vips = vips; w.vcfg = vcfg; w.vipsGen++ })
+}
+
+// Reconcile implements Presenter.
+func (p *L2) Reconcile() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close implements Presenter.
+func (p *L2) Close(ctx context.Context) {
+	p.change(func(w *desired) { w.closing = true })
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+}
+
+// Status implements Presenter.
+func (p *L2) Status() Status {
+	p.mu.Lock()
+	vips, v := p.want.vips, p.verifier
+	p.mu.Unlock()
+	have := map[netip.Prefix]bool{}
+	for _, a := range p.deps.Kernel.Addrs(p.cfg.Interface.Index) {
+		have[a] = true
+	}
+	var vsts []verify.VIPStatus
+	if v != nil {
+		vsts = v.Status()
+	}
+	mis, conf := p.deps.Watch.findings()
+	st := Status{Restored: p.restored.Load(), Unexpected: p.unexpected.Load()}
+	for _, pfx := range vips {
+		vs := VIPStatus{Prefix: pfx, Held: have[pfx], Misdirected: mis[pfx.Addr()], ConflictMAC: conf[pfx.Addr()]}
+		for _, t := range vsts {
+			if t.VIP == pfx.Addr() {
+				vs.Verification = append(vs.Verification, t)
+			}
+		}
+		st.VIPs = append(st.VIPs, vs)
+	}
+	return st
+}
+
+func (p *L2) run() {
+	defer close(p.done)
+	for {
+		now := p.deps.Clock.Now()
+		wake, stop := p.reconcile(now)
+		if stop {
+			return
+		}
+		var t clock.Timer
+		var fire <-chan time.Time
+		if !wake.IsZero() {
+			t = p.deps.Clock.NewTimer(wake.Sub(now))
+			fire = t.C()
+		}
+		select {
+		case <-p.wake:
+		case <-fire:
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+func addrsOf(ps []netip.Prefix) []netip.Addr {
+	out := make([]netip.Addr, len(ps))
+	for i, p := range ps {
+		out[i] = p.Addr()
+	}
+	return out
+}

@@ -1,0 +1,249 @@
+package present
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/watch"
+)
+
+// reconcile brings the interface to the desired state once and returns
+// when it must run again (zero: on the next change), or stop.
+func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
+	p.mu.Lock()
+	w := p.want
+	p.mu.Unlock()
+	ifindex := p.cfg.Interface.Index
+	vipsChanged := w.vipsGen != p.applied.vipsGen
+	takeover := w.held && (!p.applied.held || w.takeover != p.applied.takeover)
+	reassert := w.held && w.reassert != p.applied.reassert
+	if vipsChanged {
+		p.vcfg = w.vcfg
+	}
+
+	// Watch first: from now on claims of the VIPs by others are conflicts
+	// (held), or traffic for them is misdirected (not held).
+	switch {
+	case w.held && (takeover || vipsChanged):
+		p.deps.Watch.set(p, true, w.vips, watch.Owner{})
+	case !w.held && (p.applied.held || vipsChanged || !sameOwner(w.owner, p.applied.owner)):
+		p.deps.Watch.set(p, false, w.vips, w.owner)
+	}
+	if !w.held && p.applied.held {
+		// Released: nothing of ours may go out for the VIPs any more.
+		p.stopVerifier()
+		p.deps.Announcer.Cancel(p.cfg.Instance)
+		p.verifyAt = time.Time{}
+	}
+	if takeover {
+		p.addFailed = 0
+		p.stopVerifier()
+	}
+
+	actual := map[netip.Prefix]bool{}
+	for _, a := range p.deps.Kernel.Addrs(ifindex) {
+		actual[a] = true
+	}
+	pl := decide(now, w.held, p.deps.Kernel.LinkUp(ifindex), w.vips, p.states, actual)
+	p.carryOut(now, w, pl, actual)
+
+	if w.held && p.addFailed != w.takeover {
+		all := addrsOf(w.vips)
+		switch {
+		case takeover:
+			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, p.cfg.Schedule)
+			p.deps.Watch.probe(all)
+			// Probe a VIP only after its gratuitous ARP / NA went out,
+			// else a healthy upstream looks stale and gets needless
+			// repairs.
+			p.verifyAt = now.Add(p.announceRound(len(all)))
+		case reassert || vipsChanged:
+			// Announce replaces the instance's schedule: give it every
+			// VIP, so that rounds still due for the others are kept.
+			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, p.cfg.Schedule)
+			p.stopVerifier()
+			p.verifyAt = now
+		}
+	}
+	p.applied = w
+
+	wake = pl.wake
+	if w.held {
+		if t := p.manageVerifier(now, w); !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
+			wake = t
+		}
+	}
+	if w.closing {
+		p.stopVerifier()
+		if !w.held {
+			p.deps.Announcer.Cancel(p.cfg.Instance)
+		}
+		p.deps.Watch.forget(p)
+		return time.Time{}, true
+	}
+	return wake, false
+}
+
+// carryOut performs a plan and moves the VIPs' states.
+func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix]bool) {
+	ifindex := p.cfg.Interface.Index
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	state := func(pfx netip.Prefix) *vip {
+		s := p.states[pfx]
+		if s == nil {
+			s = &vip{}
+			p.states[pfx] = s
+		}
+		return s
+	}
+	if len(pl.remove) > 0 {
+		err := p.deps.Addresses.Remove(ctx, ifindex, pl.remove)
+		if err != nil {
+			// Remove tries every address; those that stay are removed
+			// again after confirmWait.
+			p.log.Error("cannot remove VIPs; retrying", "err", err)
+			p.deps.Report(RemoveFailed{Err: err})
+		} else {
+			p.log.Info("VIPs removed", "count", len(pl.remove))
+		}
+		for _, pfx := range pl.remove {
+			s := state(pfx)
+			s.state, s.at = stRemoving, now
+		}
+		if err == nil {
+			p.forget(pl.remove)
+		}
+	}
+	if len(pl.gone) > 0 {
+		p.forget(pl.gone)
+		for _, pfx := range pl.gone {
+			delete(p.states, pfx)
+		}
+	}
+	for _, pfx := range pl.confirmed {
+		state(pfx).state = stOurs
+	}
+	if len(pl.adopt) > 0 && w.held {
+		p.record(pl.adopt)
+		for _, pfx := range pl.adopt {
+			s := state(pfx)
+			s.state, s.unexpected = stOurs, false
+		}
+	}
+	if len(pl.add) > 0 && w.held && p.addFailed != w.takeover {
+		p.record(pl.add)
+		if err := p.deps.Addresses.Add(ctx, ifindex, pl.add); err != nil {
+			// All or nothing: no address this call added is left.
+			p.addFailed = w.takeover
+			p.log.Error("cannot add VIPs", "err", err)
+			p.deps.Report(AddFailed{Err: err})
+		} else {
+			for _, pfx := range pl.add {
+				s := state(pfx)
+				s.state, s.at, s.unexpected = stAdding, now, false
+			}
+			if len(pl.restored) > 0 {
+				p.restore(pl.restored)
+			} else {
+				p.log.Info("VIPs added", "count", len(pl.add))
+			}
+		}
+	}
+	if len(pl.unexpected) > 0 {
+		for _, pfx := range pl.unexpected {
+			state(pfx).unexpected = true
+			p.log.Warn("VIP present on a node that is not master; vipd did not add it and leaves it alone",
+				"vip", pfx, "iface", p.cfg.Interface.Name)
+		}
+		p.unexpected.Add(uint64(len(pl.unexpected)))
+		p.deps.Report(Unexpected{VIPs: pl.unexpected})
+	}
+	for pfx, s := range p.states {
+		if s.state == stAbsent && !actual[pfx] {
+			delete(p.states, pfx) // an unexpected one went away
+		}
+	}
+}
+
+// restore finishes putting back VIPs removed behind vipd's back.
+func (p *L2) restore(vips []netip.Prefix) {
+	for _, pfx := range vips {
+		p.log.Warn("VIP removed behind vipd's back; restored", "vip", pfx, "iface", p.cfg.Interface.Name)
+	}
+	p.restored.Add(uint64(len(vips)))
+	p.deps.Report(Restored{VIPs: vips})
+	// The upstream's entry still points here: one announcement, out of
+	// turn, in case a switch or neighbour forgot it meanwhile.
+	pkts, err := announce.Announcements(p.cfg.Interface.HardwareAddr, addrsOf(vips))
+	if err == nil {
+		err = p.deps.Announcer.SendNow(p.cfg.Instance+"/restore", p.deps.Sender, pkts...)
+	}
+	if err != nil {
+		p.log.Warn("cannot announce restored VIPs", "err", err)
+	}
+}
+
+// record notes vips in the ledger before they are added, so that a run
+// after a crash removes them.
+func (p *L2) record(vips []netip.Prefix) {
+	var todo []netip.Prefix
+	for _, pfx := range vips {
+		if s := p.states[pfx]; s == nil || !s.recorded {
+			todo = append(todo, pfx)
+		}
+	}
+	if len(todo) > 0 && p.deps.Ledger != nil {
+		if err := p.deps.Ledger.Record(p.cfg.Instance, p.cfg.Interface.Name, p.cfg.Interface.Index, todo); err != nil {
+			p.log.Error("cannot record the VIPs added in the state directory; a restart after a crash would not remove them", "err", err)
+		}
+	}
+	for _, pfx := range todo {
+		s := p.states[pfx]
+		if s == nil {
+			s = &vip{}
+			p.states[pfx] = s
+		}
+		s.recorded = true
+	}
+}
+
+// forget takes vips, removed, out of the ledger.
+func (p *L2) forget(vips []netip.Prefix) {
+	var todo []netip.Prefix
+	for _, pfx := range vips {
+		if s := p.states[pfx]; s != nil && s.recorded {
+			s.recorded = false
+			todo = append(todo, pfx)
+		}
+	}
+	if len(todo) > 0 && p.deps.Ledger != nil {
+		if err := p.deps.Ledger.Forget(p.cfg.Instance, p.cfg.Interface.Index, todo); err != nil {
+			p.log.Error("cannot update the record of added VIPs in the state directory", "err", err)
+		}
+	}
+}
+
+// announceRound estimates how long the pacer takes to send one round of
+// announcements for n VIPs.
+func (p *L2) announceRound(n int) time.Duration {
+	if p.cfg.Rate <= 0 {
+		return 0
+	}
+	frames := n
+	if p.cfg.Interface.HardwareAddr != nil && p.cfg.Primary.Is4() {
+		frames *= 2 // request and reply
+	}
+	frames -= p.cfg.Burst
+	if frames <= 0 {
+		return 0
+	}
+	return time.Duration(float64(frames) / p.cfg.Rate * float64(time.Second))
+}
+
+var errNoTargets = errors.New("no upstream target")
+
+func sameOwner(a, b watch.Owner) bool { return a.Node == b.Node && a.MAC.String() == b.MAC.String() }
