@@ -45,16 +45,14 @@ type Config struct {
 	Instance string
 	// Interface carries the VIPs (index, name, MAC).
 	Interface net.Interface
-	VIPs      []netip.Prefix
 	// Primary is the node's own address on the interface (the advert
 	// source), which tells a stale upstream entry from a dead target.
 	Primary netip.Addr
-	// Schedule is the announcement schedule after a takeover; Rate and
-	// Burst the pacer's, to estimate when the first round has left.
-	Schedule announce.Schedule
-	Rate     float64
-	Burst    int
-	Verify   VerifyConfig
+	// Rate and Burst are the pacer's, to estimate when the first round
+	// of announcements has left.
+	Rate  float64
+	Burst int
+	Settings
 }
 
 // Deps are what an L2 Presenter works with.
@@ -85,9 +83,8 @@ const opTimeout = 30 * time.Second
 type desired struct {
 	held     bool
 	owner    watch.Owner
-	vips     []netip.Prefix // never modified in place
-	vcfg     VerifyConfig
-	takeover uint64 // generations: a new TakeOver, Reassert, SetVIPs
+	set      Settings // its VIPs are never modified in place
+	takeover uint64   // generations: a new TakeOver, Reassert, SetVIPs
 	reassert uint64
 	vipsGen  uint64
 	closing  bool
@@ -116,7 +113,6 @@ type L2 struct {
 	// until the next takeover.
 	addFailed uint64
 	verifyAt  time.Time // when to start verifying (zero: not pending)
-	vcfg      VerifyConfig
 }
 
 var _ Presenter = (*L2)(nil)
@@ -137,10 +133,9 @@ func NewL2(cfg Config, deps Deps) *L2 {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		states: map[netip.Prefix]*vip{},
-		want:   desired{vips: cfg.VIPs, vcfg: cfg.Verify},
+		want:   desired{set: cfg.Settings},
 	}
 	p.applied = p.want
-	p.vcfg = cfg.Verify
 	go p.run()
 	return p
 }
@@ -175,9 +170,9 @@ func (p *L2) Reassert() { p.change(func(w *desired) { w.reassert++ }) }
 func (p *L2) ExpectHandover(mac net.HardwareAddr) { p.deps.Watch.expectHandover(mac) }
 
 // SetVIPs implements Presenter.
-func (p *L2) SetVIPs(vips []netip.Prefix, vcfg VerifyConfig) {
-	vips = append([]netip.Prefix(nil), vips...)
-	p.change(func(w *desired) { w.vips = vips; w.vcfg = vcfg; w.vipsGen++ })
+func (p *L2) SetVIPs(s Settings) {
+	s.VIPs = append([]netip.Prefix(nil), s.VIPs...)
+	p.change(func(w *desired) { w.set = s; w.vipsGen++ })
 }
 
 // Reconcile implements Presenter.
@@ -200,7 +195,7 @@ func (p *L2) Close(ctx context.Context) {
 // Status implements Presenter.
 func (p *L2) Status() Status {
 	p.mu.Lock()
-	vips, v := p.want.vips, p.verifier
+	vips, v := p.want.set.VIPs, p.verifier
 	p.mu.Unlock()
 	have := map[netip.Prefix]bool{}
 	for _, a := range p.deps.Kernel.Addrs(p.cfg.Interface.Index) {

@@ -116,8 +116,8 @@ func newFixture(t *testing.T) *fixture {
 	f.p = NewL2(Config{
 		Instance:  "web",
 		Interface: net.Interface{Index: 2, Name: "eth0", HardwareAddr: mac},
-		VIPs:      vips,
 		Primary:   netip.MustParseAddr("192.0.2.11"),
+		Settings:  Settings{VIPs: vips},
 	}, Deps{
 		Kernel: f.k, Addresses: f.k.addrs, Announcer: f.ann, Ledger: f.led, Clock: f.clock,
 		Report: func(r Report) {
@@ -271,7 +271,7 @@ func TestL2SetVIPs(t *testing.T) {
 	f.p.TakeOver(t0)
 	waitFor(t, "held", func() bool { return f.held() == 3 })
 	next := pfx("192.0.2.100/24", "192.0.2.103/24")
-	f.p.SetVIPs(next, VerifyConfig{})
+	f.p.SetVIPs(Settings{VIPs: next})
 	waitFor(t, "new list", func() bool { return slices.Equal(f.k.addrs.Addresses(2), next) })
 	if n, _, _ := f.ann.counts(); n != 2 {
 		t.Fatalf("%d schedules, want the takeover's and the reload's", n)

@@ -2,6 +2,8 @@ package present
 
 import (
 	"context"
+
+	"github.com/vipd/vipd/internal/announce"
 	"net"
 	"net/netip"
 	"time"
@@ -30,9 +32,9 @@ type Presenter interface {
 	// ExpectHandover tells the watchers that mac, a master that resigned,
 	// may answer for the VIPs for a moment while it removes them.
 	ExpectHandover(mac net.HardwareAddr)
-	// SetVIPs replaces the VIP list and the verification settings (a
-	// reload): added VIPs are presented, dropped ones removed if held.
-	SetVIPs(vips []netip.Prefix, vcfg VerifyConfig)
+	// SetVIPs replaces the VIP list and the settings (a reload): added
+	// VIPs are presented, dropped ones removed if held.
+	SetVIPs(s Settings)
 	// Reconcile compares the desired state with the kernel's now (the
 	// daemon calls it on every kernel event for the interface).
 	Reconcile()
@@ -75,6 +77,14 @@ func (Restored) isReport()         {}
 func (Unexpected) isReport()       {}
 func (Verify) isReport()           {}
 func (FailoverVerified) isReport() {}
+
+// Settings are what a reload may change.
+type Settings struct {
+	VIPs []netip.Prefix
+	// Schedule is the announcement schedule after a takeover.
+	Schedule announce.Schedule
+	Verify   VerifyConfig
+}
 
 // VerifyConfig is an instance's verification settings.
 type VerifyConfig struct {

@@ -20,17 +20,14 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	vipsChanged := w.vipsGen != p.applied.vipsGen
 	takeover := w.held && (!p.applied.held || w.takeover != p.applied.takeover)
 	reassert := w.held && w.reassert != p.applied.reassert
-	if vipsChanged {
-		p.vcfg = w.vcfg
-	}
 
 	// Watch first: from now on claims of the VIPs by others are conflicts
 	// (held), or traffic for them is misdirected (not held).
 	switch {
 	case w.held && (takeover || vipsChanged):
-		p.deps.Watch.set(p, true, w.vips, watch.Owner{})
+		p.deps.Watch.set(p, true, w.set.VIPs, watch.Owner{})
 	case !w.held && (p.applied.held || vipsChanged || !sameOwner(w.owner, p.applied.owner)):
-		p.deps.Watch.set(p, false, w.vips, w.owner)
+		p.deps.Watch.set(p, false, w.set.VIPs, w.owner)
 	}
 	if !w.held && p.applied.held {
 		// Released: nothing of ours may go out for the VIPs any more.
@@ -47,14 +44,14 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	for _, a := range p.deps.Kernel.Addrs(ifindex) {
 		actual[a] = true
 	}
-	pl := decide(now, w.held, p.deps.Kernel.LinkUp(ifindex), w.vips, p.states, actual)
+	pl := decide(now, w.held, p.deps.Kernel.LinkUp(ifindex), w.set.VIPs, p.states, actual)
 	p.carryOut(now, w, pl, actual)
 
 	if w.held && p.addFailed != w.takeover {
-		all := addrsOf(w.vips)
+		all := addrsOf(w.set.VIPs)
 		switch {
 		case takeover:
-			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, p.cfg.Schedule)
+			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, w.set.Schedule)
 			p.deps.Watch.probe(all)
 			// Probe a VIP only after its gratuitous ARP / NA went out,
 			// else a healthy upstream looks stale and gets needless
@@ -63,7 +60,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		case reassert || vipsChanged:
 			// Announce replaces the instance's schedule: give it every
 			// VIP, so that rounds still due for the others are kept.
-			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, p.cfg.Schedule)
+			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, w.set.Schedule)
 			p.stopVerifier()
 			p.verifyAt = now
 		}

@@ -13,7 +13,7 @@ import (
 // VIP this node does not hold. It returns when to look again.
 func (p *L2) manageVerifier(now time.Time, w desired) time.Time {
 	ready := p.addFailed != w.takeover
-	for _, pfx := range w.vips {
+	for _, pfx := range w.set.VIPs {
 		if s := p.states[pfx]; s == nil || s.state != stOurs {
 			ready = false
 			break
@@ -35,14 +35,13 @@ func (p *L2) manageVerifier(now time.Time, w desired) time.Time {
 		return p.verifyAt
 	}
 	p.verifyAt = time.Time{}
-	p.startVerifier(w.vips)
+	p.startVerifier(w.set.VIPs, w.set.Verify)
 	return time.Time{}
 }
 
 // startVerifier begins the per-VIP proof of vips.
-func (p *L2) startVerifier(vips []netip.Prefix) {
+func (p *L2) startVerifier(vips []netip.Prefix, vc VerifyConfig) {
 	p.stopVerifier()
-	vc := p.vcfg
 	if !vc.Enabled || p.deps.Prober == nil {
 		return
 	}
