@@ -1,0 +1,39 @@
+package statedir_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vipd/vipd/internal/statedir"
+)
+
+// BenchmarkLedgerRecord4096 measures one Record of 4096 prefixes into an
+// empty ledger: one atomic write (temp file, fsync, rename, fsync of the
+// directory) of the whole file, on the file system of $TMPDIR.
+func BenchmarkLedgerRecord4096(b *testing.B) {
+	dir := b.TempDir()
+	l, err := statedir.OpenLedger(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vips := manyPrefixes(4096)
+	for b.Loop() {
+		if err := l.Record("web", "eth0", 2, vips); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := l.Forget("web", 2, vips); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	if err := l.Record("web", "eth0", 2, vips); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "addresses.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fi.Size()), "file-bytes")
+}
