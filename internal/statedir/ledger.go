@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -31,8 +32,21 @@ type Entry struct {
 
 // ledgerFile is the content of addresses.json.
 type ledgerFile struct {
-	Version int     `json:"version"`
+	Version int `json:"version"`
+	// BootID is the kernel's boot_id when the file was written: the
+	// addresses recorded do not survive a reboot, so a ledger of another
+	// boot is void (and the interface indexes may name other interfaces).
+	BootID  string  `json:"boot_id,omitempty"`
 	Entries []Entry `json:"entries"`
+}
+
+// bootID returns this boot's id, "" when unknown. A variable for tests.
+var bootID = func() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Ledger is the record of the addresses vipd added on this host, kept in
@@ -45,6 +59,11 @@ type ledgerFile struct {
 // Only the holder of the directory's [Lock] should open a Ledger.
 type Ledger struct {
 	path string
+	boot string // this boot's id
+
+	// Stale is true when the file was of an earlier boot: its records
+	// were dropped.
+	Stale bool
 
 	mu     sync.Mutex      // guards recs and writes; held during the write, so the file follows the calls' order
 	recs   map[key]*record // never holds an empty record
@@ -66,7 +85,7 @@ type record struct {
 // operating system's error; one that does not parse, or holds entries that
 // make no sense, is a [*CorruptError] naming the file.
 func OpenLedger(dir string) (*Ledger, error) {
-	l := &Ledger{path: filepath.Join(dir, ledgerName), recs: make(map[key]*record)}
+	l := &Ledger{path: filepath.Join(dir, ledgerName), boot: bootID(), recs: make(map[key]*record)}
 	b, err := os.ReadFile(l.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return l, nil
@@ -83,6 +102,10 @@ func OpenLedger(dir string) (*Ledger, error) {
 		return nil, &CorruptError{Path: l.path, Err: errors.New(`no "version"`)}
 	case f.Version != ledgerVersion:
 		return nil, &CorruptError{Path: l.path, Err: fmt.Errorf("version %d: %w", f.Version, ErrUnsupportedVersion)}
+	}
+	if f.BootID != "" && l.boot != "" && f.BootID != l.boot {
+		l.Stale = true
+		return l, nil
 	}
 	for i, e := range f.Entries {
 		if err := checkEntry(e); err != nil {
@@ -271,7 +294,7 @@ func comparePrefix(a, b netip.Prefix) int {
 
 // writeLocked writes the whole ledger to its file; l.mu is held.
 func (l *Ledger) writeLocked() error {
-	b, err := json.MarshalIndent(ledgerFile{Version: ledgerVersion, Entries: l.entriesLocked()}, "", "  ")
+	b, err := json.MarshalIndent(ledgerFile{Version: ledgerVersion, BootID: l.boot, Entries: l.entriesLocked()}, "", "  ")
 	if err != nil {
 		return err
 	}

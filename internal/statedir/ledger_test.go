@@ -65,6 +65,7 @@ func TestLedgerMissingIsEmpty(t *testing.T) {
 }
 
 func TestLedgerRoundTrip(t *testing.T) {
+	defer statedir.SetBootID("test-boot")()
 	dir := t.TempDir()
 	l := openLedger(t, dir)
 	// Out of order, with a duplicate and an IPv6 instance.
@@ -110,12 +111,13 @@ func TestLedgerRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "{\n  \"version\": 1,\n  \"entries\": []\n}\n"; string(b) != want {
+	if want := "{\n  \"version\": 1,\n  \"boot_id\": \"test-boot\",\n  \"entries\": []\n}\n"; string(b) != want {
 		t.Errorf("empty ledger file = %q, want %q", b, want)
 	}
 }
 
 func TestLedgerFormat(t *testing.T) {
+	defer statedir.SetBootID("test-boot")()
 	dir := t.TempDir()
 	l := openLedger(t, dir)
 	if err := l.Record("web", "eth0", 2, prefixes(t, "192.0.2.101/24", "192.0.2.100/24")); err != nil {
@@ -127,6 +129,7 @@ func TestLedgerFormat(t *testing.T) {
 	}
 	want := `{
   "version": 1,
+  "boot_id": "test-boot",
   "entries": [
     {
       "instance": "web",
@@ -361,5 +364,25 @@ func TestLedgerConcurrent(t *testing.T) {
 	}
 	if reopened := openLedger(t, dir).Entries(); !reflect.DeepEqual(reopened, got) {
 		t.Errorf("the file differs from memory:\n%v\n%v", reopened, got)
+	}
+}
+
+// TestLedgerOfAnotherBootIsVoid: addresses do not survive a reboot, and
+// after one an ifindex may name another interface: the records go.
+func TestLedgerOfAnotherBootIsVoid(t *testing.T) {
+	dir := t.TempDir()
+	restore := statedir.SetBootID("boot-1")
+	l := openLedger(t, dir)
+	if err := l.Record("web", "eth0", 2, prefixes(t, "192.0.2.100/24")); err != nil {
+		t.Fatal(err)
+	}
+	if l2 := openLedger(t, dir); l2.Stale || len(l2.Entries()) != 1 {
+		t.Fatalf("same boot: stale %v, %v", l2.Stale, l2.Entries())
+	}
+	restore()
+	defer statedir.SetBootID("boot-2")()
+	l3 := openLedger(t, dir)
+	if !l3.Stale || len(l3.Entries()) != 0 {
+		t.Fatalf("after a reboot: stale %v, entries %v", l3.Stale, l3.Entries())
 	}
 }
