@@ -157,7 +157,7 @@ func newMonitor(k kernel, opts Options) (*Monitor, error) {
 		k.close()
 		return nil, err
 	}
-	go m.run()
+	go m.run(m.newTimer(m.resyncEvery))
 	return m, nil
 }
 
@@ -222,10 +222,15 @@ type episode struct {
 	backoff  time.Duration
 }
 
-func (m *Monitor) run() {
+// run applies events until Close; resync is the periodic resync's timer.
+func (m *Monitor) run(resync clock.Timer) {
 	defer close(m.done)
 	defer func() { m.st.stop() }()
-	resync := m.newTimer(m.resyncEvery)
+	defer func() {
+		if resync != nil {
+			resync.Stop()
+		}
+	}()
 	var settle clock.Timer // armed after a resubscription
 	var ep episode
 	for {
@@ -250,8 +255,9 @@ func (m *Monitor) run() {
 				continue
 			}
 		case <-timerC(resync):
+			ok := m.resync()
 			resync = m.newTimer(m.resyncEvery)
-			if m.resync() {
+			if ok {
 				continue
 			}
 		case <-timerC(settle):
