@@ -102,7 +102,9 @@ func converged(t *testing.T, m *Monitor, ns string) {
 }
 
 // ipBatch runs ip -n ns -batch with the commands on stdin.
-func ipBatch(t *testing.T, ns string, cmds []string) {
+func ipBatch(t *testing.T, ns string, cmds []string) { ipBatchTB(t, ns, cmds) }
+
+func ipBatchTB(t testing.TB, ns string, cmds []string) {
 	t.Helper()
 	cmd := exec.Command("ip", "-n", ns, "-batch", "-")
 	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")

@@ -117,21 +117,30 @@ func (s *Snapshot) DelAddr(ifindex int, p netip.Prefix) []Change {
 // or changed, addresses added (each group sorted by index, then prefix).
 func (s *Snapshot) Replace(links []Link, addrs []IfAddr) []Change {
 	s.init()
+	want := make(map[IfAddr]struct{}, len(addrs))
+	var added []IfAddr
+	for _, a := range addrs {
+		want[a] = struct{}{}
+		if !s.HasAddr(a.Index, a.Prefix) {
+			added = append(added, a)
+		}
+	}
+	var gone []IfAddr
+	for i, set := range s.addrs {
+		for p := range set {
+			if _, ok := want[IfAddr{i, p}]; !ok {
+				gone = append(gone, IfAddr{i, p})
+			}
+		}
+	}
+	var cs []Change
+	slices.SortFunc(gone, compareIfAddr)
+	for _, a := range gone {
+		cs = append(cs, s.DelAddr(a.Index, a.Prefix)...)
+	}
 	wantLinks := make(map[int]Link, len(links))
 	for _, l := range links {
 		wantLinks[l.Index] = l
-	}
-	wantAddrs := make(map[IfAddr]struct{}, len(addrs))
-	for _, a := range addrs {
-		wantAddrs[a] = struct{}{}
-	}
-	var cs []Change
-	for _, i := range slices.Sorted(maps.Keys(s.addrs)) {
-		for _, p := range s.Addrs(i) {
-			if _, ok := wantAddrs[IfAddr{i, p}]; !ok {
-				cs = append(cs, s.DelAddr(i, p)...)
-			}
-		}
 	}
 	for _, i := range slices.Sorted(maps.Keys(s.links)) {
 		if _, ok := wantLinks[i]; !ok {
@@ -141,14 +150,15 @@ func (s *Snapshot) Replace(links []Link, addrs []IfAddr) []Change {
 	for _, i := range slices.Sorted(maps.Keys(wantLinks)) {
 		cs = append(cs, s.SetLink(wantLinks[i])...)
 	}
-	sorted := slices.Clone(addrs)
-	slices.SortFunc(sorted, func(a, b IfAddr) int {
-		return cmp.Or(cmp.Compare(a.Index, b.Index), ComparePrefix(a.Prefix, b.Prefix))
-	})
-	for _, a := range sorted {
+	slices.SortFunc(added, compareIfAddr)
+	for _, a := range added {
 		cs = append(cs, s.AddAddr(a.Index, a.Prefix)...)
 	}
 	return cs
+}
+
+func compareIfAddr(a, b IfAddr) int {
+	return cmp.Or(cmp.Compare(a.Index, b.Index), ComparePrefix(a.Prefix, b.Prefix))
 }
 
 // Link finds a link by name.
@@ -188,11 +198,12 @@ func (s *Snapshot) Addrs(ifindex int) []netip.Prefix {
 // AllAddrs returns every address, sorted by index, then prefix.
 func (s *Snapshot) AllAddrs() []IfAddr {
 	var all []IfAddr
-	for _, i := range slices.Sorted(maps.Keys(s.addrs)) {
-		for _, p := range s.Addrs(i) {
+	for i, set := range s.addrs {
+		for p := range set {
 			all = append(all, IfAddr{i, p})
 		}
 	}
+	slices.SortFunc(all, compareIfAddr)
 	return all
 }
 
