@@ -1,5 +1,7 @@
 // Package vipaddrtest provides an in-memory vipaddr.Addresses with failure
-// injection, for tests of the daemon.
+// injection, for tests of the daemon. Its addresses can be followed with
+// OnChange (netmontest.Fake does) and changed as an operator would with
+// Set, Insert and Delete.
 package vipaddrtest
 
 import (
@@ -7,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -47,6 +50,7 @@ type Fake struct {
 	failures map[failure]error
 	calls    []Call
 	onCall   func(Call)
+	onChange func(ifindex int, p netip.Prefix, present bool)
 }
 
 var _ vipaddr.Addresses = (*Fake)(nil)
@@ -86,29 +90,103 @@ func (f *Fake) OnCall(fn func(Call)) {
 	f.onCall = fn
 }
 
+// OnChange sets fn, called for every address that appears on or vanishes
+// from an interface, whatever the cause (Add and its rollback, Remove, Set,
+// Insert, Delete), and at once for every address already there. fn is
+// called with the Fake's lock held, so that it sees the changes in the
+// order they were made even when several goroutines make them: it must not
+// call the Fake. A nil fn removes it.
+func (f *Fake) OnChange(fn func(ifindex int, p netip.Prefix, present bool)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onChange = fn
+	if fn == nil {
+		return
+	}
+	for _, i := range slices.Sorted(maps.Keys(f.addrs)) {
+		for _, p := range sortedPrefixes(f.addrs[i]) {
+			fn(i, p, true)
+		}
+	}
+}
+
+// put adds p to ifindex and reports whether it was new. Callers hold f.mu.
+func (f *Fake) put(ifindex int, p netip.Prefix) bool {
+	set := f.addrs[ifindex]
+	if set == nil {
+		set = make(map[netip.Prefix]bool)
+		f.addrs[ifindex] = set
+	}
+	if set[p] {
+		return false
+	}
+	set[p] = true
+	if f.onChange != nil {
+		f.onChange(ifindex, p, true)
+	}
+	return true
+}
+
+// del removes p from ifindex. Callers hold f.mu.
+func (f *Fake) del(ifindex int, p netip.Prefix) {
+	if !f.addrs[ifindex][p] {
+		return
+	}
+	delete(f.addrs[ifindex], p)
+	if f.onChange != nil {
+		f.onChange(ifindex, p, false)
+	}
+}
+
 // Set replaces the addresses of ifindex, as if an operator had changed them.
 func (f *Fake) Set(ifindex int, prefixes ...netip.Prefix) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := make(map[netip.Prefix]bool, len(prefixes))
+	keep := make(map[netip.Prefix]bool, len(prefixes))
 	for _, p := range prefixes {
-		m[p] = true
+		keep[p] = true
 	}
-	f.addrs[ifindex] = m
+	for _, p := range sortedPrefixes(f.addrs[ifindex]) {
+		if !keep[p] {
+			f.del(ifindex, p)
+		}
+	}
+	for _, p := range prefixes {
+		f.put(ifindex, p)
+	}
+}
+
+// Insert adds prefixes to ifindex as an operator would (ip addr add): not
+// recorded as a call, and no failure is injected.
+func (f *Fake) Insert(ifindex int, prefixes ...netip.Prefix) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range prefixes {
+		f.put(ifindex, p)
+	}
+}
+
+// Delete removes prefixes from ifindex as an operator would (ip addr del):
+// not recorded as a call, and no failure is injected.
+func (f *Fake) Delete(ifindex int, prefixes ...netip.Prefix) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range prefixes {
+		f.del(ifindex, p)
+	}
+}
+
+func sortedPrefixes(set map[netip.Prefix]bool) []netip.Prefix {
+	return slices.SortedFunc(maps.Keys(set), func(a, b netip.Prefix) int {
+		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	})
 }
 
 // Addresses returns the addresses of ifindex, sorted.
 func (f *Fake) Addresses(ifindex int) []netip.Prefix {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var ps []netip.Prefix
-	for p := range f.addrs[ifindex] {
-		ps = append(ps, p)
-	}
-	slices.SortFunc(ps, func(a, b netip.Prefix) int {
-		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
-	})
-	return ps
+	return sortedPrefixes(f.addrs[ifindex])
 }
 
 // Calls returns the calls made so far.
@@ -155,21 +233,15 @@ func (f *Fake) Add(ctx context.Context, ifindex int, vips []netip.Prefix) error 
 	if err := f.precheck(ctx, OpAdd, ifindex, vips); err != nil {
 		return f.record(OpAdd, ifindex, vips, err)
 	}
-	set := f.addrs[ifindex]
-	if set == nil {
-		set = make(map[netip.Prefix]bool)
-		f.addrs[ifindex] = set
-	}
 	var added []netip.Prefix
 	for _, p := range vips {
 		if err := f.failures[failure{OpAdd, p}]; err != nil {
 			for _, a := range added {
-				delete(set, a)
+				f.del(ifindex, a)
 			}
 			return f.record(OpAdd, ifindex, vips, opError(OpAdd, p, ifindex, err))
 		}
-		if !set[p] {
-			set[p] = true
+		if f.put(ifindex, p) {
 			added = append(added, p)
 		}
 	}
@@ -189,7 +261,7 @@ func (f *Fake) Remove(ctx context.Context, ifindex int, vips []netip.Prefix) err
 			errs = append(errs, opError(OpRemove, p, ifindex, err))
 			continue
 		}
-		delete(f.addrs[ifindex], p)
+		f.del(ifindex, p)
 	}
 	return f.record(OpRemove, ifindex, vips, errors.Join(errs...))
 }

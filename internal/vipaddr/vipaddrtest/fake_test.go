@@ -101,3 +101,59 @@ func TestFakeFailures(t *testing.T) {
 		t.Errorf("Present after ClearFailures = %v", err)
 	}
 }
+
+func TestFakeOnChange(t *testing.T) {
+	type change struct {
+		ifindex int
+		p       netip.Prefix
+		present bool
+	}
+	f := New()
+	f.Set(1, p2)
+	var got []change
+	f.OnChange(func(ifindex int, p netip.Prefix, present bool) { got = append(got, change{ifindex, p, present}) })
+	check := func(what string, want ...change) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: changes %v, want %v", what, got, want)
+		}
+		got = nil
+	}
+	check("replay of what is there", change{1, p2, true})
+
+	if err := f.Add(bg, 1, []netip.Prefix{p1, p2}); err != nil {
+		t.Fatal(err)
+	}
+	check("Add", change{1, p1, true})
+	f.Fail(OpAdd, p3, errors.New("boom"))
+	if err := f.Add(bg, 2, []netip.Prefix{p1b, p3}); err == nil {
+		t.Fatal("Add did not fail")
+	}
+	check("Add rolled back", change{2, p1b, true}, change{2, p1b, false})
+	f.ClearFailures()
+	if err := f.Remove(bg, 1, []netip.Prefix{p1, p3}); err != nil {
+		t.Fatal(err)
+	}
+	check("Remove", change{1, p1, false})
+
+	// An operator's changes are not calls.
+	calls := len(f.Calls())
+	f.Insert(1, p3, p3, p1)
+	check("Insert", change{1, p3, true}, change{1, p1, true})
+	f.Delete(1, p3, p1b)
+	check("Delete", change{1, p3, false})
+	f.Set(1, p1b, p1)
+	check("Set", change{1, p2, false}, change{1, p1b, true})
+	if got := f.Addresses(1); !slices.Equal(got, []netip.Prefix{p1, p1b}) {
+		t.Errorf("Addresses = %v", got)
+	}
+	if len(f.Calls()) != calls {
+		t.Errorf("operator changes were recorded as calls: %v", f.Calls()[calls:])
+	}
+	f.OnChange(nil)
+	f.Set(1)
+	check("after OnChange(nil)")
+	if got := f.Addresses(1); len(got) != 0 {
+		t.Errorf("Set(1) left %v", got)
+	}
+}
