@@ -224,6 +224,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		j.q[i] = &es[i]
 	}
 	now := p.clock.Now()
+	n := len(j.q) // the pacer owns j.q once it is queued
 
 	p.mu.Lock()
 	if old := p.jobs[key]; old != nil {
@@ -239,7 +240,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 	p.mu.Unlock()
 
 	p.poke()
-	p.log.Debug("announce: schedule started", "instance", key, "vips", len(j.q),
+	p.log.Debug("announce: schedule started", "instance", key, "vips", n,
 		"rounds", sch.Count, "interval", sch.Interval, "refresh", sch.Refresh)
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/vipd/vipd/internal/daemon"
 	"github.com/vipd/vipd/internal/metrics"
 	"github.com/vipd/vipd/internal/sdnotify"
+	"github.com/vipd/vipd/internal/statedir"
 )
 
 func newRunCmd() *cobra.Command {
@@ -76,6 +78,23 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 }
 
 func runDaemon(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
+	// One daemon per host: before anything is touched.
+	lock, err := statedir.Lock(cfg.StateDir)
+	if err != nil {
+		var le *statedir.LockedError
+		if errors.As(err, &le) {
+			return err
+		}
+		return configError{fmt.Errorf("state directory (state_dir): %w", err)}
+	}
+	defer lock.Close()
+	ledger, err := statedir.OpenLedger(cfg.StateDir)
+	if err != nil {
+		return configError{fmt.Errorf("state directory (state_dir): %w (it records the VIPs vipd added; fix or remove the file)", err)}
+	}
+	if ledger.Stale {
+		log.Info("record of added VIPs is from before a reboot; ignored", "path", ledger.Path())
+	}
 	env, err := daemon.NewLinuxEnv(log)
 	if err != nil {
 		return err
@@ -113,6 +132,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, path string, log *slog.L
 		Env:     env,
 		Logger:  log,
 		Version: Version,
+		Ledger:  ledger,
 		Ready: func() {
 			sdnotify.Ready()
 			sdnotify.Status("running")

@@ -14,6 +14,7 @@ import (
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/announce/announcetest"
 	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/statedir"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/transport/transporttest"
 	"github.com/vipd/vipd/internal/verify"
@@ -31,6 +32,7 @@ type fakeEnv struct {
 	conn   *transporttest.Conn
 	addrs  *vipaddrtest.Fake
 	sender *recorder
+	kernel *fakeKernel
 }
 
 type recorder struct{ announcetest.Recorder }
@@ -47,8 +49,11 @@ func newFakeEnv(n *transporttest.Network, idx int, mac string, src string) *fake
 		sender: &recorder{},
 	}
 	e.conn = n.NewConn(idx, hw, e.src.Is6(), e.src)
+	e.kernel = newFakeKernel(e)
 	return e
 }
+
+func (e *fakeEnv) Kernel() Kernel { return e.kernel }
 
 func (e *fakeEnv) InterfaceByName(name string) (*net.Interface, error) {
 	e.mu.Lock()
@@ -62,12 +67,14 @@ func (e *fakeEnv) InterfaceByName(name string) (*net.Interface, error) {
 
 func (e *fakeEnv) setCarrier(on bool) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if on {
 		e.ifi.Flags |= net.FlagRunning
 	} else {
 		e.ifi.Flags &^= net.FlagRunning
 	}
+	idx := e.ifi.Index
+	e.mu.Unlock()
+	e.kernel.notify(KernelChange{Index: idx, Name: "eth0", Link: true})
 }
 func (e *fakeEnv) SourceAddr(*net.Interface, bool, []netip.Prefix) (netip.Addr, error) {
 	return e.src, nil
@@ -113,6 +120,11 @@ func startNode(t *testing.T, env *fakeEnv, cfg *config.Config) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runNode(t, env, d)
+}
+
+func runNode(t *testing.T, env *fakeEnv, d *Daemon) *node {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{env: env, cancel: cancel, done: make(chan error, 1), d: d}
 	go func() { n.done <- d.Run(ctx) }()
@@ -217,19 +229,45 @@ func TestSilentMasterDeathAndPreemptBack(t *testing.T) {
 	}
 }
 
-func TestLeftoverVIPsRemovedAtStart(t *testing.T) {
+// TestLeftoversRecordedAreRemovedOthersRefused: at start vipd removes the
+// VIPs that an earlier run recorded as added (a crash) and nothing else; a
+// configured VIP present that it did not add makes it refuse to start.
+func TestLeftoversRecordedAreRemovedOthersRefused(t *testing.T) {
 	seg := transporttest.NewNetwork(nil)
 	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
-	env.addrs.Set(2, netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/24"))
+	a, b := netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/24")
+	env.addrs.Set(2, a, b)
+
+	// Not recorded: refused, nothing touched.
+	_, err := New(Options{Config: testConfig(t, 100, true), Env: env, NoControl: true})
+	if err == nil || !strings.Contains(err.Error(), "192.0.2.100 is already on eth0 and vipd did not add it") {
+		t.Fatalf("New: %v", err)
+	}
+	if got := env.addrs.Addresses(2); len(got) != 2 {
+		t.Fatalf("refused start touched the addresses: %v", got)
+	}
+
+	// Recorded by a run that crashed: removed.
+	led, err := statedir.OpenLedger(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := led.Record("web", "eth0", 2, []netip.Prefix{a, b}); err != nil {
+		t.Fatal(err)
+	}
 	// A master elsewhere with a higher priority keeps us backup.
 	other := seg.NewConn(9, net.HardwareAddr{2, 0, 0, 0, 0, 9}, false, netip.MustParseAddr("192.0.2.9"))
 	stopOther := advertise(t, other, "192.0.2.9", 250)
 	defer stopOther()
-	n := startNode(t, env, testConfig(t, 100, true))
-	waitFor(t, "backup", 2*time.Second, func() bool { return n.state(t) == "BACKUP" })
-	if got := env.addrs.Addresses(2); len(got) != 0 {
-		t.Fatalf("leftovers not removed: %v", got)
+	d, err := New(Options{Config: testConfig(t, 100, true), Env: env, NoControl: true, Ledger: led})
+	if err != nil {
+		t.Fatal(err)
 	}
+	n := runNode(t, env, d)
+	waitFor(t, "backup", 2*time.Second, func() bool { return n.state(t) == "BACKUP" })
+	waitFor(t, "leftovers removed and forgotten", 2*time.Second, func() bool {
+		return len(env.addrs.Addresses(2)) == 0 && len(led.Entries()) == 0
+	})
 }
 
 func TestAddFailureResignsWithoutHalfConfiguredAddresses(t *testing.T) {
@@ -243,9 +281,7 @@ func TestAddFailureResignsWithoutHalfConfiguredAddresses(t *testing.T) {
 	}
 	env.addrs.ClearFailures()
 	waitFor(t, "master after retry", 10*time.Second, func() bool { return n.state(t) == "MASTER" })
-	if got := env.addrs.Addresses(2); len(got) != 2 {
-		t.Fatalf("after retry: %v", got)
-	}
+	waitFor(t, "VIPs after retry", 2*time.Second, func() bool { return len(env.addrs.Addresses(2)) == 2 })
 }
 
 func TestReceiveChecksDropAndCount(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 
 	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/present"
+	"github.com/vipd/vipd/internal/statedir"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
@@ -28,6 +30,9 @@ type Env interface {
 	OpenSender(ifi *net.Interface) (announce.SenderCloser, error)
 	// Addresses adds and removes VIPs.
 	Addresses() vipaddr.Addresses
+	// Kernel is the kernel's links and addresses as its events report
+	// them.
+	Kernel() Kernel
 
 	// Prober sends the ICMP echoes that prove a VIP (one per daemon);
 	// nil, nil means no verification in this environment.
@@ -42,12 +47,45 @@ type Env interface {
 	OpenWatcher(ifi *net.Interface, deps watch.Deps) (*watch.Watcher, error)
 }
 
+// Kernel is the kernel's state, learnt from its netlink events (package
+// netmon): reading it never dumps anything.
+type Kernel interface {
+	present.Kernel
+	// Link returns the interface called name.
+	Link(name string) (Link, bool)
+	// Holders returns the names of the interfaces that carry a, with any
+	// prefix length.
+	Holders(a netip.Addr) []string
+	// Subscribe calls f for every change of a link or an address, from
+	// the monitor's goroutine; f must not block. cancel ends it.
+	Subscribe(f func(KernelChange)) (cancel func())
+}
+
+// Link is an interface as the kernel reports it.
+type Link struct {
+	Index int
+	Name  string
+	// Up is the administrative state; Running says it has carrier.
+	Up, Running bool
+}
+
+// KernelChange names what changed: a link (Link true) or an address of
+// interface Index; All: anything may have (a resync after missed events).
+type KernelChange struct {
+	Index int
+	Name  string
+	Link  bool
+	All   bool
+}
+
+// Ledger records the addresses vipd adds (*statedir.Ledger).
+type Ledger interface {
+	present.Ledger
+	Entries() []statedir.Entry
+}
+
 // Announcer sends the announcements of instances that became master. The
 // daemon-wide *announce.Pacer implements it.
-type Announcer interface {
-	Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule)
-	SendNow(key string, s announce.Sender, pkts ...announce.Packet) error
-	Cancel(key string)
-}
+type Announcer = present.Announcer
 
 var _ Announcer = (*announce.Pacer)(nil)

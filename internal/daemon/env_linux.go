@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/netmon"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
@@ -16,21 +17,32 @@ import (
 
 // LinuxEnv is the real Env: netlink, AF_PACKET and raw IP sockets.
 type LinuxEnv struct {
-	addrs *vipaddr.Netlink
-	log   *slog.Logger
+	addrs  *vipaddr.Netlink
+	kernel *netmon.Monitor
+	log    *slog.Logger
 
 	mu   sync.Mutex // guards icmp
 	icmp *verify.ICMP
 }
 
-// NewLinuxEnv opens the netlink handle used for addresses.
+// NewLinuxEnv opens the netlink handle used for addresses and the monitor
+// of the kernel's links and addresses (it returns once the monitor holds a
+// first full dump).
 func NewLinuxEnv(log *slog.Logger) (*LinuxEnv, error) {
 	a, err := vipaddr.NewNetlink()
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	return &LinuxEnv{addrs: a, log: log}, nil
+	m, err := netmon.Open(netmon.Options{Logger: log})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return &LinuxEnv{addrs: a, kernel: m, log: log}, nil
 }
+
+// Kernel implements Env.
+func (e *LinuxEnv) Kernel() Kernel { return monitorKernel{e.kernel} }
 
 func (e *LinuxEnv) InterfaceByName(name string) (*net.Interface, error) {
 	return net.InterfaceByName(name)
@@ -90,5 +102,6 @@ func (e *LinuxEnv) Close() error {
 		e.icmp.Close()
 		e.icmp = nil
 	}
+	e.kernel.Close()
 	return e.addrs.Close()
 }

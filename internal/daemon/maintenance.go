@@ -2,16 +2,13 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 
 	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/statedir"
 )
 
 // MaintenanceArgs are the arguments of the control command "maintenance".
@@ -21,45 +18,38 @@ type MaintenanceArgs struct {
 	Instance string `json:"instance,omitempty"`
 }
 
-// faultMaintenance is the fault reason of an instance in maintenance.
-const faultMaintenance = "maintenance"
-
 // maintenance is the persisted set of instances in maintenance.
 type maintenance struct {
-	path string // "" when there is no state directory
-	log  *slog.Logger
+	dir string // "" when there is no state directory
 
-	mu        sync.Mutex // guards the fields below
-	All       bool       `json:"all"`
-	Instances []string   `json:"instances"`
+	mu    sync.Mutex // guards state
+	state statedir.Maintenance
 }
 
-func loadMaintenance(stateDir string, log *slog.Logger) *maintenance {
-	m := &maintenance{log: log}
-	if stateDir == "" {
-		return m
+// loadMaintenance reads the persisted maintenance state. It fails closed:
+// a state directory that cannot be read, or a corrupt file, is an error
+// (starting without maintenance could put a node the operator took out back
+// into the election).
+func loadMaintenance(dir string, log *slog.Logger) (*maintenance, error) {
+	m := &maintenance{dir: dir}
+	if dir == "" {
+		return m, nil
 	}
-	m.path = filepath.Join(stateDir, "maintenance.json")
-	b, err := os.ReadFile(m.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		log.Error("cannot read maintenance state; starting without maintenance", "path", m.path, "err", err)
-	default:
-		if err := json.Unmarshal(b, m); err != nil {
-			log.Error("maintenance state is corrupt; starting without maintenance", "path", m.path, "err", err)
-			m.All, m.Instances = false, nil
-		} else if m.All || len(m.Instances) > 0 {
-			log.Warn("maintenance mode persisted from an earlier run", "all", m.All, "instances", m.Instances)
-		}
+	st, err := statedir.LoadMaintenance(dir)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: maintenance state: %w (fix or remove the file; it says which instances the operator took out of service)", err)
 	}
-	return m
+	if st.All || len(st.Instances) > 0 {
+		log.Warn("maintenance mode persisted from an earlier run", "all", st.All, "instances", st.Instances)
+	}
+	m.state = st
+	return m, nil
 }
 
 func (m *maintenance) on(name string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.All || slices.Contains(m.Instances, name)
+	return m.state.On(name)
 }
 
 func (m *maintenance) faultsFor(name string) []string {
@@ -69,38 +59,39 @@ func (m *maintenance) faultsFor(name string) []string {
 	return nil
 }
 
-// set records the new state and writes it out atomically.
-func (m *maintenance) set(name string, on bool) error {
+// set records the new state for name ("" for all) and writes it out;
+// names are every instance's (turning one off while all are on turns the
+// others on explicitly).
+func (m *maintenance) set(name string, on bool, names []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	st := m.state
+	st.Instances = slices.Clone(st.Instances)
 	switch {
 	case name == "":
-		m.All = on
+		st.All = on
 		if !on {
-			m.Instances = nil
+			st.Instances = nil
 		}
-	case on && !slices.Contains(m.Instances, name):
-		m.Instances = append(m.Instances, name)
+	case on && !slices.Contains(st.Instances, name):
+		st.Instances = append(st.Instances, name)
 	case !on:
-		m.Instances = slices.DeleteFunc(m.Instances, func(s string) bool { return s == name })
+		if st.All {
+			st.All = false
+			for _, n := range names {
+				if n != name && !slices.Contains(st.Instances, n) {
+					st.Instances = append(st.Instances, n)
+				}
+			}
+		}
+		st.Instances = slices.DeleteFunc(st.Instances, func(s string) bool { return s == name })
 	}
-	if m.path == "" {
-		return nil
+	if m.dir != "" {
+		if err := statedir.SaveMaintenance(m.dir, st); err != nil {
+			return fmt.Errorf("daemon: maintenance: %w", err)
+		}
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(m.path), 0o755); err != nil {
-		return fmt.Errorf("daemon: maintenance: %w", err)
-	}
-	tmp := m.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("daemon: maintenance: %w", err)
-	}
-	if err := os.Rename(tmp, m.path); err != nil {
-		return fmt.Errorf("daemon: maintenance: %w", err)
-	}
+	m.state = st
 	return nil
 }
 
@@ -122,22 +113,7 @@ func (d *Daemon) SetMaintenance(ctx context.Context, name string, on bool) error
 	if name != "" && len(rs) == 0 {
 		return fmt.Errorf("daemon: maintenance: no instance %q", name)
 	}
-	// The instance that is not in maintenance while "all" is set would
-	// stay in it: turning one off while all are on turns the others on
-	// explicitly first.
-	if !on && name != "" && d.maint.on(name) {
-		d.maint.mu.Lock()
-		if d.maint.All {
-			d.maint.All = false
-			for _, n := range names {
-				if n != name && !slices.Contains(d.maint.Instances, n) {
-					d.maint.Instances = append(d.maint.Instances, n)
-				}
-			}
-		}
-		d.maint.mu.Unlock()
-	}
-	if err := d.maint.set(name, on); err != nil {
+	if err := d.maint.set(name, on, names); err != nil {
 		return err
 	}
 	for _, r := range rs {

@@ -53,6 +53,9 @@ type Config struct {
 	Rate  float64
 	Burst int
 	Settings
+	// Leftovers are VIPs on the interface that an earlier run recorded as
+	// added (it crashed): ours, so removed unless a takeover wants them.
+	Leftovers []netip.Prefix
 }
 
 // Deps are what an L2 Presenter works with.
@@ -102,6 +105,7 @@ type L2 struct {
 	restored, unexpected atomic.Uint64
 
 	mu       sync.Mutex // guards the fields below
+	started  bool
 	want     desired
 	since    time.Time        // failover start of the current takeover; zero once measured
 	verifier *verify.Verifier // the running one, for Status
@@ -117,7 +121,8 @@ type L2 struct {
 
 var _ Presenter = (*L2)(nil)
 
-// NewL2 starts a Presenter with its VIPs absent. Close stops it.
+// NewL2 returns a Presenter with its VIPs absent; nothing happens until
+// Start. Close stops it.
 func NewL2(cfg Config, deps Deps) *L2 {
 	if deps.Clock == nil {
 		deps.Clock = clock.System()
@@ -136,8 +141,20 @@ func NewL2(cfg Config, deps Deps) *L2 {
 		want:   desired{set: cfg.Settings},
 	}
 	p.applied = p.want
-	go p.run()
+	for _, pfx := range cfg.Leftovers {
+		p.states[pfx] = &vip{state: stOurs, recorded: true}
+	}
 	return p
+}
+
+// Start runs the Presenter's goroutine.
+func (p *L2) Start() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started {
+		p.started = true
+		go p.run()
+	}
 }
 
 func (p *L2) change(f func(w *desired)) {
@@ -186,6 +203,12 @@ func (p *L2) Reconcile() {
 // Close implements Presenter.
 func (p *L2) Close(ctx context.Context) {
 	p.change(func(w *desired) { w.closing = true })
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if !started {
+		return
+	}
 	select {
 	case <-p.done:
 	case <-ctx.Done():

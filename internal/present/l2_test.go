@@ -130,6 +130,7 @@ func newFixture(t *testing.T) *fixture {
 	})
 	// The kernel's events: every change of the fake reaches the Presenter.
 	f.k.addrs.OnCall(func(vipaddrtest.Call) { f.p.Reconcile() })
+	f.p.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -40,6 +40,8 @@ type Presenter interface {
 	Reconcile()
 	// Status reports each configured VIP, without asking the kernel.
 	Status() Status
+	// Start runs the Presenter; nothing is touched before.
+	Start()
 	// Close stops the Presenter after a last reconciliation (a Release
 	// before Close removes the VIPs), or when ctx ends.
 	Close(ctx context.Context)

@@ -1,0 +1,46 @@
+package daemon
+
+import (
+	"net/netip"
+
+	"github.com/vipd/vipd/internal/netmon"
+)
+
+// monitorKernel is a netmon.Source as the daemon's Kernel.
+type monitorKernel struct{ m netmon.Source }
+
+func (k monitorKernel) Addrs(ifindex int) []netip.Prefix { return k.m.Addrs(ifindex) }
+
+func (k monitorKernel) LinkUp(ifindex int) bool {
+	lk, ok := k.m.LinkByIndex(ifindex)
+	return ok && lk.Usable()
+}
+
+func (k monitorKernel) Link(name string) (Link, bool) {
+	lk, ok := k.m.Link(name)
+	if !ok {
+		return Link{}, false
+	}
+	return Link{Index: lk.Index, Name: lk.Name, Up: lk.Up, Running: lk.Running}, true
+}
+
+func (k monitorKernel) Holders(a netip.Addr) []string {
+	var names []string
+	for _, idx := range k.m.Holders(a) {
+		if lk, ok := k.m.LinkByIndex(idx); ok {
+			names = append(names, lk.Name)
+		}
+	}
+	return names
+}
+
+func (k monitorKernel) Subscribe(f func(KernelChange)) func() {
+	return k.m.Subscribe(func(c netmon.Change) {
+		f(KernelChange{
+			Index: c.Index,
+			Name:  c.Name,
+			Link:  c.Kind == netmon.LinkChanged || c.Kind == netmon.LinkDeleted,
+			All:   c.Kind == netmon.Resynced,
+		})
+	})
+}

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/vipd/vipd/internal/fsm"
+	"github.com/vipd/vipd/internal/transport"
+	"github.com/vipd/vipd/internal/vrrp"
+)
+
+// receive applies the RFC 5798 §7.1 receive checks, then the state machine.
+func (in *instance) receive(p transport.Packet) {
+	if p.TTL != 255 {
+		in.drop(vrrp.DropTTL)
+		return
+	}
+	adv, err := vrrp.Parse(p.Payload, p.Src, p.Dst)
+	if err != nil {
+		in.drop(vrrp.ReasonOf(err))
+		return
+	}
+	switch {
+	case p.Src == in.src:
+		in.drop(vrrp.DropOwnPacket)
+		return
+	case len(in.peers) > 0 && !in.peers[p.Src]:
+		in.drop(vrrp.DropNotPeer)
+		return
+	case in.m.Owner():
+		in.drop(vrrp.DropOwner)
+		return
+	}
+	in.received++
+	now := in.clock.Now()
+	if !sameAddrs(adv.Addresses, in.advVIPs) {
+		// RFC 5798 §7.1: MAY check the list, SHOULD log a mismatch; the
+		// packet is still processed.
+		in.mismatch++
+		if now.Sub(in.lastMismatchLog) > time.Minute {
+			in.lastMismatchLog = now
+			in.log.Warn("advertisement's address list differs from ours: check both configs",
+				"from", p.Src, "theirs", len(adv.Addresses), "ours", len(in.advVIPs))
+		}
+	}
+	if adv.Priority > 0 {
+		in.lastHeard = now
+	}
+	in.apply(in.m.Step(now, fsm.Advert{
+		From: p.Src, FromMAC: p.SrcMAC, Priority: adv.Priority, Interval: adv.Interval(),
+	}))
+}
+
+func (in *instance) drop(r vrrp.DropReason) { in.drops[r.String()]++ }
+
+func sameAddrs(a, b []netip.Addr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[netip.Addr]bool, len(b))
+	for _, x := range b {
+		seen[x] = true
+	}
+	for _, x := range a {
+		if !seen[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// send advertises with priority prio to every destination.
+func (in *instance) send(prio uint8) {
+	adv := vrrp.Advertisement{VRID: in.cfg.VRID, Priority: prio, MaxAdvertInterval: in.centis, Addresses: in.advVIPs}
+	for _, dst := range in.dsts {
+		b, err := adv.AppendMarshal(in.buf[:0], in.src, dst)
+		if err == nil {
+			in.buf = b
+			err = in.link.writeTo(b, in.src, dst)
+		}
+		if err != nil {
+			in.sendErrors++
+			if in.sendErrors == 1 || in.sendErrors%100 == 0 {
+				in.log.Error("cannot send advertisement", "dst", dst, "errors", in.sendErrors, "err", err)
+			}
+			continue
+		}
+		in.sent++
+	}
+}
