@@ -7,13 +7,14 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/announce/announcetest"
 	"github.com/vipd/vipd/internal/config"
+	"github.com/vipd/vipd/internal/netmon"
+	"github.com/vipd/vipd/internal/netmon/netmontest"
 	"github.com/vipd/vipd/internal/statedir"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/transport/transporttest"
@@ -25,14 +26,13 @@ import (
 
 // fakeEnv is one node on an in-memory segment.
 type fakeEnv struct {
-	mu     sync.Mutex // guards ifi's flags
-	ifi    *net.Interface
+	ifi    *net.Interface // as created; the link's state is kernel's
 	src    netip.Addr
 	net    *transporttest.Network
 	conn   *transporttest.Conn
 	addrs  *vipaddrtest.Fake
+	kernel *netmontest.Fake // follows addrs
 	sender *recorder
-	kernel *fakeKernel
 }
 
 type recorder struct{ announcetest.Recorder }
@@ -49,33 +49,31 @@ func newFakeEnv(n *transporttest.Network, idx int, mac string, src string) *fake
 		sender: &recorder{},
 	}
 	e.conn = n.NewConn(idx, hw, e.src.Is6(), e.src)
-	e.kernel = newFakeKernel(e)
+	e.kernel = netmontest.New(e.addrs)
+	e.kernel.SetLink(netmon.Link{Index: idx, Name: "eth0", HardwareAddr: hw, MTU: 1500, Up: true, Running: true, LowerUp: true, OperState: netmon.OperUp})
 	return e
 }
 
-func (e *fakeEnv) Kernel() Kernel { return e.kernel }
+func (e *fakeEnv) Kernel() Kernel { return monitorKernel{e.kernel} }
 
 func (e *fakeEnv) InterfaceByName(name string) (*net.Interface, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if name != e.ifi.Name {
+	l, ok := e.kernel.Link(name)
+	if !ok {
 		return nil, errors.New("no such network interface")
 	}
 	c := *e.ifi
+	c.Index = l.Index
+	c.Flags = 0
+	if l.Up {
+		c.Flags |= net.FlagUp
+	}
+	if l.Running {
+		c.Flags |= net.FlagRunning
+	}
 	return &c, nil
 }
 
-func (e *fakeEnv) setCarrier(on bool) {
-	e.mu.Lock()
-	if on {
-		e.ifi.Flags |= net.FlagRunning
-	} else {
-		e.ifi.Flags &^= net.FlagRunning
-	}
-	idx := e.ifi.Index
-	e.mu.Unlock()
-	e.kernel.notify(KernelChange{Index: idx, Name: "eth0", Link: true})
-}
+func (e *fakeEnv) setCarrier(on bool) { e.kernel.SetCarrier("eth0", on) }
 func (e *fakeEnv) SourceAddr(*net.Interface, bool, []netip.Prefix) (netip.Addr, error) {
 	return e.src, nil
 }

@@ -81,14 +81,12 @@ func TestVIPDeletedOnMasterIsRestored(t *testing.T) {
 		return len(vs) == 2 && vs[0].Held && vs[1].Held
 	})
 	env.addrs.Set(2, netip.MustParsePrefix("192.0.2.100/24"))
-	env.kernel.notify(KernelChange{Index: 2})
 	waitFor(t, "restored", 2*time.Second, func() bool { return len(env.addrs.Addresses(2)) == 2 })
 	waitFor(t, "reported", 2*time.Second, func() bool {
 		return ev.count(control.EventAddress, "restored") == 1 && a.inst(t).Counters.VIPsRestored == 1
 	})
 	// A flush of everything (a network manager's): all back.
 	env.addrs.Set(2)
-	env.kernel.notify(KernelChange{Index: 2})
 	waitFor(t, "restored after a flush", 2*time.Second, func() bool {
 		return len(env.addrs.Addresses(2)) == 2 && a.inst(t).Counters.VIPsRestored == 3
 	})
@@ -107,11 +105,9 @@ func TestVIPOnBackupIsReportedNotRemoved(t *testing.T) {
 	ev := collect(t, b.d)
 	waitFor(t, "a master, b backup", 2*time.Second, func() bool { return a.state(t) == "MASTER" && b.state(t) == "BACKUP" })
 	benv.addrs.Set(3, netip.MustParsePrefix("192.0.2.101/24"))
-	benv.kernel.notify(KernelChange{Index: 3})
 	waitFor(t, "reported", 2*time.Second, func() bool {
 		return ev.count(control.EventAddress, "unexpected") == 1 && b.inst(t).Counters.VIPsUnexpected == 1
 	})
-	benv.kernel.notify(KernelChange{Index: 3})
 	time.Sleep(50 * time.Millisecond) // more reconciliations: not reported again, not removed
 	if got := benv.addrs.Addresses(3); len(got) != 1 || ev.count(control.EventAddress, "unexpected") != 1 {
 		t.Fatalf("b holds %v, %d reports", got, ev.count(control.EventAddress, "unexpected"))
