@@ -81,6 +81,7 @@ func newVipdNode(t *testing.T, h *labnet.Host, config string) *vipdNode {
 	n := &vipdNode{t: t, host: h, config: filepath.Join(dir, "vipd.yaml"),
 		socket: filepath.Join(dir, "vipd.sock"), log: filepath.Join(dir, "vipd.log")}
 	config = strings.ReplaceAll(config, "@SOCKET@", n.socket)
+	config = strings.ReplaceAll(config, "@STATEDIR@", filepath.Join(dir, "state"))
 	config = strings.ReplaceAll(config, "@IFACE@", h.Iface)
 	if err := os.WriteFile(n.config, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
@@ -184,7 +185,7 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 // instance.
 func vipConfig(node string, prio int, advert string, v4, v6 []netip.Addr, lan4, lan6 netip.Prefix) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "node: %s\ncontrol_socket: @SOCKET@\ninstances:\n", node)
+	fmt.Fprintf(&b, "node: %s\ncontrol_socket: @SOCKET@\nstate_dir: @STATEDIR@\ninstances:\n", node)
 	fmt.Fprintf(&b, "  - name: v4\n    interface: @IFACE@\n    vrid: 42\n    priority: %d\n    advert_interval: %s\n    vips:\n", prio, advert)
 	for _, a := range v4 {
 		fmt.Fprintf(&b, "      - %s/%d\n", a, lan4.Bits())

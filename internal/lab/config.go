@@ -27,6 +27,7 @@ type nodeConfig struct {
 	VIPs      []netip.Addr
 	Bits      int // prefix length the VIPs are installed with (vipd)
 	Socket    string
+	StateDir  string  // vipd's state_dir (its lock, its record of added VIPs)
 	Rate      float64 // vipd's announce_rate
 	VIPsLabel string  // the router behaviour, for the header comment
 }
@@ -36,6 +37,9 @@ func vipdConfig(c nodeConfig) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# vipd lab, node %s (generated; %s)\n", c.Node, c.VIPsLabel)
 	fmt.Fprintf(&b, "node: %s\ncontrol_socket: %s\n", c.Node, c.Socket)
+	if c.StateDir != "" {
+		fmt.Fprintf(&b, "state_dir: %s\n", c.StateDir)
+	}
 	fmt.Fprintf(&b, "# A lab setting: one announcement round for all %d VIPs within about 2 s\n", len(c.VIPs))
 	fmt.Fprintf(&b, "# (the daemon's default is %d/s).\n", productionAnnounceRate)
 	fmt.Fprintf(&b, "announce_rate: %s\n", strconv.FormatFloat(c.Rate, 'f', -1, 64))

@@ -183,7 +183,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	var cs [2]nodeConfig
 	for i, h := range []*labnet.Host{a, b} {
 		cs[i] = nodeConfig{Node: h.Name, Iface: h.Iface, Priority: priorityB, Advert: o.Advert, VIPs: vips, Bits: bits,
-			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String()}
+			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), StateDir: filepath.Join(dir, "state-"+h.Name), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String()}
 	}
 	cs[0].Priority = priorityA
 	switch im {
