@@ -27,6 +27,11 @@ func (in *instance) apply(acts []fsm.Action) {
 			if since.IsZero() {
 				since = in.clock.Now()
 			}
+			if a.From != nil {
+				// The master this router preempts answers for the VIPs
+				// until it hears us.
+				in.pres.ExpectHandover(a.From)
+			}
 			in.pres.TakeOver(since)
 		case fsm.Release:
 			in.pres.Release(in.owner())

@@ -29,8 +29,9 @@ type Machine struct {
 	// ignored, and when; preempted is that master once this router took
 	// over from it: its goodbye advert right after is no reason to
 	// reassert.
-	ignored   netip.Addr
-	ignoredAt time.Time
+	ignored    netip.Addr
+	ignoredMAC net.HardwareAddr
+	ignoredAt  time.Time
 	preempted netip.Addr
 	// provisional: this router became master by Master_Down_Timer while
 	// it still followed a lower-priority master within its preempt delay
@@ -178,14 +179,15 @@ func (m *Machine) becomeMaster(now time.Time, reason Reason) []Action {
 		!m.lowerSince.IsZero() && now.Sub(m.lowerSince) < m.cfg.PreemptDelay
 	m.masterSince = now
 	m.preempted = netip.Addr{}
+	var prev net.HardwareAddr
 	if reason == ReasonMasterDown && m.ignored.IsValid() && now.Sub(m.ignoredAt) <= m.MasterDownInterval() {
-		m.preempted = m.ignored
+		m.preempted, prev = m.ignored, m.ignoredMAC
 	}
 	m.master = MasterInfo{Addr: m.cfg.PrimaryAddr, Priority: m.priority, Interval: m.cfg.AdvertInterval, Seen: now}
 	return []Action{
 		Transition{From: from, To: Master, Reason: reason},
 		SendAdvert{Priority: m.priority},
-		TakeOver{},
+		TakeOver{From: prev},
 	}
 }
 
@@ -246,7 +248,7 @@ func (m *Machine) advert(now time.Time, a Advert) []Action {
 		}
 		if !m.accept(now, a) {
 			// Preempt: let Master_Down_Timer run out.
-			m.ignored, m.ignoredAt = a.From, now
+			m.ignored, m.ignoredMAC, m.ignoredAt = a.From, a.MAC(), now
 			return nil
 		}
 		m.learn(now, a)

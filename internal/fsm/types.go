@@ -147,7 +147,12 @@ type Action interface{ isAction() }
 type SendAdvert struct{ Priority uint8 }
 
 // TakeOver: add the virtual addresses and announce them (entering Master).
-type TakeOver struct{}
+type TakeOver struct {
+	// From is the MAC of the lower-priority master this router preempts
+	// (nil otherwise): it answers for the VIPs until it hears this
+	// router's advertisement and lets them go.
+	From net.HardwareAddr
+}
 
 // Release: stop announcing and remove the virtual addresses (leaving Master).
 type Release struct{}

@@ -89,7 +89,7 @@ func (s *WatchSet) expectHandover(mac net.HardwareAddr) {
 	if s == nil || mac == nil {
 		return
 	}
-	// TODO(watch): wire the watcher's handover grace.
+	s.w.ExpectHandover(mac)
 }
 
 // findings returns, per VIP, the misdirected packets counted and the MAC of

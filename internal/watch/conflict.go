@@ -44,6 +44,9 @@ type probeRun struct {
 
 // claim counts one claim of vip by m.
 func (d *detector) claim(now time.Time, vip netip.Addr, m mac, fx *effects) DropReason {
+	if until, ok := d.handover[m]; ok && now.Before(until) {
+		return DropHandover
+	}
 	k := conflictKey{vip: vip, mac: m}
 	c := d.conflicts[k]
 	if c == nil {
@@ -69,6 +72,19 @@ func (d *detector) claim(now time.Time, vip netip.Addr, m mac, fx *effects) Drop
 
 func (c *claims) row(k conflictKey) Conflict {
 	return Conflict{VIP: k.vip, MAC: k.mac.hw(), Count: c.count, First: c.first, Last: c.last}
+}
+
+// expectHandover makes claims from m expected for Config.HandoverGrace,
+// and forgets the claims it made so far: a master handing over answers
+// for its VIPs until it has let them go.
+func (d *detector) expectHandover(now time.Time, m mac, fx *effects) {
+	d.handover[m] = now.Add(d.cfg.HandoverGrace)
+	for k, c := range d.conflicts {
+		if k.mac == m && !c.confirmed {
+			delete(d.conflicts, k)
+		}
+	}
+	fx.rearm = true
 }
 
 // probe starts probing vips at now: Config.ProbeCount probes each, the

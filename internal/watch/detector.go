@@ -22,6 +22,9 @@ type detector struct {
 
 	flows     map[flowKey]*flow
 	conflicts map[conflictKey]*claims
+	// handover: MACs of masters handing VIPs over, and until when their
+	// claims are expected.
+	handover map[mac]time.Time
 
 	// neigh4 and neigh6 remember the addresses other hosts used in ARP
 	// and NDP, so that a repair can name the stale upstream's own address.
@@ -70,6 +73,7 @@ func newDetector(cfg Config, our mac, iface string) *detector {
 		probing:   make(map[netip.Addr]*probeRun),
 		flows:     make(map[flowKey]*flow),
 		conflicts: make(map[conflictKey]*claims),
+		handover:  make(map[mac]time.Time),
 		neigh4:    make(map[mac]netip.Addr),
 		neigh6:    make(map[mac]netip.Addr),
 	}
@@ -194,6 +198,11 @@ func (d *detector) setWatched(now time.Time, vips map[netip.Addr]Owner, fx *effe
 		}
 		next[a] = Owner{Node: o.Node, MAC: cloneMAC(o.MAC)}
 	}
+	for a := range next {
+		// Another node's now: its claims are not a conflict, and probing
+		// it would only ask the new owner to answer.
+		delete(d.probing, a)
+	}
 	for k, fl := range d.flows {
 		o, ok := next[k.vip]
 		if !ok {
@@ -252,6 +261,13 @@ func (d *detector) tick(now time.Time, fx *effects) time.Time {
 	soon(d.tickProbes(now, fx))
 	soon(d.tickFlows(now, fx))
 	soon(d.tickConflicts(now, fx))
+	for m, until := range d.handover {
+		if !now.Before(until) {
+			delete(d.handover, m)
+		} else {
+			soon(until)
+		}
+	}
 	return next
 }
 

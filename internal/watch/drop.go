@@ -35,6 +35,10 @@ const (
 	// probe with sender IP 0.0.0.0, DAD NS from ::). That host does not
 	// own the VIP yet; it is not a conflict.
 	DropOtherProbe
+	// DropHandover: a claim from a master that is handing the VIP over
+	// (it resigned with priority 0, or this node preempted it), within
+	// Config.HandoverGrace: its last answers are not a second owner.
+	DropHandover
 
 	numDropReasons
 )
@@ -49,6 +53,7 @@ var dropReasonNames = [numDropReasons]string{
 	DropTableFull:  "table_full",
 	DropNoClaim:    "no_claim",
 	DropOtherProbe: "other_probe",
+	DropHandover:   "handover",
 }
 
 // String returns a snake_case name, fit for a metric label.

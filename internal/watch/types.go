@@ -166,6 +166,11 @@ type Config struct {
 	// ConflictForget ends a confirmed conflict after this long without a
 	// claim. Default 10 min.
 	ConflictForget time.Duration
+	// HandoverGrace: claims from a MAC named by ExpectHandover are not
+	// counted for this long (DropHandover). Default 3 s: the old
+	// master's kernel may answer ARP and NDP until its addresses are
+	// gone, and its last gratuitous rounds may still be in flight.
+	HandoverGrace time.Duration
 }
 
 // Defaults returns the default Config.
@@ -186,6 +191,7 @@ func Defaults() Config {
 		ConflictSpan:      500 * time.Millisecond,
 		ConflictWindow:    10 * time.Second,
 		ConflictForget:    10 * time.Minute,
+		HandoverGrace:     3 * time.Second,
 	}
 }
 
@@ -248,5 +254,8 @@ func (c Config) normalize() Config {
 		c.ConflictForget = d.ConflictForget
 	}
 	c.ConflictForget = max(c.ConflictForget, c.ConflictWindow)
+	if c.HandoverGrace <= 0 {
+		c.HandoverGrace = d.HandoverGrace
+	}
 	return c
 }

@@ -316,12 +316,30 @@ func (w *Watcher) SetHeld(vips []netip.Addr) {
 // apart: an ARP probe (RFC 5227 §2.1.1) for IPv4, a DAD Neighbor
 // Solicitation (RFC 4862 §5.4.2) for IPv6. Until Config.ProbeWait after
 // the last probe, any claim of the VIP by another MAC counts as a
-// conflict, held or not: call it before and after taking VIPs over. The
+// conflict, held or not, until the VIP is watched (released to another
+// owner): call it when taking VIPs over. The
 // first probes leave at once; the others need Run.
 func (w *Watcher) Probe(vips []netip.Addr) {
 	var fx effects
 	w.mu.Lock()
 	w.d.probe(w.clock.Now(), vips, &fx)
+	w.mu.Unlock()
+	w.apply(fx)
+}
+
+// ExpectHandover tells the watcher that the master with MAC hw is handing
+// its VIPs to this node (it resigned with priority 0): for
+// Config.HandoverGrace its claims of them are counted as DropHandover,
+// not as a conflict. A real second owner keeps claiming and is reported
+// after the grace.
+func (w *Watcher) ExpectHandover(hw net.HardwareAddr) {
+	m, ok := macOf(hw)
+	if !ok {
+		return
+	}
+	var fx effects
+	w.mu.Lock()
+	w.d.expectHandover(w.clock.Now(), m, &fx)
 	w.mu.Unlock()
 	w.apply(fx)
 }
