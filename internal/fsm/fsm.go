@@ -32,7 +32,7 @@ type Machine struct {
 	ignored    netip.Addr
 	ignoredMAC net.HardwareAddr
 	ignoredAt  time.Time
-	preempted netip.Addr
+	preempted  netip.Addr
 	// provisional: this router became master by Master_Down_Timer while
 	// it still followed a lower-priority master within its preempt delay
 	// (that master went silent: dead, or cut off without carrier loss).
