@@ -121,6 +121,11 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 		Leftovers: leftovers,
 	}, deps)
 	in.leftovers = leftovers
+	if len(leftovers) > 0 {
+		// The Presenter removes them unless this node becomes master
+		// first; say why addresses vanish.
+		in.log.Info("removing VIPs left on the interface by an earlier run", "count", len(leftovers))
+	}
 	l.add(in)
 	return in, nil
 }

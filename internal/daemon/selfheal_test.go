@@ -81,13 +81,17 @@ func TestVIPDeletedOnMasterIsRestored(t *testing.T) {
 		return len(vs) == 2 && vs[0].Held && vs[1].Held
 	})
 	env.addrs.Set(2, netip.MustParsePrefix("192.0.2.100/24"))
-	waitFor(t, "restored", 2*time.Second, func() bool { return len(env.addrs.Addresses(2)) == 2 })
-	waitFor(t, "reported", 2*time.Second, func() bool {
-		return ev.count(control.EventAddress, "restored") == 1 && a.inst(t).Counters.VIPsRestored == 1
+	waitFor(t, "restored", 5*time.Second, func() bool { return len(env.addrs.Addresses(2)) == 2 })
+	waitFor(t, "reported", 5*time.Second, func() bool {
+		n, c := ev.count(control.EventAddress, "restored"), a.inst(t).Counters.VIPsRestored
+		if n > 1 || c > 1 {
+			t.Fatalf("one VIP deleted, %d restored events, counter %d", n, c)
+		}
+		return n == 1 && c == 1
 	})
 	// A flush of everything (a network manager's): all back.
 	env.addrs.Set(2)
-	waitFor(t, "restored after a flush", 2*time.Second, func() bool {
+	waitFor(t, "restored after a flush", 5*time.Second, func() bool {
 		return len(env.addrs.Addresses(2)) == 2 && a.inst(t).Counters.VIPsRestored == 3
 	})
 	if a.state(t) != "MASTER" {
@@ -105,7 +109,7 @@ func TestVIPOnBackupIsReportedNotRemoved(t *testing.T) {
 	ev := collect(t, b.d)
 	waitFor(t, "a master, b backup", 2*time.Second, func() bool { return a.state(t) == "MASTER" && b.state(t) == "BACKUP" })
 	benv.addrs.Set(3, netip.MustParsePrefix("192.0.2.101/24"))
-	waitFor(t, "reported", 2*time.Second, func() bool {
+	waitFor(t, "reported", 5*time.Second, func() bool {
 		return ev.count(control.EventAddress, "unexpected") == 1 && b.inst(t).Counters.VIPsUnexpected == 1
 	})
 	time.Sleep(50 * time.Millisecond) // more reconciliations: not reported again, not removed

@@ -117,6 +117,7 @@ type L2 struct {
 	// until the next takeover.
 	addFailed uint64
 	verifyAt  time.Time // when to start verifying (zero: not pending)
+	probeAt   time.Time // when to probe the VIPs for conflicts (zero: not pending)
 }
 
 var _ Presenter = (*L2)(nil)

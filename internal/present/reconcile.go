@@ -33,7 +33,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		// Released: nothing of ours may go out for the VIPs any more.
 		p.stopVerifier()
 		p.deps.Announcer.Cancel(p.cfg.Instance)
-		p.verifyAt = time.Time{}
+		p.verifyAt, p.probeAt = time.Time{}, time.Time{}
 	}
 	if takeover {
 		p.addFailed = 0
@@ -52,11 +52,13 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		switch {
 		case takeover:
 			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, w.set.Schedule)
-			p.deps.Watch.probe(all)
-			// Probe a VIP only after its gratuitous ARP / NA went out,
-			// else a healthy upstream looks stale and gets needless
-			// repairs.
-			p.verifyAt = now.Add(p.announceRound(len(all)))
+			// Announcements are the takeover's critical path: conflict
+			// probes (three frames per VIP) and verification wait until
+			// the first round went out, else they queue ahead of it in
+			// the pacer, and a healthy upstream looks stale.
+			round := p.announceRound(len(all))
+			p.probeAt = now.Add(round)
+			p.verifyAt = now.Add(round)
 		case reassert || vipsChanged:
 			// Announce replaces the instance's schedule: give it every
 			// VIP, so that rounds still due for the others are kept.
@@ -68,6 +70,14 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.applied = w
 
 	wake = pl.wake
+	if w.held && !p.probeAt.IsZero() {
+		if now.Before(p.probeAt) {
+			wake = earliest(wake, p.probeAt)
+		} else {
+			p.probeAt = time.Time{}
+			p.deps.Watch.probe(addrsOf(w.set.VIPs))
+		}
+	}
 	if w.held {
 		if t := p.manageVerifier(now, w); !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
 			wake = t
@@ -242,5 +252,13 @@ func (p *L2) announceRound(n int) time.Duration {
 }
 
 var errNoTargets = errors.New("no upstream target")
+
+// earliest returns the earlier of two wake times (zero: none).
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
 
 func sameOwner(a, b watch.Owner) bool { return a.Node == b.Node && a.MAC.String() == b.MAC.String() }
