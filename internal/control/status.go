@@ -62,7 +62,7 @@ type InstanceStatus struct {
 	// Preempt says whether this node takes over from a lower-priority master.
 	Preempt bool `json:"preempt"`
 	// FaultReasons say why the instance is held in FAULT: "maintenance",
-	// "address" (the VIPs could not be added), "health", "interface".
+	// "address" (the VIPs could not be added), "health", "interface", "source" (the address adverts are sent from is gone).
 	FaultReasons []string `json:"fault_reasons,omitempty"`
 	// Master is the current master as seen by this node, itself when it is
 	// master; nil (absent in JSON) when none is known.

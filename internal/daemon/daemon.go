@@ -102,6 +102,9 @@ type running struct {
 	in     *instance
 	cancel context.CancelFunc
 	done   chan struct{}
+	// srcSeen: the kernel has listed the instance's source address;
+	// srcGone: it listed it, and then it vanished (faultSource).
+	srcSeen, srcGone bool
 }
 
 // announceBurst is how many announcement packets may leave back to back.
@@ -329,11 +332,11 @@ func (d *Daemon) indexPresenters() {
 // Presenters of its interface, a link change to the link watcher. It runs
 // on the kernel monitor's goroutine and never blocks.
 func (d *Daemon) kernelChanged(c KernelChange) {
-	if c.Link || c.All {
-		select {
-		case d.linkChanged <- struct{}{}:
-		default:
-		}
+	// Links, and addresses too: the link watcher follows each instance's
+	// source address.
+	select {
+	case d.linkChanged <- struct{}{}:
+	default:
 	}
 	m := d.byIndex.Load()
 	if m == nil {

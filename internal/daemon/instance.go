@@ -30,6 +30,7 @@ const (
 	faultHealth      = "health"      // a check with fault: true fails
 	faultInterface   = "interface"   // its link is down
 	faultMaintenance = "maintenance" // the operator said so
+	faultSource      = "source"      // the interface lost the address adverts are sent from
 )
 
 // instance is one virtual router: the state machine and the VRRP wire. It

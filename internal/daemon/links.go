@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vipd/vipd/internal/config"
@@ -66,6 +67,10 @@ func (d *Daemon) checkLinksLocked() {
 			d.startAttached(ic)
 			changed = true
 		case running:
+			if d.checkSourceLocked(ic, r) {
+				changed = true
+				continue
+			}
 			down := !lk.Up || !lk.Running
 			if down == d.linkDown[ic.Name] {
 				continue
@@ -86,6 +91,46 @@ func (d *Daemon) checkLinksLocked() {
 	if changed {
 		d.indexPresenters()
 	}
+}
+
+// checkSourceLocked follows the address an instance sends advertisements
+// from. If it vanishes (an operator's `ip addr flush`, a renumbering), the
+// instance restarts with another address of the interface if there is
+// one; else it stays in FAULT (source) until the address returns: a
+// master that cannot advertise would leave the others to take over while
+// it keeps the VIPs. It reports whether it restarted the instance.
+// Callers hold d.mu.
+func (d *Daemon) checkSourceLocked(ic config.Instance, r *running) (restarted bool) {
+	has := slices.ContainsFunc(d.kernel.Addrs(r.in.ifi.Index), func(p netip.Prefix) bool { return p.Addr() == r.in.src })
+	switch {
+	case has:
+		r.srcSeen = true
+		if r.srcGone {
+			r.srcGone = false
+			d.log.Info("source address is back", "instance", ic.Name, "iface", ic.Interface, "src", r.in.src)
+			d.publishLink(ic, "source address back")
+			r.in.do(context.Background(), r.done, func() { r.in.setFault(faultSource, false) })
+		}
+		return false
+	case !r.srcSeen || r.srcGone:
+		return false
+	}
+	if src, err := d.env.SourceAddr(r.in.ifi, ic.IPv6(), d.vipsOn(ic.Interface, config.Instance{})); err == nil && src != r.in.src {
+		d.log.Warn("source address gone; restarting the instance with another address of the interface",
+			"instance", ic.Name, "iface", ic.Interface, "old", r.in.src, "src", src)
+		d.publishLink(ic, "source address changed to "+src.String())
+		d.stopInstance(r)
+		delete(d.insts, ic.Name)
+		delete(d.linkDown, ic.Name)
+		d.startAttached(ic)
+		return true
+	}
+	r.srcGone = true
+	d.log.Error("source address gone: cannot advertise; instance in fault until an address returns",
+		"instance", ic.Name, "iface", ic.Interface, "src", r.in.src)
+	d.publishLink(ic, "source address gone")
+	r.in.do(context.Background(), r.done, func() { r.in.setFault(faultSource, true) })
+	return false
 }
 
 func (d *Daemon) publishLink(ic config.Instance, msg string) {

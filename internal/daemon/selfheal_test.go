@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -245,4 +246,28 @@ func TestAdvertsKeepCadenceWhileNetlinkIsSlow(t *testing.T) {
 	t.Logf("10 adverts (20 ms interval) in %v while netlink hung", time.Since(start))
 	close(env.addrs.gate)
 	waitFor(t, "added", 2*time.Second, func() bool { return len(fe.addrs.Addresses(2)) == 2 })
+}
+
+// TestSourceAddressGone: the address adverts leave from vanishes (an
+// `ip addr flush`): a master that can no longer advertise must not keep
+// the VIPs while the others take over. It goes to FAULT (source), lets the
+// VIPs go, and comes back when the address returns.
+func TestSourceAddressGone(t *testing.T) {
+	seg := transporttest.NewNetwork(nil)
+	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
+	src := netip.MustParsePrefix("192.0.2.11/24")
+	env.addrs.Insert(2, src)
+	a := startNode(t, env, testConfig(t, 200, true))
+	waitFor(t, "master with both VIPs", 5*time.Second, func() bool {
+		return a.state(t) == "MASTER" && len(env.addrs.Addresses(2)) == 3
+	})
+	env.addrs.Set(2) // flush: the source and the VIPs
+	waitFor(t, "fault (source), VIPs gone", 5*time.Second, func() bool {
+		in := a.inst(t)
+		return in.State == "FAULT" && slices.Contains(in.FaultReasons, "source") && len(env.addrs.Addresses(2)) == 0
+	})
+	env.addrs.Insert(2, src)
+	waitFor(t, "master again with both VIPs", 5*time.Second, func() bool {
+		return a.state(t) == "MASTER" && len(env.addrs.Addresses(2)) == 3
+	})
 }
