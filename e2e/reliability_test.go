@@ -779,35 +779,34 @@ func TestIntegrationBadConditions(t *testing.T) {
 
 	t.Run("VIP already on another interface", func(t *testing.T) {
 		// A load-balancer real server's way: the VIP on lo. A's kernel
-		// then answers ARP for it on eth0 too, whoever is master.
+		// would then answer ARP for it on eth0 too, whoever is master:
+		// vipd refuses the instance with one line naming the VIP and
+		// the interface, and touches nothing (finding 3).
 		onLo := netip.PrefixFrom(vips[0], 32)
 		if out, err := a.Run(context.Background(), "ip", "addr", "add", onLo.String(), "dev", "lo"); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
 		defer a.Run(context.Background(), "ip", "addr", "del", onLo.String(), "dev", "lo")
-		na := newRelNode(t, a, relConfig("a", t.TempDir(), lan))
 		bcfg := lan
 		bcfg.prio = 200
 		nb := newRelNode(t, b, relConfig("b", t.TempDir(), bcfg))
 		nb.start()
 		nb.waitState("v4", "MASTER", 10*time.Second)
-		na.start()
-		na.waitState("v4", "BACKUP", 10*time.Second)
-		// The master sees A answer for that VIP: a duplicate owner.
-		waitFor(t, "B reports A as a duplicate owner of "+vips[0].String(), 10*time.Second, func() bool {
-			for _, v := range nb.inst("v4").VIPs {
-				if v.Address == netip.PrefixFrom(vips[0], lab.LAN4.Bits()).String() {
-					return v.ConflictMAC == a.MAC.String()
-				}
-			}
-			return false
-		})
-		// vipd never touches an address it did not add: A keeps it on lo
-		// as backup, and after its own stop.
-		na.stop()
+		code, stderr, _ := relRunOnce(t, a, nil, relConfig("a", "@STATE@", lan))
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], vips[0].String()) || !strings.Contains(lines[0], " lo") {
+			t.Fatalf("exit %d, stderr %q: want non-zero and one line naming %s and lo", code, stderr, vips[0])
+		}
+		t.Logf("refused: %s", lines[0])
 		out, err := a.Run(context.Background(), "ip", "-br", "addr", "show", "dev", "lo")
 		if err != nil || !strings.Contains(string(out), onLo.String()) {
 			t.Errorf("the operator's %s on lo is gone: %s %v", onLo, out, err)
+		}
+		if out, _ := a.Run(context.Background(), "ip", "-br", "addr", "show", "dev", a.Iface); strings.Contains(string(out), vips[0].String()+"/") {
+			t.Errorf("the refused instance left %s on %s: %s", vips[0], a.Iface, out)
+		}
+		if nb.state("v4") != "MASTER" {
+			t.Errorf("B is %s after A's refusal", nb.state("v4"))
 		}
 	})
 }
