@@ -345,7 +345,11 @@ func (d *Daemon) kernelChanged(c KernelChange) {
 	for idx, ps := range *m {
 		if c.All || idx == c.Index {
 			for _, p := range ps {
-				p.Reconcile()
+				if c.Added.IsValid() {
+					p.Reconcile(c.Added)
+				} else {
+					p.Reconcile()
+				}
 			}
 		}
 	}

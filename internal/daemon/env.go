@@ -76,6 +76,9 @@ type KernelChange struct {
 	Name  string
 	Link  bool
 	All   bool
+	// Added is the address an address event reported added (invalid
+	// otherwise).
+	Added netip.Prefix
 }
 
 // Ledger records the addresses vipd adds (*statedir.Ledger).

@@ -21,7 +21,7 @@ instances:
     interface: eth0
     vrid: 42
     priority: `+itoaT(prio)+`
-    advert_interval: 20ms
+    advert_interval: 100ms
     vips: [192.0.2.100/24]
 `+check+hooks)
 }

@@ -36,11 +36,15 @@ func (k monitorKernel) Holders(a netip.Addr) []string {
 
 func (k monitorKernel) Subscribe(f func(KernelChange)) func() {
 	return k.m.Subscribe(func(c netmon.Change) {
-		f(KernelChange{
+		kc := KernelChange{
 			Index: c.Index,
 			Name:  c.Name,
 			Link:  c.Kind == netmon.LinkChanged || c.Kind == netmon.LinkDeleted,
 			All:   c.Kind == netmon.Resynced,
-		})
+		}
+		if c.Kind == netmon.AddrAdded {
+			kc.Added = c.Prefix
+		}
+		f(kc)
 	})
 }

@@ -31,7 +31,7 @@ instances:
     interface: eth0
     vrid: 42
     priority: 150
-    advert_interval: 20ms
+    advert_interval: 100ms
     vips: [192.0.2.100/24, 192.0.2.101/24, 192.0.2.102/24]
 `
 
@@ -69,13 +69,13 @@ instances:
     interface: eth0
     vrid: 42
     priority: 150
-    advert_interval: 20ms
+    advert_interval: 100ms
     vips: [192.0.2.100/24, 192.0.2.101/24]
   - name: api
     interface: eth0
     vrid: 43
     priority: 150
-    advert_interval: 20ms
+    advert_interval: 100ms
     vips: [192.0.2.110/24]
 `
 	if err := d.Reload(); err != nil {
@@ -85,12 +85,12 @@ instances:
 		st := d.Status(context.Background())
 		return len(st.Instances) == 2 && st.Instances[1].State == "MASTER"
 	})
-	got := env.addrs.Addresses(2)
 	want := []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/24"), netip.MustParsePrefix("192.0.2.110/24")}
-	slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
-	if !slices.Equal(got, want) {
-		t.Fatalf("addresses after reload %v, want %v", got, want)
-	}
+	waitFor(t, "addresses after reload", 2*time.Second, func() bool {
+		got := env.addrs.Addresses(2)
+		slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+		return slices.Equal(got, want)
+	})
 	// The unchanged VIPs were never removed; web never left MASTER.
 	for _, c := range env.addrs.Calls()[before:] {
 		if c.Op == vipaddrtest.OpRemove {
@@ -140,9 +140,7 @@ func TestMaintenanceHandsOverAndPersists(t *testing.T) {
 	if ast.State != "FAULT" || !slices.Equal(ast.FaultReasons, []string{"maintenance"}) {
 		t.Fatalf("a: %s %v", ast.State, ast.FaultReasons)
 	}
-	if len(a.env.addrs.Addresses(2)) != 0 {
-		t.Fatal("a kept VIPs in maintenance")
-	}
+	waitFor(t, "a lets its VIPs go in maintenance", 2*time.Second, func() bool { return len(a.env.addrs.Addresses(2)) == 0 })
 	if _, err := os.Stat(filepath.Join(dir, "maintenance.json")); err != nil {
 		t.Fatalf("maintenance not persisted: %v", err)
 	}
@@ -152,7 +150,7 @@ func TestMaintenanceHandsOverAndPersists(t *testing.T) {
 	env2.addrs = a.env.addrs
 	a2 := startNode(t, env2, cfgA)
 	waitFor(t, "a2 in maintenance", 2*time.Second, func() bool { return a2.state(t) == "FAULT" })
-	time.Sleep(100 * time.Millisecond) // several advert intervals: a2 must stay out
+	time.Sleep(500 * time.Millisecond) // several advert intervals: a2 must stay out
 	if a2.state(t) != "FAULT" || b.state(t) != "MASTER" {
 		t.Fatalf("after restart: a2 %s b %s", a2.state(t), b.state(t))
 	}

@@ -29,6 +29,8 @@ type Machine struct {
 	// ignored, and when; preempted is that master once this router took
 	// over from it: its goodbye advert right after is no reason to
 	// reassert.
+	// lowerHeard is when a master heard a lower-priority master last.
+	lowerHeard time.Time
 	ignored    netip.Addr
 	ignoredMAC net.HardwareAddr
 	ignoredAt  time.Time
@@ -294,9 +296,11 @@ func (m *Machine) advert(now time.Time, a Advert) []Action {
 				Release{},
 			}
 		}
-		if a.From == m.preempted && now.Sub(m.masterSince) < ReassertGap {
+		if a.From == m.preempted && now.Sub(m.masterSince) < m.goodbyeWindow() {
 			// The master we just preempted says goodbye: our takeover
-			// announced after its last announcement.
+			// announced after its last announcement. Later adverts from
+			// it are a master again (a partition right after the
+			// takeover): those are reasserted against.
 			return nil
 		}
 		if r := m.reassert(now, a); r != nil {
@@ -306,6 +310,13 @@ func (m *Machine) advert(now time.Time, a Advert) []Action {
 		return nil
 	}
 	return nil
+}
+
+// goodbyeWindow is how long after preempting a master its adverts are
+// taken for its goodbye: it answers our first advert at once, so a few
+// advert intervals, at most ReassertGap.
+func (m *Machine) goodbyeWindow() time.Duration {
+	return min(ReassertGap, 3*m.cfg.AdvertInterval)
 }
 
 // accept decides whether a backup follows a master's advert (RFC 5798
@@ -327,7 +338,11 @@ func (m *Machine) accept(now time.Time, a Advert) bool {
 // reassert returns a Reassert against a's sender unless one was made less
 // than ReassertGap ago.
 func (m *Machine) reassert(now time.Time, a Advert) Action {
-	if !m.lastReassert.IsZero() && now.Sub(m.lastReassert) < ReassertGap {
+	// A lower master heard again after a silence (a partition that
+	// healed) is a new episode: reassert at once, whatever the gap.
+	episode := m.lowerHeard.IsZero() || now.Sub(m.lowerHeard) > m.MasterDownInterval()
+	m.lowerHeard = now
+	if !episode && !m.lastReassert.IsZero() && now.Sub(m.lastReassert) < ReassertGap {
 		return nil
 	}
 	m.lastReassert = now

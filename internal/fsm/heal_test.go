@@ -217,3 +217,54 @@ func TestPartitionHealFinalAdvertReasserts(t *testing.T) {
 		})
 	}
 }
+
+// TestGoodbyeThenPartition: a router that preempted a lower master by
+// Master_Down_Timer ignores that master's goodbye, but when the two are
+// split right after and both master again, the other's adverts after the
+// heal are reasserted against (found in the partition e2e test: the split
+// came 0.8 s after the start-up election).
+func TestGoodbyeThenPartition(t *testing.T) {
+	c := cfg(200, "192.0.2.11")
+	c.AdvertInterval = 100 * time.Millisecond
+	m := New(c)
+	m.Step(t0, Startup{})
+	b := netip.MustParseAddr("192.0.2.12")
+	lower := Advert{From: b, Priority: 100, Interval: 100 * time.Millisecond}
+	m.Step(t0.Add(10*time.Millisecond), lower) // a master already: preempt it
+	dl, _ := m.NextDeadline()
+	if acts := m.Step(dl, Tick{}); acts[0].(Transition).To != Master {
+		t.Fatalf("%#v", acts)
+	}
+	if acts := m.Step(dl.Add(5*time.Millisecond), lower); acts != nil {
+		t.Fatalf("goodbye of the preempted master: %#v", acts)
+	}
+	// Split; B masters its side; healed 1.2 s after our takeover.
+	acts := m.Step(dl.Add(1200*time.Millisecond), lower)
+	if len(acts) != 2 || !reflect.DeepEqual(acts[0], Reassert{Other: b, Priority: 100}) {
+		t.Fatalf("after the heal: %#v, want a reassert", acts)
+	}
+}
+
+// TestReassertAfterASilence: the gap between two reasserts does not hold
+// across a silence: a lower master heard again after more than
+// Master_Down_Interval (a partition that healed) is reasserted against at
+// once (found under load: the start-up reassert swallowed the heal's).
+func TestReassertAfterASilence(t *testing.T) {
+	c := cfg(200, "192.0.2.11")
+	c.AdvertInterval = 20 * time.Millisecond
+	m := New(c)
+	m.Step(t0, Startup{})
+	dl, _ := m.NextDeadline()
+	m.Step(dl, Tick{}) // master
+	lower := Advert{From: netip.MustParseAddr("192.0.2.12"), Priority: 100, Interval: 20 * time.Millisecond}
+	if acts := m.Step(dl.Add(200*time.Millisecond), lower); len(acts) != 2 {
+		t.Fatalf("first: %#v", acts)
+	}
+	if acts := m.Step(dl.Add(220*time.Millisecond), lower); acts != nil {
+		t.Fatalf("same episode, within the gap: %#v", acts)
+	}
+	// Silent for 300 ms (> Master_Down_Interval ~70 ms), then heard again.
+	if acts := m.Step(dl.Add(520*time.Millisecond), lower); len(acts) != 2 {
+		t.Fatalf("after a silence: %#v, want a reassert", acts)
+	}
+}

@@ -109,6 +109,7 @@ type L2 struct {
 	want     desired
 	since    time.Time        // failover start of the current takeover; zero once measured
 	verifier *verify.Verifier // the running one, for Status
+	seen     []netip.Prefix   // reported added since the last reconciliation
 
 	// Owned by run.
 	states  map[netip.Prefix]*vip
@@ -121,6 +122,11 @@ type L2 struct {
 }
 
 var _ Presenter = (*L2)(nil)
+
+// maxSeen bounds the added addresses remembered between two
+// reconciliations (a flood of events on a busy interface); beyond it an
+// add is confirmed by the kernel's snapshot only.
+const maxSeen = 8192
 
 // NewL2 returns a Presenter with its VIPs absent; nothing happens until
 // Start. Close stops it.
@@ -194,7 +200,14 @@ func (p *L2) SetVIPs(s Settings) {
 }
 
 // Reconcile implements Presenter.
-func (p *L2) Reconcile() {
+func (p *L2) Reconcile(added ...netip.Prefix) {
+	if len(added) > 0 {
+		p.mu.Lock()
+		if len(p.seen) < maxSeen {
+			p.seen = append(p.seen, added...)
+		}
+		p.mu.Unlock()
+	}
 	select {
 	case p.wake <- struct{}{}:
 	default:

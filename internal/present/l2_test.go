@@ -25,9 +25,25 @@ type kernel struct {
 	addrs *vipaddrtest.Fake
 	mu    sync.Mutex
 	down  bool
+	// frozen, if not nil, is what Addrs reports: a snapshot that lags
+	// behind the kernel (its events not yet read).
+	frozen []netip.Prefix
 }
 
-func (k *kernel) Addrs(ifindex int) []netip.Prefix { return k.addrs.Addresses(ifindex) }
+func (k *kernel) Addrs(ifindex int) []netip.Prefix {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.frozen != nil {
+		return slices.Clone(k.frozen)
+	}
+	return k.addrs.Addresses(ifindex)
+}
+
+func (k *kernel) freeze(ps ...netip.Prefix) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.frozen = append([]netip.Prefix{}, ps...)
+}
 func (k *kernel) LinkUp(int) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -278,4 +294,24 @@ func TestL2SetVIPs(t *testing.T) {
 		t.Fatalf("%d schedules, want the takeover's and the reload's", n)
 	}
 	waitFor(t, "ledger follows", func() bool { return f.led.len() == 2 })
+}
+
+// TestL2DeletedBeforeItsAddWasSeen: the kernel's events lag (a busy
+// machine): the VIPs were added, and one was deleted by an operator before
+// the Presenter read the event of its add. The add events confirm the adds
+// even though the snapshot no longer has that VIP: it is restored and
+// reported at once, not re-added silently after confirmWait.
+func TestL2DeletedBeforeItsAddWasSeen(t *testing.T) {
+	f := newFixture(t)
+	f.k.freeze() // the snapshot shows nothing yet
+	f.p.TakeOver(t0)
+	waitFor(t, "VIPs added", func() bool { return f.held() == 3 })
+	f.k.addrs.Set(2, vips[0], vips[2]) // the operator's del
+	f.k.freeze(vips[0], vips[2])       // the snapshot catches up ...
+	f.p.Reconcile(vips...)             // ... with the three add events
+	r := f.report(t)
+	if rs, ok := r.(Restored); !ok || !slices.Equal(rs.VIPs, vips[1:2]) {
+		t.Fatalf("report %#v, want Restored %v", r, vips[1])
+	}
+	waitFor(t, "restored", func() bool { return f.held() == 3 })
 }

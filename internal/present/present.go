@@ -36,8 +36,11 @@ type Presenter interface {
 	// VIPs are presented, dropped ones removed if held.
 	SetVIPs(s Settings)
 	// Reconcile compares the desired state with the kernel's now (the
-	// daemon calls it on every kernel event for the interface).
-	Reconcile()
+	// daemon calls it on every kernel event for the interface). added are
+	// addresses the event reported as added: they confirm an add even if
+	// they are gone again by the time the Presenter looks (then they were
+	// removed behind its back).
+	Reconcile(added ...netip.Prefix)
 	// Status reports each configured VIP, without asking the kernel.
 	Status() Status
 	// Start runs the Presenter; nothing is touched before.

@@ -15,7 +15,16 @@ import (
 func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.mu.Lock()
 	w := p.want
+	seen := p.seen
+	p.seen = nil
 	p.mu.Unlock()
+	for _, pfx := range seen {
+		// The kernel reported our add: ours, even if it is gone again
+		// (deleted behind our back right after; decide restores it).
+		if s := p.states[pfx]; s != nil && s.state == stAdding {
+			s.state = stOurs
+		}
+	}
 	ifindex := p.cfg.Interface.Index
 	vipsChanged := w.vipsGen != p.applied.vipsGen
 	takeover := w.held && (!p.applied.held || w.takeover != p.applied.takeover)
