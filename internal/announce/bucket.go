@@ -38,3 +38,10 @@ func (b *bucket) take(now time.Time) {
 	}
 	b.tat = b.tat.Add(b.interval)
 }
+
+// setRate changes the rate and burst from now on; packets already
+// accounted for keep their place.
+func (b *bucket) setRate(rate float64, burst int) {
+	nb := newBucket(rate, burst)
+	b.interval, b.tolerance = nb.interval, nb.tolerance
+}

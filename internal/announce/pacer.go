@@ -16,12 +16,13 @@ import (
 
 // Defaults of the daemon-wide pacer and of a master's schedule.
 const (
-	// DefaultRate is the pacer's long-run rate in packets per second, low
-	// enough for a router's ARP/ND policer (control-plane protection
-	// commonly allows a few hundred to a few thousand ARP packets per
-	// second for the whole box).
+	// DefaultRate is a fixed rate that suits a router's ARP/ND policer
+	// (control-plane protection commonly allows a few hundred to a few
+	// thousand ARP packets per second for the whole box), for who wants
+	// one; a Pacer made with rate 0 adapts instead (see AutoMaxRate).
 	DefaultRate = 500
-	// DefaultBurst is how many packets may leave back to back.
+	// DefaultBurst is how many packets may leave back to back at a fixed
+	// rate.
 	DefaultBurst = 50
 	// DefaultCount is how many rounds a new master sends.
 	DefaultCount = 2
@@ -53,6 +54,11 @@ type Schedule struct {
 	// its previous one for as long as the schedule runs (until Cancel).
 	// A Refresh below Interval is raised to Interval.
 	Refresh time.Duration
+	// FirstRound, if not nil, is called once, on the pacer's goroutine,
+	// when the first round of every VIP has been written (not if the
+	// schedule is cancelled or replaced before). Verification and
+	// conflict probes start then: they must not queue ahead of it.
+	FirstRound func()
 }
 
 // DefaultSchedule is DefaultCount rounds DefaultInterval apart, no refresh.
@@ -102,6 +108,8 @@ type Pacer struct {
 	mu     sync.Mutex // guards the fields below
 	cond   *sync.Cond // on mu; broadcast when a send finishes
 	bucket bucket
+	rc     rateControl
+	burst  int
 	jobs   map[string]*job
 	ring   []*job   // the jobs, in turn-taking order
 	rr     int      // where in ring the next search starts
@@ -122,6 +130,8 @@ type job struct {
 	sender Sender
 	sch    Schedule
 	q      entryHeap // one entry per VIP, earliest due first
+	// firstLeft counts the VIPs whose first round is not written yet.
+	firstLeft int
 }
 
 // entry is one VIP of a job: the frames of a round and when it is due.
@@ -150,15 +160,17 @@ type work struct {
 }
 
 // NewPacer returns a pacer sending at most rate packets per second in
-// bursts of at most burst packets. Zero or negative values take
-// DefaultRate and DefaultBurst; a nil clock is SystemClock and a nil
-// logger discards.
+// bursts of at most burst packets. A zero or negative rate adapts (see
+// AutoMaxRate), with AutoBurst if burst is zero or negative; a fixed rate
+// takes DefaultBurst then. A nil clock is SystemClock and a nil logger
+// discards.
 func NewPacer(rate float64, burst int, clock Clock, log *slog.Logger) *Pacer {
-	if rate <= 0 {
-		rate = DefaultRate
-	}
+	rc := newRateControl(rate)
 	if burst <= 0 {
 		burst = DefaultBurst
+		if rc.adaptive {
+			burst = AutoBurst
+		}
 	}
 	if clock == nil {
 		clock = SystemClock()
@@ -170,7 +182,9 @@ func NewPacer(rate float64, burst int, clock Clock, log *slog.Logger) *Pacer {
 		clock:   clock,
 		log:     log,
 		wake:    make(chan struct{}, 1),
-		bucket:  newBucket(rate, burst),
+		bucket:  newBucket(rc.rate, burst),
+		rc:      rc,
+		burst:   burst,
 		jobs:    make(map[string]*job),
 		failing: make(map[string]int),
 	}
@@ -219,6 +233,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		es = append(es, entry{pkts: pkts[i : i+n : i+n]})
 		i += n
 	}
+	j.firstLeft = len(es)
 	j.q = make(entryHeap, len(es))
 	for i := range es {
 		j.q[i] = &es[i]
@@ -299,6 +314,29 @@ func (p *Pacer) SendNow(key string, s Sender, pkts ...Packet) error {
 	return nil
 }
 
+// Congestion tells an adaptive pacer that announced packets were lost
+// (VIPs found stale at the upstream after their announcement): it halves
+// its rate, at most once per CutGap. A fixed rate is kept.
+func (p *Pacer) Congestion() {
+	p.mu.Lock()
+	cut := p.rc.cut(p.clock.Now())
+	if cut {
+		p.bucket.setRate(p.rc.rate, p.burst)
+	}
+	rate := p.rc.rate
+	p.mu.Unlock()
+	if cut {
+		p.log.Info("announce: slowing down: announced VIPs found stale at the upstream", "rate", rate)
+	}
+}
+
+// Rate returns the current rate in packets per second.
+func (p *Pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rc.rate
+}
+
 // Stats returns the packet counters.
 func (p *Pacer) Stats() Stats {
 	st := Stats{Sent: make(map[Kind]uint64, numKinds-1), Failed: make(map[Kind]uint64, numKinds-1)}
@@ -356,11 +394,17 @@ func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
 	if len(p.queue) == 0 && ji < 0 {
 		return work{}, false, earliest
 	}
+	if p.rc.raise(now) {
+		p.bucket.setRate(p.rc.rate, p.burst)
+	}
 	if d := p.bucket.wait(now); d > 0 {
 		return work{}, false, now.Add(d)
 	}
 	p.bucket.take(now)
-	if len(p.queue) > 0 {
+	// A first round goes before everything: it is the takeover's
+	// critical path. Then one-off packets (repairs, probes), then later
+	// rounds and refreshes.
+	if len(p.queue) > 0 && (ji < 0 || p.ring[ji].q[0].round > 0) {
 		q := p.queue[0]
 		p.queue[0] = queued{}
 		p.queue = p.queue[1:]
@@ -380,9 +424,10 @@ func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
 
 // pickJob returns the index in ring of the job to serve at now (-1 if no
 // job has a VIP due) and the earliest due time of all jobs. Jobs take
-// turns; a job still in its first Count rounds goes before one refreshing.
+// turns; a job in its first round goes before one in a later round, and
+// that before one refreshing.
 func (p *Pacer) pickJob(now time.Time) (int, time.Time) {
-	best, bestClass := -1, 2
+	best, bestClass := -1, 3
 	var earliest time.Time
 	for i := range p.ring {
 		k := (p.rr + i) % len(p.ring)
@@ -395,7 +440,10 @@ func (p *Pacer) pickJob(now time.Time) (int, time.Time) {
 			continue
 		}
 		class := 0
-		if e.round >= j.sch.Count {
+		switch {
+		case e.round >= j.sch.Count:
+			class = 2
+		case e.round > 0:
 			class = 1
 		}
 		if class < bestClass {
@@ -408,9 +456,10 @@ func (p *Pacer) pickJob(now time.Time) (int, time.Time) {
 // done records the outcome of writing w at now and moves its VIP's
 // schedule on.
 func (p *Pacer) done(w work, err error, now time.Time) {
-	var firstFailure bool
+	var firstFailure, cut bool
 	var recovered int
 	var finished *job
+	var firstRound func()
 	p.mu.Lock()
 	p.inflight = false
 	p.cond.Broadcast()
@@ -418,16 +467,36 @@ func (p *Pacer) done(w work, err error, now time.Time) {
 		p.failed[w.pkt.Kind]++
 		p.failing[w.key]++
 		firstFailure = p.failing[w.key] == 1
+		// A full transmit queue (ENOBUFS) is congestion too.
+		if cut = p.rc.cut(now); cut {
+			p.bucket.setRate(p.rc.rate, p.burst)
+		}
 	} else {
 		p.sent[w.pkt.Kind]++
 		if recovered = p.failing[w.key]; recovered > 0 {
 			delete(p.failing, w.key)
 		}
 	}
-	if w.job != nil && p.jobs[w.key] == w.job && p.advance(w.job, w.entry, now) {
-		finished = w.job
+	if w.job != nil && p.jobs[w.key] == w.job {
+		round := w.entry.round
+		if p.advance(w.job, w.entry, now) {
+			finished = w.job
+		}
+		if round == 0 && w.entry.round == 1 {
+			if w.job.firstLeft--; w.job.firstLeft == 0 {
+				firstRound = w.job.sch.FirstRound
+			}
+		}
 	}
+	rate := p.rc.rate
 	p.mu.Unlock()
+
+	if cut {
+		p.log.Info("announce: slowing down after a failed send", "rate", rate)
+	}
+	if firstRound != nil {
+		firstRound()
+	}
 
 	if firstFailure {
 		p.log.Warn("announce: send failed; further failures are counted, not logged, until one succeeds",

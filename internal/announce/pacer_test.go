@@ -560,18 +560,24 @@ func TestPacerSendNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.runIdle()
-	// The one-offs go first, and are paced like the rest.
+	// A first round goes first (a takeover's critical path), then the
+	// one-offs, paced like the rest.
 	got := decode(t, one)
 	if len(got) != 2 || got[0].Kind != announce.KindUnicastNA || got[1].Kind != announce.KindNeighborSolicit {
 		t.Fatalf("one-offs = %v", got)
 	}
-	if first := decode(t, rec)[0].at; first < got[1].at {
-		t.Errorf("scheduled frame at %v before the one-offs (%v)", first, got[1].at)
+	sched := decode(t, rec)
+	if last := sched[len(sched)-1].at; last > got[0].at {
+		t.Errorf("first-round frame at %v after a one-off (%v)", last, got[0].at)
 	}
 	all := append(decode(t, one), decode(t, rec)...)
+	var last time.Duration
+	for _, f := range all {
+		last = max(last, f.at)
+	}
 	// Burst 2 at 0, then one every 2 ms: the 22nd at 40 ms.
-	if len(all) != 22 || all[len(all)-1].at != 40*time.Millisecond {
-		t.Errorf("%d frames, last at %v; want 22, the last at 40ms", len(all), all[len(all)-1].at)
+	if len(all) != 22 || last != 40*time.Millisecond {
+		t.Errorf("%d frames, last at %v; want 22, the last at 40ms", len(all), last)
 	}
 	st := r.p.Stats()
 	if st.Sent[announce.KindUnicastNA] != 1 || st.Sent[announce.KindNeighborSolicit] != 1 {
@@ -654,7 +660,7 @@ func TestPacerSendErrors(t *testing.T) {
 }
 
 func TestPacerZeroScheduleIsDefault(t *testing.T) {
-	r := newRig(t, 0, 0) // defaults: 500/s, burst 50
+	r := newRig(t, announce.DefaultRate, 0) // a fixed rate: burst 50
 	rec := r.recorder()
 	r.p.Announce("a", rec, ourMAC, vips4(100), announce.Schedule{})
 	r.runIdle()
@@ -723,5 +729,47 @@ func TestRun(t *testing.T) {
 		if !s.At.Equal(want) {
 			t.Errorf("frame %d at %v, want %v", i, s.At.Sub(t0), want.Sub(t0))
 		}
+	}
+}
+
+// TestPacerAdaptive: rate 0 starts at full speed, halves on Congestion (at
+// most once per CutGap), and calls FirstRound once the first round of
+// every VIP left.
+func TestPacerAdaptive(t *testing.T) {
+	r := newRig(t, 0, 0)
+	rec := r.recorder()
+	var firstAt []time.Duration
+	sch := announce.Schedule{Count: 1, FirstRound: func() { firstAt = append(firstAt, r.clk.Now().Sub(t0)) }}
+	r.p.Announce("a", rec, ourMAC, vips4(1000), sch)
+	r.runIdle()
+	got := decode(t, rec)
+	if len(got) != 2000 {
+		t.Fatalf("%d frames, want 2000", len(got))
+	}
+	checkRate(t, got, announce.AutoMaxRate, announce.AutoBurst)
+	// 256 at once, then 50 µs each: the 2000th at 87.2 ms.
+	if last := got[len(got)-1].at; last > 90*time.Millisecond {
+		t.Errorf("first round of 1000 VIPs ended at %v, want full speed", last)
+	}
+	if len(firstAt) != 1 || firstAt[0] != got[len(got)-1].at {
+		t.Fatalf("FirstRound called at %v, want once, when the last frame left (%v)", firstAt, got[len(got)-1].at)
+	}
+	r.p.Congestion()
+	r.p.Congestion() // within CutGap: no second cut
+	if rate := r.p.Rate(); rate != announce.AutoMaxRate/2 {
+		t.Fatalf("rate after congestion %v, want %v", rate, announce.AutoMaxRate/2)
+	}
+	r.clk.Advance(announce.CutGap)
+	r.p.Congestion()
+	if rate := r.p.Rate(); rate != announce.AutoMaxRate/4 {
+		t.Fatalf("rate after a second congestion %v", rate)
+	}
+}
+
+func TestPacerFixedRateIgnoresCongestion(t *testing.T) {
+	r := newRig(t, 500, 50)
+	r.p.Congestion()
+	if rate := r.p.Rate(); rate != 500 {
+		t.Fatalf("rate %v", rate)
 	}
 }

@@ -124,7 +124,7 @@ interrupted.`,
 	f.IntVar(&o.Runs, "runs", 1, "repeat the scenario and report min/median/max")
 	f.DurationVar(&o.Watch, "watch", lab.DefaultWatch, "longest watch after the fault (it ends 1s after every VIP recovered)")
 	f.DurationVar(&o.ProbeInterval, "probe-interval", lab.DefaultProbeInterval, "ICMP probe interval per VIP (the total is capped at 20000/s)")
-	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: enough for one round of all VIPs in about 1s, at least 500")
+	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: the daemon's default (adaptive)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (no progress display)")
 	f.BoolVar(&allVIPs, "all-vips", false, "list every VIP in the table, also beyond 100")
 	f.StringVar(&svgFile, "svg", "", "write a timeline as SVG to `FILE`")

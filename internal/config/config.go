@@ -13,7 +13,7 @@ import (
 // protocol (RFC 5798) where it has one, and sanity bounds otherwise.
 const (
 	DefaultControlSocket  = "/run/vipd/vipd.sock"
-	DefaultAnnounceRate   = 500 // packets per second
+	DefaultAnnounceRate   = 0 // adaptive (package announce): full speed, slower on evidence of loss
 	DefaultPriority       = 100
 	DefaultAdvertInterval = time.Second
 	DefaultAnnounceCount  = 2
@@ -49,7 +49,8 @@ type Config struct {
 	// ControlSocket is the absolute path of the control socket.
 	ControlSocket string
 	// AnnounceRate paces gratuitous ARP and unsolicited NA packets across
-	// the whole daemon, in packets per second.
+	// the whole daemon, in packets per second; 0 (the default) adapts:
+	// full speed, halved when announced VIPs are found stale.
 	AnnounceRate float64
 	// MetricsListen is the host:port the metrics endpoint listens on;
 	// empty means no endpoint. The host may be empty (all addresses).

@@ -46,7 +46,7 @@ func TestParseValid(t *testing.T) {
 		if mod != nil {
 			mod(&in)
 		}
-		return &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{in}}
+		return &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: DefaultAnnounceRate, StateDir: DefaultStateDir, Instances: []Instance{in}}
 	}
 	tests := []struct {
 		name string
@@ -233,7 +233,7 @@ instances:
     unicast_peers: [2001:db8::12, fe80::12]
     vips: [2001:db8::100/64, fe80::100/64]
 `,
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: DefaultAnnounceRate, StateDir: DefaultStateDir, Instances: []Instance{
 				func() Instance {
 					in := defaults("web6", "eth0", 42, 2, "2001:db8::100/64", "fe80::100/64")
 					in.UnicastPeers = []netip.Addr{netip.MustParseAddr("2001:db8::12"), netip.MustParseAddr("fe80::12")}
@@ -248,7 +248,7 @@ instances:
   - {name: web6, interface: eth0, vrid: 42, vips: [2001:db8::100/64]}
   - {name: other, interface: eth1, vrid: 42, vips: [192.0.2.101/24]}
 `,
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: DefaultAnnounceRate, StateDir: DefaultStateDir, Instances: []Instance{
 				defaults("web4", "eth0", 42, 2, "192.0.2.100/24"),
 				defaults("web6", "eth0", 42, 3, "2001:db8::100/64"),
 				defaults("other", "eth1", 42, 4, "192.0.2.101/24"),
@@ -257,7 +257,7 @@ instances:
 		{
 			name: "YAML spellings: hex int, quoted keys, BOM, comments, document markers, trailing empty document",
 			in:   "\ufeff# vipd\n---\n\"instances\":\n  - name: 42\n    interface: \"eth0.100\"\n    vrid: 0x2A   # 42\n    priority: !!int 7\n    vips: ['192.0.2.100/24']\n...\n---\n",
-			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: 500, StateDir: DefaultStateDir, Instances: []Instance{
+			want: &Config{Node: "testhost", ControlSocket: DefaultControlSocket, AnnounceRate: DefaultAnnounceRate, StateDir: DefaultStateDir, Instances: []Instance{
 				func() Instance {
 					in := defaults("42", "eth0.100", 42, 4, "192.0.2.100/24")
 					in.Priority = 7

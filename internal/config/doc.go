@@ -10,7 +10,7 @@
 //
 //	node: a                              # default: the host name
 //	control_socket: /run/vipd/vipd.sock  # default shown; absolute, <= 107 bytes
-//	announce_rate: 500                   # ARP/NA packets per second, whole daemon, 1..100000
+//	announce_rate: 500                   # ARP/NA packets per second, whole daemon, 1..100000; default: adaptive
 //	metrics_listen: 127.0.0.1:9650       # default: off; host:port, numeric port, the host may be empty
 //	state_dir: /var/lib/vipd             # default shown; absolute
 //	instances:                           # at least one

@@ -110,7 +110,7 @@ func checkConfig(t *testing.T, c *Config) {
 	if !strings.HasPrefix(c.ControlSocket, "/") || len(c.ControlSocket) > 107 {
 		t.Errorf("ControlSocket %q", c.ControlSocket)
 	}
-	if !(c.AnnounceRate >= 1 && c.AnnounceRate <= 100000) {
+	if !(c.AnnounceRate == 0 || (c.AnnounceRate >= 1 && c.AnnounceRate <= 100000)) {
 		t.Errorf("AnnounceRate %v", c.AnnounceRate)
 	}
 	if c.MetricsListen != "" {
@@ -301,7 +301,7 @@ func render(t *testing.T, c *Config) []byte {
 	type config struct {
 		Node          string     `yaml:"node"`
 		ControlSocket string     `yaml:"control_socket"`
-		AnnounceRate  yaml.Node  `yaml:"announce_rate"`
+		AnnounceRate  *yaml.Node `yaml:"announce_rate,omitempty"`
 		MetricsListen string     `yaml:"metrics_listen,omitempty"`
 		StateDir      string     `yaml:"state_dir"`
 		Instances     []instance `yaml:"instances"`
@@ -309,9 +309,11 @@ func render(t *testing.T, c *Config) []byte {
 	out := config{
 		Node:          c.Node,
 		ControlSocket: c.ControlSocket,
-		AnnounceRate:  yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(c.AnnounceRate, 'g', -1, 64)},
 		MetricsListen: c.MetricsListen,
 		StateDir:      c.StateDir,
+	}
+	if c.AnnounceRate != 0 { // 0, adaptive, is the key's absence
+		out.AnnounceRate = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(c.AnnounceRate, 'g', -1, 64)}
 	}
 	for _, in := range c.Instances {
 		r := instance{

@@ -116,7 +116,7 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 		Interface: *ifi,
 		Primary:   src,
 		Rate:      d.cfg.AnnounceRate,
-		Burst:     announceBurst,
+		Burst:     pacerBurst(d.cfg.AnnounceRate),
 		Settings:  settings(ic),
 		Leftovers: leftovers,
 	}, deps)

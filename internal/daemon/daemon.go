@@ -107,8 +107,18 @@ type running struct {
 	srcSeen, srcGone bool
 }
 
-// announceBurst is how many announcement packets may leave back to back.
+// announceBurst is how many announcement packets may leave back to back
+// at a fixed announce_rate.
 const announceBurst = 50
+
+// pacerBurst is the burst for an announce_rate: announceBurst for a fixed
+// one, the pacer's own for the adaptive default (0).
+func pacerBurst(rate float64) int {
+	if rate > 0 {
+		return announceBurst
+	}
+	return 0
+}
 
 // New opens every socket the configuration needs and builds the instances;
 // nothing runs and no address is touched until Run. An error here (missing
@@ -143,7 +153,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.indexVIPs(opts.Config)
-	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, announceBurst, d.clock, d.log)
+	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, pacerBurst(opts.Config.AnnounceRate), d.clock, d.log)
 	// Open every edge first: a missing interface or privilege fails here,
 	// before any address is touched.
 	var pending []*instance

@@ -40,9 +40,10 @@ func vipdConfig(c nodeConfig) string {
 	if c.StateDir != "" {
 		fmt.Fprintf(&b, "state_dir: %s\n", c.StateDir)
 	}
-	fmt.Fprintf(&b, "# A lab setting: one announcement round for all %d VIPs within about 2 s\n", len(c.VIPs))
-	fmt.Fprintf(&b, "# (the daemon's default is %d/s).\n", productionAnnounceRate)
-	fmt.Fprintf(&b, "announce_rate: %s\n", strconv.FormatFloat(c.Rate, 'f', -1, 64))
+	if c.Rate > 0 {
+		fmt.Fprintf(&b, "# A fixed rate (--announce-rate); the daemon's default adapts.\n")
+		fmt.Fprintf(&b, "announce_rate: %s\n", strconv.FormatFloat(c.Rate, 'f', -1, 64))
+	}
 	fmt.Fprintf(&b, "instances:\n  - name: %s\n    interface: %s\n    vrid: %d\n    priority: %d\n    advert_interval: %s\n    vips:\n",
 		instanceName, c.Iface, vrid, c.Priority, c.Advert)
 	for _, v := range c.VIPs {

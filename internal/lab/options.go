@@ -39,11 +39,6 @@ const (
 	settle = time.Second
 	// baseline is how long the client sees every VIP on A before the fault.
 	baseline = 500 * time.Millisecond
-	// announceWindow is how long one announcement round for every VIP may
-	// take at the lab's announce_rate.
-	announceWindow = time.Second
-	// productionAnnounceRate is the daemon's default announce_rate.
-	productionAnnounceRate = 500
 	// pollEvery is how often the lab looks at the daemons and the prober.
 	pollEvery = 50 * time.Millisecond
 )
@@ -87,7 +82,8 @@ type Options struct {
 	// ProbeInterval is how often the client probes each VIP (the prober
 	// caps the total rate, see labnet.MaxPPS); 0 means DefaultProbeInterval.
 	ProbeInterval time.Duration
-	// AnnounceRate is the lab vipd's announce_rate; 0 means AutoAnnounceRate.
+	// AnnounceRate is the lab vipd's announce_rate; 0 means the daemon's
+	// default (adaptive: full speed, slower on evidence of loss).
 	AnnounceRate float64
 	// Exe is the vipd binary run on the nodes; empty means os.Executable.
 	Exe string
@@ -131,9 +127,6 @@ func (o Options) withDefaults() Options {
 	if o.ProbeInterval == 0 {
 		o.ProbeInterval = DefaultProbeInterval
 	}
-	if o.AnnounceRate == 0 {
-		o.AnnounceRate = AutoAnnounceRate(o.VIPs, o.IPv6)
-	}
 	return o
 }
 
@@ -164,8 +157,8 @@ func (o Options) validate() error {
 		return bad("watch %v: want 1s to 1h", o.Watch)
 	case o.ProbeInterval < time.Millisecond || o.ProbeInterval > 10*time.Second:
 		return bad("probe interval %v: want 1ms to 10s", o.ProbeInterval)
-	case o.AnnounceRate < 1 || o.AnnounceRate > 100000:
-		return bad("announce rate %v/s: want 1 to 100000", o.AnnounceRate)
+	case o.AnnounceRate != 0 && (o.AnnounceRate < 1 || o.AnnounceRate > 100000):
+		return bad("announce rate %v/s: want 1 to 100000, or 0 for the daemon's adaptive default", o.AnnounceRate)
 	case o.Router == labnet.ReplyOnly && o.IPv6:
 		return bad("router reply-only is about gratuitous ARP: IPv4 only")
 	}
@@ -180,18 +173,6 @@ func (o Options) validate() error {
 		seen[im] = true
 	}
 	return nil
-}
-
-// AutoAnnounceRate is the lab's announce_rate for n VIPs: enough for one
-// announcement round of every VIP (two frames per IPv4 VIP, gratuitous
-// request and reply; one unsolicited NA per IPv6 VIP) within about 2 s, and
-// never below the daemon's default of 500/s.
-func AutoAnnounceRate(n int, ipv6 bool) float64 {
-	frames := 2 * n
-	if ipv6 {
-		frames = n
-	}
-	return max(productionAnnounceRate, math.Ceil(float64(frames)/announceWindow.Seconds()))
 }
 
 // lan4 is the IPv4 LAN for n VIPs: the documentation prefix while they fit,

@@ -50,44 +50,15 @@ func TestOptionsValidate(t *testing.T) {
 func TestWithDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
 	if o.VIPs != 20 || o.Advert != 100*time.Millisecond || o.StickyFraction != 0.5 || o.Runs != 1 ||
-		o.Watch != 10*time.Second || o.ProbeInterval != 10*time.Millisecond || o.AnnounceRate != 500 ||
+		o.Watch != 10*time.Second || o.ProbeInterval != 10*time.Millisecond || o.AnnounceRate != 0 ||
 		len(o.Impls) != 1 || o.Impls[0] != Vipd {
 		t.Errorf("defaults = %+v", o)
 	}
-	if o := (Options{VIPs: 4096}).withDefaults(); o.AnnounceRate != 8192 {
-		t.Errorf("announce rate for 4096 VIPs = %v, want 8192", o.AnnounceRate)
+	if o := (Options{VIPs: 4096}).withDefaults(); o.AnnounceRate != 0 {
+		t.Errorf("announce rate for 4096 VIPs = %v, want 0 (the daemon's adaptive default)", o.AnnounceRate)
 	}
 	if o := (Options{VIPs: 4096, AnnounceRate: 1000}).withDefaults(); o.AnnounceRate != 1000 {
 		t.Errorf("an explicit announce rate was overridden: %v", o.AnnounceRate)
-	}
-}
-
-func TestAutoAnnounceRate(t *testing.T) {
-	tests := []struct {
-		n    int
-		ipv6 bool
-		want float64
-	}{
-		{1, false, 500},
-		{20, false, 500},
-		{250, false, 500},
-		{251, false, 502},
-		{4096, false, 8192}, // 8192 frames in 1 s
-		{4096, true, 4096},
-		{1001, true, 1001},
-	}
-	for _, tt := range tests {
-		got := AutoAnnounceRate(tt.n, tt.ipv6)
-		if got != tt.want {
-			t.Errorf("AutoAnnounceRate(%d, %v) = %v, want %v", tt.n, tt.ipv6, got, tt.want)
-		}
-		frames := 2 * tt.n
-		if tt.ipv6 {
-			frames = tt.n
-		}
-		if secs := float64(frames) / got; secs > 1.0001 {
-			t.Errorf("%d VIPs: one round takes %.2fs at %v/s", tt.n, secs, got)
-		}
 	}
 }
 

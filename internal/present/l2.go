@@ -30,6 +30,8 @@ type Announcer interface {
 	Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule)
 	SendNow(key string, s announce.Sender, pkts ...announce.Packet) error
 	Cancel(key string)
+	// Congestion reports announced VIPs found stale (see announce.Pacer).
+	Congestion()
 }
 
 // Ledger records the addresses vipd added, so that a later run removes
@@ -48,8 +50,8 @@ type Config struct {
 	// Primary is the node's own address on the interface (the advert
 	// source), which tells a stale upstream entry from a dead target.
 	Primary netip.Addr
-	// Rate and Burst are the pacer's, to estimate when the first round
-	// of announcements has left.
+	// Rate and Burst are the pacer's (0: adaptive), to bound the wait for
+	// the first round of announcements should the pacer never report it.
 	Rate  float64
 	Burst int
 	Settings
@@ -110,6 +112,9 @@ type L2 struct {
 	since    time.Time        // failover start of the current takeover; zero once measured
 	verifier *verify.Verifier // the running one, for Status
 	seen     []netip.Prefix   // reported added since the last reconciliation
+	// roundDone is the announcement whose first round the pacer reported
+	// written (see announceGen).
+	roundDone uint64
 
 	// Owned by run.
 	states  map[netip.Prefix]*vip
@@ -119,6 +124,9 @@ type L2 struct {
 	addFailed uint64
 	verifyAt  time.Time // when to start verifying (zero: not pending)
 	probeAt   time.Time // when to probe the VIPs for conflicts (zero: not pending)
+	// announceGen numbers the Announce calls; waitRound is the one whose
+	// first round verification and probes wait for (0: none).
+	announceGen, waitRound uint64
 }
 
 var _ Presenter = (*L2)(nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/clock/clocktest"
+	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr/vipaddrtest"
 	"github.com/vipd/vipd/internal/watch"
 )
@@ -56,12 +57,22 @@ type announcer struct {
 	announce [][]netip.Addr
 	sendNow  int
 	cancels  int
+	// congestion counts Congestion calls; first is the last schedule's
+	// FirstRound.
+	congestion int
+	first      func()
 }
 
 func (a *announcer) Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.announce = append(a.announce, slices.Clone(vips))
+	a.first = sch.FirstRound
+}
+func (a *announcer) Congestion() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.congestion++
 }
 func (a *announcer) SendNow(key string, s announce.Sender, pkts ...announce.Packet) error {
 	a.mu.Lock()
@@ -314,4 +325,31 @@ func TestL2DeletedBeforeItsAddWasSeen(t *testing.T) {
 		t.Fatalf("report %#v, want Restored %v", r, vips[1])
 	}
 	waitFor(t, "restored", func() bool { return f.held() == 3 })
+}
+
+// TestL2StaleIsCongestion: a VIP found stale after its announcement tells
+// the pacer, once per incident; and every schedule reports its first round.
+func TestL2StaleIsCongestion(t *testing.T) {
+	f := newFixture(t)
+	f.p.TakeOver(t0)
+	waitFor(t, "announced", func() bool { n, _, _ := f.ann.counts(); return n == 1 })
+	f.ann.mu.Lock()
+	first := f.ann.first
+	f.ann.mu.Unlock()
+	if first == nil {
+		t.Fatal("the takeover's schedule has no FirstRound")
+	}
+	first() // as the pacer would: wakes the Presenter; must not block or panic
+	st := verify.VIPStatus{VIP: vips[0].Addr(), State: verify.Stale}
+	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Verified})
+	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Stale}) // the same incident
+	f.ann.mu.Lock()
+	n := f.ann.congestion
+	f.ann.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d congestion reports, want 1", n)
+	}
+	for len(f.reports) > 0 {
+		<-f.reports
+	}
 }

@@ -17,7 +17,18 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	w := p.want
 	seen := p.seen
 	p.seen = nil
+	roundDone := p.roundDone
 	p.mu.Unlock()
+	if p.waitRound != 0 && roundDone >= p.waitRound {
+		// The takeover's first round is on the wire: verify and probe now.
+		p.waitRound = 0
+		if !p.verifyAt.IsZero() {
+			p.verifyAt = now
+		}
+		if !p.probeAt.IsZero() {
+			p.probeAt = now
+		}
+	}
 	for _, pfx := range seen {
 		// The kernel reported our add: ours, even if it is gone again
 		// (deleted behind our back right after; decide restores it).
@@ -43,6 +54,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		p.stopVerifier()
 		p.deps.Announcer.Cancel(p.cfg.Instance)
 		p.verifyAt, p.probeAt = time.Time{}, time.Time{}
+		p.waitRound = 0
 	}
 	if takeover {
 		p.addFailed = 0
@@ -60,18 +72,19 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		all := addrsOf(w.set.VIPs)
 		switch {
 		case takeover:
-			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, w.set.Schedule)
+			p.waitRound = p.announce(all, w.set.Schedule)
 			// Announcements are the takeover's critical path: conflict
 			// probes (three frames per VIP) and verification wait until
-			// the first round went out, else they queue ahead of it in
-			// the pacer, and a healthy upstream looks stale.
-			round := p.announceRound(len(all))
-			p.probeAt = now.Add(round)
-			p.verifyAt = now.Add(round)
+			// the pacer reports the first round written, else they queue
+			// ahead of it, and a healthy upstream looks stale. The
+			// estimate is only a bound, should that report never come.
+			bound := 2*p.announceRound(len(all)) + roundSlack
+			p.probeAt = now.Add(bound)
+			p.verifyAt = now.Add(bound)
 		case reassert || vipsChanged:
 			// Announce replaces the instance's schedule: give it every
 			// VIP, so that rounds still due for the others are kept.
-			p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, all, w.set.Schedule)
+			p.announce(all, w.set.Schedule)
 			p.stopVerifier()
 			p.verifyAt = now
 		}
@@ -243,21 +256,42 @@ func (p *L2) forget(vips []netip.Prefix) {
 	}
 }
 
+// roundSlack bounds the wait for the pacer's report of a first round
+// beyond twice its estimate.
+const roundSlack = 2 * time.Second
+
+// announce starts the instance's announcement schedule and returns its
+// number; the pacer's report that its first round was written wakes the
+// Presenter.
+func (p *L2) announce(vips []netip.Addr, sch announce.Schedule) uint64 {
+	p.announceGen++
+	gen := p.announceGen
+	sch.FirstRound = func() {
+		p.mu.Lock()
+		p.roundDone = max(p.roundDone, gen)
+		p.mu.Unlock()
+		p.Reconcile()
+	}
+	p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, vips, sch)
+	return gen
+}
+
 // announceRound estimates how long the pacer takes to send one round of
 // announcements for n VIPs.
 func (p *L2) announceRound(n int) time.Duration {
-	if p.cfg.Rate <= 0 {
-		return 0
+	rate, burst := p.cfg.Rate, p.cfg.Burst
+	if rate <= 0 { // adaptive: assume the floor
+		rate, burst = announce.AutoMinRate, announce.AutoBurst
 	}
 	frames := n
 	if p.cfg.Interface.HardwareAddr != nil && p.cfg.Primary.Is4() {
 		frames *= 2 // request and reply
 	}
-	frames -= p.cfg.Burst
+	frames -= burst
 	if frames <= 0 {
 		return 0
 	}
-	return time.Duration(float64(frames) / p.cfg.Rate * float64(time.Second))
+	return time.Duration(float64(frames) / rate * float64(time.Second))
 }
 
 var errNoTargets = errors.New("no upstream target")

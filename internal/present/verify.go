@@ -105,6 +105,12 @@ func (p *L2) stopVerifier() bool {
 // goroutine.
 func (p *L2) verifyEvent(e verify.Event) {
 	p.deps.Report(Verify{Event: e})
+	if sc, ok := e.(verify.StateChanged); ok && sc.Status.State == verify.Stale && sc.From != verify.Stale {
+		// Announced, yet the upstream still sends it elsewhere: evidence
+		// that announcements are lost (a policer, a full queue); an
+		// adaptive pacer slows down.
+		p.deps.Announcer.Congestion()
+	}
 	if _, ok := e.(verify.AllVerified); !ok {
 		return
 	}
