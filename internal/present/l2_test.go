@@ -20,14 +20,39 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// kernel is a Kernel over a vipaddrtest.Fake: its "events" are immediate.
+// kernel is a Kernel over a vipaddrtest.Fake: its "events" are immediate,
+// unless frozen (the daemon's netmon view lags behind netlink).
 type kernel struct {
-	addrs *vipaddrtest.Fake
-	mu    sync.Mutex
-	down  bool
+	addrs  *vipaddrtest.Fake
+	mu     sync.Mutex
+	down   bool
+	frozen bool
+	snap   map[int][]netip.Prefix
 }
 
-func (k *kernel) Addrs(ifindex int) []netip.Prefix { return k.addrs.Addresses(ifindex) }
+func (k *kernel) Addrs(ifindex int) []netip.Prefix {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.frozen {
+		return slices.Clone(k.snap[ifindex])
+	}
+	return k.addrs.Addresses(ifindex)
+}
+
+// freeze makes Addrs report the addresses of ifindex as they are now until
+// thaw: the kernel's events are late.
+func (k *kernel) freeze(ifindex int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.frozen = true
+	k.snap = map[int][]netip.Prefix{ifindex: k.addrs.Addresses(ifindex)}
+}
+
+func (k *kernel) thaw() {
+	k.mu.Lock()
+	k.frozen = false
+	k.mu.Unlock()
+}
 func (k *kernel) LinkUp(int) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -278,4 +303,41 @@ func TestL2SetVIPs(t *testing.T) {
 		t.Fatalf("%d schedules, want the takeover's and the reload's", n)
 	}
 	waitFor(t, "ledger follows", func() bool { return f.led.len() == 2 })
+}
+
+// A takeover that is released again before the kernel's events reported
+// its addresses (a master for a few milliseconds: a spurious takeover of a
+// starved backup, preempted at once) must still remove them. They are
+// vipd's: left behind, the backup would answer for the VIPs as a second
+// owner, and report them as someone else's (found by the e2e rolling
+// tests under CPU stress).
+func TestL2ReleaseBeforeTheKernelReportedTheAdd(t *testing.T) {
+	f := newFixture(t)
+	f.k.freeze(2)
+	f.p.TakeOver(t0)
+	waitFor(t, "VIPs added", func() bool { return f.held() == 3 })
+	f.p.Release(watch.Owner{Node: "192.0.2.12"})
+	waitFor(t, "VIPs removed although their add was never reported", func() bool { return f.held() == 0 })
+	f.k.thaw()
+	f.p.Reconcile()
+	waitFor(t, "ledger emptied", func() bool { return f.led.len() == 0 })
+	f.clock.Advance(time.Minute)
+	f.p.Reconcile()
+	if f.held() != 0 {
+		t.Fatalf("left on the backup: %v", f.k.addrs.Addresses(2))
+	}
+	for {
+		select {
+		case r := <-f.reports:
+			if u, ok := r.(Unexpected); ok {
+				t.Fatalf("its own VIPs reported as unexpected: %v", u.VIPs)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if st := f.p.Status(); st.Unexpected != 0 {
+		t.Fatalf("unexpected counter %d", st.Unexpected)
+	}
 }
