@@ -21,29 +21,46 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// kernel is a Kernel over a vipaddrtest.Fake: its "events" are immediate.
+// kernel is a Kernel over a vipaddrtest.Fake: its "events" are immediate,
+// unless frozen (the daemon's netmon view lags behind netlink).
 type kernel struct {
-	addrs *vipaddrtest.Fake
-	mu    sync.Mutex
-	down  bool
-	// frozen, if not nil, is what Addrs reports: a snapshot that lags
-	// behind the kernel (its events not yet read).
-	frozen []netip.Prefix
+	addrs  *vipaddrtest.Fake
+	mu     sync.Mutex
+	down   bool
+	frozen bool
+	snap   map[int][]netip.Prefix
 }
 
 func (k *kernel) Addrs(ifindex int) []netip.Prefix {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.frozen != nil {
-		return slices.Clone(k.frozen)
+	if k.frozen {
+		return slices.Clone(k.snap[ifindex])
 	}
 	return k.addrs.Addresses(ifindex)
 }
 
-func (k *kernel) freeze(ps ...netip.Prefix) {
+// freeze makes Addrs report the addresses of ifindex as they are now until
+// thaw: the kernel's events are late.
+func (k *kernel) freeze(ifindex int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.frozen = append([]netip.Prefix{}, ps...)
+	k.frozen = true
+	k.snap = map[int][]netip.Prefix{ifindex: k.addrs.Addresses(ifindex)}
+}
+
+func (k *kernel) thaw() {
+	k.mu.Lock()
+	k.frozen = false
+	k.mu.Unlock()
+}
+
+// freezeAs makes Addrs report ps until thaw.
+func (k *kernel) freezeAs(ps ...netip.Prefix) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.frozen = true
+	k.snap = map[int][]netip.Prefix{2: append([]netip.Prefix{}, ps...)}
 }
 func (k *kernel) LinkUp(int) bool {
 	k.mu.Lock()
@@ -314,11 +331,11 @@ func TestL2SetVIPs(t *testing.T) {
 // reported at once, not re-added silently after confirmWait.
 func TestL2DeletedBeforeItsAddWasSeen(t *testing.T) {
 	f := newFixture(t)
-	f.k.freeze() // the snapshot shows nothing yet
+	f.k.freezeAs() // the snapshot shows nothing yet
 	f.p.TakeOver(t0)
 	waitFor(t, "VIPs added", func() bool { return f.held() == 3 })
 	f.k.addrs.Set(2, vips[0], vips[2]) // the operator's del
-	f.k.freeze(vips[0], vips[2])       // the snapshot catches up ...
+	f.k.freezeAs(vips[0], vips[2])     // the snapshot catches up ...
 	f.p.Reconcile(vips...)             // ... with the three add events
 	r := f.report(t)
 	if rs, ok := r.(Restored); !ok || !slices.Equal(rs.VIPs, vips[1:2]) {
@@ -351,5 +368,42 @@ func TestL2StaleIsCongestion(t *testing.T) {
 	}
 	for len(f.reports) > 0 {
 		<-f.reports
+	}
+}
+
+// A takeover that is released again before the kernel's events reported
+// its addresses (a master for a few milliseconds: a spurious takeover of a
+// starved backup, preempted at once) must still remove them. They are
+// vipd's: left behind, the backup would answer for the VIPs as a second
+// owner, and report them as someone else's (found by the e2e rolling
+// tests under CPU stress).
+func TestL2ReleaseBeforeTheKernelReportedTheAdd(t *testing.T) {
+	f := newFixture(t)
+	f.k.freeze(2)
+	f.p.TakeOver(t0)
+	waitFor(t, "VIPs added", func() bool { return f.held() == 3 })
+	f.p.Release(watch.Owner{Node: "192.0.2.12"})
+	waitFor(t, "VIPs removed although their add was never reported", func() bool { return f.held() == 0 })
+	f.k.thaw()
+	f.p.Reconcile()
+	waitFor(t, "ledger emptied", func() bool { return f.led.len() == 0 })
+	f.clock.Advance(time.Minute)
+	f.p.Reconcile()
+	if f.held() != 0 {
+		t.Fatalf("left on the backup: %v", f.k.addrs.Addresses(2))
+	}
+	for {
+		select {
+		case r := <-f.reports:
+			if u, ok := r.(Unexpected); ok {
+				t.Fatalf("its own VIPs reported as unexpected: %v", u.VIPs)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if st := f.p.Status(); st.Unexpected != 0 {
+		t.Fatalf("unexpected counter %d", st.Unexpected)
 	}
 }

@@ -88,9 +88,10 @@ func decide(now time.Time, held, linkUp bool, vips []netip.Prefix, states map[ne
 		if wanted[pfx] {
 			continue
 		}
-		// No longer configured: remove if ours, forget otherwise.
+		// No longer configured: remove if ours, forget otherwise. An
+		// add the kernel has not reported yet is ours all the same.
 		switch {
-		case (s.state == stOurs || s.state == stAdding) && actual[pfx]:
+		case s.state == stAdding || (s.state == stOurs && actual[pfx]):
 			p.remove = append(p.remove, pfx)
 		case s.state == stRemoving && actual[pfx] && now.Sub(s.at) >= confirmWait:
 			p.remove = append(p.remove, pfx)
@@ -135,7 +136,13 @@ func decide(now time.Time, held, linkUp bool, vips []netip.Prefix, states map[ne
 			continue
 		}
 		switch s.state {
-		case stOurs, stAdding:
+		case stAdding:
+			// The add succeeded; that the kernel has not reported it
+			// yet does not make it absent. Remove it (idempotent):
+			// forgotten, it would stay on this backup, and come back
+			// as "unexpected", not ours, once the kernel reports it.
+			p.remove = append(p.remove, pfx)
+		case stOurs:
 			if a {
 				p.remove = append(p.remove, pfx)
 			} else {

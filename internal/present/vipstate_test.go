@@ -47,6 +47,9 @@ func TestDecide(t *testing.T) {
 		{name: "release removes ours", held: false, linkUp: true,
 			states: st{a: {state: stOurs}, b: {state: stAdding, at: t0}}, actual: []netip.Prefix{a, b},
 			want: plan{remove: []netip.Prefix{a, b}}},
+		{name: "release removes an add not reported yet", held: false, linkUp: true,
+			states: st{a: {state: stAdding, at: t0}, b: {state: stOurs}}, now: t0.Add(time.Millisecond),
+			want: plan{remove: []netip.Prefix{a}, gone: []netip.Prefix{b}}},
 		{name: "a remove not reported yet is not unexpected", held: false, linkUp: true,
 			states: st{a: {state: stRemoving, at: t0}, b: {state: stRemoving, at: t0}}, actual: []netip.Prefix{a},
 			now: t0.Add(time.Second), want: plan{gone: []netip.Prefix{b}, wake: t0.Add(confirmWait)}},
@@ -59,6 +62,10 @@ func TestDecide(t *testing.T) {
 		{name: "a VIP dropped from the config is removed if ours", held: true, linkUp: true,
 			states: st{a: {state: stOurs}, b: {state: stOurs}, netip.MustParsePrefix("192.0.2.102/24"): {state: stOurs}},
 			actual: []netip.Prefix{a, b, netip.MustParsePrefix("192.0.2.102/24")},
+			want:   plan{remove: pfx("192.0.2.102/24")}},
+		{name: "a VIP dropped from the config is removed if being added", held: true, linkUp: true,
+			states: st{a: {state: stOurs}, b: {state: stOurs}, netip.MustParsePrefix("192.0.2.102/24"): {state: stAdding, at: t0}},
+			actual: []netip.Prefix{a, b},
 			want:   plan{remove: pfx("192.0.2.102/24")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
