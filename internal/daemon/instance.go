@@ -241,6 +241,11 @@ func (in *instance) run(ctx context.Context, faults []string) {
 				in.setFault(faultAddress, true)
 			}
 		case <-fire:
+			// Adverts that arrived while the timer fired go first: a
+			// starved backup whose Master_Down_Timer and the master's
+			// advert are ready together must hear the advert (select
+			// picks at random), not take over for a few milliseconds.
+			in.drainPackets()
 			now := in.clock.Now()
 			if !in.retryAt.IsZero() && !now.Before(in.retryAt) {
 				in.retryAt = time.Time{}
@@ -250,6 +255,18 @@ func (in *instance) run(ctx context.Context, faults []string) {
 		}
 		if t != nil {
 			t.Stop()
+		}
+	}
+}
+
+// drainPackets receives the adverts already queued, without waiting.
+func (in *instance) drainPackets() {
+	for {
+		select {
+		case p := <-in.packets:
+			in.receive(p)
+		default:
+			return
 		}
 	}
 }
