@@ -6,8 +6,10 @@ import "time"
 // a takeover's announcements leave at once (the critical path of a
 // failover), and slows down on evidence — Congestion, called when
 // announced VIPs are found stale, or a send fails — the way TCP finds its
-// rate: the rate halves at most once per CutGap, and doubles again after
-// each RaiseAfter without a cut, up to AutoMaxRate. An upstream's ARP/ND
+// rate: the first cut drops it to DefaultRate (a rate most control-plane
+// policers let through; TCP's restart after a loss), each further cut
+// halves it, at most once per CutGap, and it doubles again after each
+// RaiseAfter without a cut, up to AutoMaxRate. An upstream's ARP/ND
 // policer then gets a rate it lets through, and the repairs of what it
 // dropped go out at that rate; a healthy upstream sees full speed.
 const (
@@ -16,7 +18,7 @@ const (
 	AutoMaxRate = 20000
 	// AutoMinRate is its floor: a policer slower than this still gets
 	// the repairs, only later.
-	AutoMinRate = 100
+	AutoMinRate = 50
 	// AutoBurst is how many packets may leave back to back.
 	AutoBurst = 256
 	// CutGap is the least time between two cuts: the evidence of one
@@ -48,7 +50,11 @@ func (c *rateControl) cut(now time.Time) bool {
 	if !c.adaptive || (!c.lastCut.IsZero() && now.Sub(c.lastCut) < CutGap) || c.rate <= AutoMinRate {
 		return false
 	}
-	c.rate = max(AutoMinRate, c.rate/2)
+	if c.rate > DefaultRate {
+		c.rate = DefaultRate
+	} else {
+		c.rate = max(AutoMinRate, c.rate/2)
+	}
 	c.lastCut, c.changed = now, now
 	return true
 }

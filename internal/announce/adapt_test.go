@@ -11,13 +11,16 @@ func TestRateControl(t *testing.T) {
 	if !c.adaptive || c.rate != AutoMaxRate {
 		t.Fatalf("start %+v", c)
 	}
-	if !c.cut(t0) || c.rate != AutoMaxRate/2 {
-		t.Fatalf("first cut: %v", c.rate)
+	if !c.cut(t0) || c.rate != DefaultRate {
+		t.Fatalf("first cut: %v, want straight to %v", c.rate, DefaultRate)
+	}
+	if !c.cut(t0.Add(CutGap)) || c.rate != DefaultRate/2 {
+		t.Fatalf("second cut: %v, want half", c.rate)
 	}
 	if c.cut(t0.Add(CutGap / 2)) {
 		t.Fatal("two cuts within CutGap")
 	}
-	for i := 1; i <= 20; i++ { // one cut per gap, down to the floor
+	for i := 2; i <= 20; i++ { // one cut per gap, down to the floor
 		c.cut(t0.Add(time.Duration(i) * CutGap))
 	}
 	if c.rate != AutoMinRate {

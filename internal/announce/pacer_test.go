@@ -756,12 +756,12 @@ func TestPacerAdaptive(t *testing.T) {
 	}
 	r.p.Congestion()
 	r.p.Congestion() // within CutGap: no second cut
-	if rate := r.p.Rate(); rate != announce.AutoMaxRate/2 {
-		t.Fatalf("rate after congestion %v, want %v", rate, announce.AutoMaxRate/2)
+	if rate := r.p.Rate(); rate != announce.DefaultRate {
+		t.Fatalf("rate after congestion %v, want %v", rate, announce.DefaultRate)
 	}
 	r.clk.Advance(announce.CutGap)
 	r.p.Congestion()
-	if rate := r.p.Rate(); rate != announce.AutoMaxRate/4 {
+	if rate := r.p.Rate(); rate != announce.DefaultRate/2 {
 		t.Fatalf("rate after a second congestion %v", rate)
 	}
 }
