@@ -54,11 +54,23 @@ type Schedule struct {
 	// its previous one for as long as the schedule runs (until Cancel).
 	// A Refresh below Interval is raised to Interval.
 	Refresh time.Duration
+	// Targets, if any, get an ordinary request in the first round for
+	// every VIP, before its gratuitous forms: an ARP request "who-has
+	// target, tell VIP" to the target's MAC (broadcast if unknown), or a
+	// Neighbor Solicitation from the VIP for IPv6. Upstreams that ignore
+	// gratuitous ARP learn the new owner from it (RFC 826's merge step).
+	Targets []Target
 	// FirstRound, if not nil, is called once, on the pacer's goroutine,
 	// when the first round of every VIP has been written (not if the
 	// schedule is cancelled or replaced before). Verification and
 	// conflict probes start then: they must not queue ahead of it.
 	FirstRound func()
+}
+
+// Target is an upstream neighbour that a first round addresses directly.
+type Target struct {
+	Addr netip.Addr
+	MAC  net.HardwareAddr // nil: not in the neighbour table yet
 }
 
 // DefaultSchedule is DefaultCount rounds DefaultInterval apart, no refresh.
@@ -137,6 +149,7 @@ type job struct {
 // entry is one VIP of a job: the frames of a round and when it is due.
 type entry struct {
 	pkts  []Packet // one round: request+reply, or one NA
+	first []Packet // the first round, if it differs (directed requests)
 	next  int      // index in pkts of the next frame of the current round
 	round int      // rounds completed
 	due   time.Time
@@ -232,6 +245,9 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		}
 		es = append(es, entry{pkts: pkts[i : i+n : i+n]})
 		i += n
+	}
+	for i := range es {
+		es[i].first = directed(mac, es[i].pkts[0].VIP, sch.Targets, es[i].pkts)
 	}
 	j.firstLeft = len(es)
 	j.q = make(entryHeap, len(es))
@@ -416,7 +432,7 @@ func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
 		j := p.ring[ji]
 		p.rr = ji + 1
 		e := j.q[0]
-		w = work{key: j.key, sender: j.sender, pkt: e.pkts[e.next], job: j, entry: e}
+		w = work{key: j.key, sender: j.sender, pkt: e.round0()[e.next], job: j, entry: e}
 	}
 	p.inflight, p.inflightKey = true, w.key
 	return w, true, time.Time{}
@@ -514,7 +530,7 @@ func (p *Pacer) done(w work, err error, now time.Time) {
 // that finished the job.
 func (p *Pacer) advance(j *job, e *entry, now time.Time) bool {
 	e.next++
-	if e.next < len(e.pkts) {
+	if e.next < len(e.round0()) {
 		return false
 	}
 	e.next = 0
@@ -610,4 +626,42 @@ func (h *entryHeap) Pop() any {
 	*h = old[:len(old)-1]
 	e.idx = -1
 	return e
+}
+
+// round0 returns the frames of e's current round.
+func (e *entry) round0() []Packet {
+	if e.round == 0 && e.first != nil {
+		return e.first
+	}
+	return e.pkts
+}
+
+// directed returns the first round of vip: a directed request to each
+// target of its family, then pkts; nil if there is none.
+func directed(mac net.HardwareAddr, vip netip.Addr, targets []Target, pkts []Packet) []Packet {
+	var out []Packet
+	v4 := vip.Unmap().Is4()
+	for _, t := range targets {
+		var pk Packet
+		var err error
+		switch a := t.Addr.Unmap(); {
+		case v4 && a.Is4():
+			dst := t.MAC
+			if dst == nil {
+				dst = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+			}
+			pk, err = DirectedARPRequest(mac, vip, dst, a)
+		case !v4 && a.Is6():
+			pk, err = NeighborSolicitation(mac, vip, t.MAC, a)
+		default:
+			continue
+		}
+		if err == nil {
+			out = append(out, pk)
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	return append(out, pkts...)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -771,5 +772,29 @@ func TestPacerFixedRateIgnoresCongestion(t *testing.T) {
 	r.p.Congestion()
 	if rate := r.p.Rate(); rate != 500 {
 		t.Fatalf("rate %v", rate)
+	}
+}
+
+// TestPacerDirectedFirstRound: with targets, the first round of each VIP
+// starts with an ordinary request to each target (what a router that
+// ignores gratuitous ARP learns from); later rounds are gratuitous only.
+func TestPacerDirectedFirstRound(t *testing.T) {
+	r := newRig(t, 0, 0)
+	rec := r.recorder()
+	gw4, gw6 := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
+	sch := announce.Schedule{Count: 2, Interval: time.Second, Targets: []announce.Target{{Addr: gw4, MAC: peerMAC}, {Addr: gw6}}}
+	r.p.Announce("a", rec, ourMAC, []netip.Addr{vip4, vip6}, sch)
+	r.runIdle()
+	var kinds []announce.Kind
+	for _, f := range decode(t, rec) {
+		kinds = append(kinds, f.Kind)
+	}
+	want := []announce.Kind{
+		announce.KindDirectedRequest, announce.KindGratuitousRequest, announce.KindGratuitousReply, // vip4, round 1
+		announce.KindNeighborSolicit, announce.KindUnsolicitedNA, // vip6, round 1
+		announce.KindGratuitousRequest, announce.KindGratuitousReply, announce.KindUnsolicitedNA, // round 2
+	}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("frames %v\nwant   %v", kinds, want)
 	}
 }

@@ -72,7 +72,9 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		all := addrsOf(w.set.VIPs)
 		switch {
 		case takeover:
-			p.waitRound = p.announce(all, w.set.Schedule)
+			sch := w.set.Schedule
+			sch.Targets = p.upstreams(w.set)
+			p.waitRound = p.announce(all, sch)
 			// Announcements are the takeover's critical path: conflict
 			// probes (three frames per VIP) and verification wait until
 			// the pacer reports the first round written, else they queue
@@ -254,6 +256,30 @@ func (p *L2) forget(vips []netip.Prefix) {
 			p.log.Error("cannot update the record of added VIPs in the state directory", "err", err)
 		}
 	}
+}
+
+// upstreams returns the neighbours a takeover's first round addresses
+// directly (the verification targets: the VIPs' gateways and the
+// configured ones), with their MACs as far as the neighbour table knows.
+func (p *L2) upstreams(set Settings) []announce.Target {
+	if p.deps.Targets == nil {
+		return nil
+	}
+	addrs, err := p.deps.Targets(p.cfg.Interface.Index, set.VIPs, set.Verify.Targets)
+	if err != nil || len(addrs) == 0 {
+		return nil
+	}
+	ts := make([]announce.Target, 0, len(addrs))
+	for _, a := range addrs {
+		t := announce.Target{Addr: a}
+		if p.deps.Neighbors != nil {
+			if mac, err := p.deps.Neighbors.Lookup(p.cfg.Interface.Index, a); err == nil {
+				t.MAC = mac
+			}
+		}
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // roundSlack bounds the wait for the pacer's report of a first round
