@@ -85,11 +85,18 @@ instances:
 		st := d.Status(context.Background())
 		return len(st.Instances) == 2 && st.Instances[1].State == "MASTER"
 	})
-	got := env.addrs.Addresses(2)
+	// The state is MASTER before the Presenter has added the VIPs.
 	want := []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/24"), netip.MustParsePrefix("192.0.2.110/24")}
-	slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
-	if !slices.Equal(got, want) {
-		t.Fatalf("addresses after reload %v, want %v", got, want)
+	var got []netip.Prefix
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(2 * time.Millisecond) {
+		got = env.addrs.Addresses(2)
+		slices.SortFunc(got, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+		if slices.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("addresses after reload %v, want %v", got, want)
+		}
 	}
 	// The unchanged VIPs were never removed; web never left MASTER.
 	for _, c := range env.addrs.Calls()[before:] {
