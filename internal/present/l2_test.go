@@ -20,14 +20,33 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// kernel is a Kernel over a vipaddrtest.Fake: its "events" are immediate.
+// kernel is a Kernel over a vipaddrtest.Fake: its "events" are immediate,
+// unless lagging.
 type kernel struct {
 	addrs *vipaddrtest.Fake
 	mu    sync.Mutex
 	down  bool
+	// lagging: Addrs shows seen, what deliver set last, not the fake's
+	// addresses (the kernel's events are late).
+	lagging bool
+	seen    []netip.Prefix
 }
 
-func (k *kernel) Addrs(ifindex int) []netip.Prefix { return k.addrs.Addresses(ifindex) }
+func (k *kernel) Addrs(ifindex int) []netip.Prefix {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.lagging {
+		return slices.Clone(k.seen)
+	}
+	return k.addrs.Addresses(ifindex)
+}
+
+// deliver makes a lagging kernel's late events arrive: Addrs shows vips.
+func (k *kernel) deliver(vips []netip.Prefix) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.lagging, k.seen = true, slices.Clone(vips)
+}
 func (k *kernel) LinkUp(int) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -278,4 +297,41 @@ func TestL2SetVIPs(t *testing.T) {
 		t.Fatalf("%d schedules, want the takeover's and the reload's", n)
 	}
 	waitFor(t, "ledger follows", func() bool { return f.led.len() == 2 })
+}
+
+// TestL2ReleaseBeforeTheAddIsReported: an instance takes over and gives up
+// again before the kernel's events report the VIPs it added (a spurious
+// takeover, preempted at once). The VIPs must go; they must not stay on
+// the backup as present and "not ours" while the master holds them too
+// (seen in TestIntegrationDayInProduction).
+func TestL2ReleaseBeforeTheAddIsReported(t *testing.T) {
+	f := newFixture(t)
+	f.k.deliver(nil)
+	f.p.TakeOver(t0)
+	waitFor(t, "VIPs added", func() bool { return f.held() == 3 && f.led.len() == 3 })
+	f.p.Release(watch.Owner{Node: "192.0.2.12"})
+	waitFor(t, "VIPs removed", func() bool { return f.held() == 0 })
+	// The late events: the adds, then the removals.
+	f.k.deliver(vips)
+	f.p.Reconcile()
+	time.Sleep(20 * time.Millisecond)
+	f.k.deliver(nil)
+	f.p.Reconcile()
+	f.clock.Advance(time.Minute)
+	f.p.Reconcile()
+	waitFor(t, "ledger emptied", func() bool { return f.led.len() == 0 })
+	if st := f.p.Status(); st.Unexpected != 0 {
+		t.Errorf("%d VIPs reported unexpected", st.Unexpected)
+	}
+	for {
+		select {
+		case r := <-f.reports:
+			if u, ok := r.(Unexpected); ok {
+				t.Errorf("report %#v", u)
+			}
+			continue
+		default:
+		}
+		break
+	}
 }

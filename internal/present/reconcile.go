@@ -119,6 +119,9 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 		}
 		for _, pfx := range pl.remove {
 			s := state(pfx)
+			// A remove again (stRemoving) is only planned for an
+			// address the kernel reports.
+			s.unreported = s.state == stAdding
 			s.state, s.at = stRemoving, now
 		}
 		if err == nil {

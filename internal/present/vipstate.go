@@ -50,6 +50,10 @@ type vip struct {
 	unexpected bool
 	// recorded: in the ledger of added addresses.
 	recorded bool
+	// unreported: removing an add the kernel had not reported. Its
+	// events may still be on their way, so not seeing the address is no
+	// proof that it is gone until confirmWait has passed.
+	unreported bool
 }
 
 // plan is what one reconciliation does, decided by decide from the
@@ -88,13 +92,15 @@ func decide(now time.Time, held, linkUp bool, vips []netip.Prefix, states map[ne
 		if wanted[pfx] {
 			continue
 		}
-		// No longer configured: remove if ours, forget otherwise.
+		// No longer configured: remove if ours, forget otherwise. An add
+		// the kernel has not reported yet is removed all the same (see
+		// below).
 		switch {
-		case (s.state == stOurs || s.state == stAdding) && actual[pfx]:
+		case s.state == stAdding || (s.state == stOurs && actual[pfx]):
 			p.remove = append(p.remove, pfx)
 		case s.state == stRemoving && actual[pfx] && now.Sub(s.at) >= confirmWait:
 			p.remove = append(p.remove, pfx)
-		case s.state == stRemoving && actual[pfx]:
+		case s.state == stRemoving && (actual[pfx] || s.unreported && now.Sub(s.at) < confirmWait):
 			soon(s.at.Add(confirmWait))
 		default:
 			p.gone = append(p.gone, pfx)
@@ -135,14 +141,22 @@ func decide(now time.Time, held, linkUp bool, vips []netip.Prefix, states map[ne
 			continue
 		}
 		switch s.state {
-		case stOurs, stAdding:
+		case stOurs:
 			if a {
 				p.remove = append(p.remove, pfx)
 			} else {
 				p.gone = append(p.gone, pfx)
 			}
+		case stAdding:
+			// The add succeeded but its event may not be in yet: not
+			// reported is no proof of absence. Remove it (removing an
+			// absent address is no error); else it shows up a moment
+			// later as present on a backup, not ours, and stays.
+			p.remove = append(p.remove, pfx)
 		case stRemoving:
 			switch {
+			case !a && s.unreported && now.Sub(s.at) < confirmWait:
+				soon(s.at.Add(confirmWait))
 			case !a:
 				p.gone = append(p.gone, pfx)
 			case now.Sub(s.at) >= confirmWait:
