@@ -18,10 +18,11 @@ bench:
 
 # What the end-to-end tests and `vipd lab` use on Debian/Ubuntu: namespaces
 # (iproute2), the sticky router (nftables), the side-by-side comparison
-# (keepalived; its service is not started).
+# (keepalived; its service is not started), the CPU bursts of the day in
+# production test (stress-ng).
 deps:
 	apt-get update -qq
-	apt-get install -y --no-install-recommends iproute2 nftables keepalived iputils-ping iputils-arping tcpdump
+	apt-get install -y --no-install-recommends iproute2 nftables keepalived iputils-ping iputils-arping tcpdump stress-ng
 	-systemctl disable --now keepalived 2>/dev/null
 
 # Separate from build so that `make build && sudo make install` does not

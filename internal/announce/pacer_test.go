@@ -790,7 +790,7 @@ func TestPacerDirectedFirstRound(t *testing.T) {
 		kinds = append(kinds, f.Kind)
 	}
 	want := []announce.Kind{
-		announce.KindDirectedRequest, announce.KindGratuitousRequest, announce.KindGratuitousReply, // vip4, round 1
+		announce.KindDirectedRequest, announce.KindGratuitousRequest, // vip4, round 1
 		announce.KindNeighborSolicit, announce.KindUnsolicitedNA, // vip6, round 1
 		announce.KindGratuitousRequest, announce.KindGratuitousReply, announce.KindUnsolicitedNA, // round 2
 	}

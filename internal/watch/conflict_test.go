@@ -253,4 +253,27 @@ func TestConflictLifecycle(t *testing.T) {
 			t.Fatalf("conflicts %+v", h.d.conflictRows())
 		}
 	})
+	t.Run("ends when the VIP is handed to another owner while still probed", func(t *testing.T) {
+		// A takeover found a second owner; within the probe run the VIP
+		// goes to another node. The WatchSet sets held first (the VIP is
+		// still probed: guarded), then watched (probing stops): the
+		// conflict must end there, not 10 minutes later.
+		h := newHarness(t, Config{})
+		h.hold(vip4)
+		h.probe(vip4)
+		h.at(ms(5)).frame(probeReply(t, otherMAC))
+		h.at(time.Second).tick()
+		h.at(ms(1005)).frame(probeReply(t, otherMAC))
+		if want := []ReportKind{ReportConflict}; !slices.Equal(h.kinds(), want) {
+			t.Fatalf("reports %v, want %v", h.kinds(), want)
+		}
+		h.at(ms(1500)).hold()
+		h.watch(map[netip.Addr]Owner{vip4: {Node: "192.0.2.12", MAC: otherMAC}})
+		if want := []ReportKind{ReportConflict, ReportConflictEnded}; !slices.Equal(h.kinds(), want) {
+			t.Fatalf("reports %v, want %v", h.kinds(), want)
+		}
+		if len(h.d.conflictRows()) != 0 {
+			t.Fatalf("conflicts %+v", h.d.conflictRows())
+		}
+	})
 }

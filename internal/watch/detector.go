@@ -188,7 +188,8 @@ func (d *detector) guarded(a netip.Addr) bool {
 
 // setWatched replaces the watched VIPs. Rows of VIPs no longer watched
 // are dropped (a reported episode ends); a VIP whose owner's MAC changed
-// may be repaired again at once.
+// may be repaired again at once. Probing a VIP that is now watched stops,
+// and so do its conflicts unless it is also held.
 func (d *detector) setWatched(now time.Time, vips map[netip.Addr]Owner, fx *effects) {
 	next := make(map[netip.Addr]Owner, len(vips))
 	for a, o := range vips {
@@ -203,6 +204,7 @@ func (d *detector) setWatched(now time.Time, vips map[netip.Addr]Owner, fx *effe
 		// it would only ask the new owner to answer.
 		delete(d.probing, a)
 	}
+	d.dropUnguarded(now, fx)
 	for k, fl := range d.flows {
 		o, ok := next[k.vip]
 		if !ok {
