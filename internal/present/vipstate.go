@@ -88,9 +88,11 @@ func decide(now time.Time, held, linkUp bool, vips []netip.Prefix, states map[ne
 		if wanted[pfx] {
 			continue
 		}
-		// No longer configured: remove if ours, forget otherwise.
+		// No longer configured: remove if ours, forget otherwise. An add
+		// the kernel has not reported yet may well be there: removed too
+		// (Remove is idempotent), never forgotten while on the interface.
 		switch {
-		case (s.state == stOurs || s.state == stAdding) && actual[pfx]:
+		case s.state == stOurs && actual[pfx], s.state == stAdding:
 			p.remove = append(p.remove, pfx)
 		case s.state == stRemoving && actual[pfx] && now.Sub(s.at) >= confirmWait:
 			p.remove = append(p.remove, pfx)
@@ -135,12 +137,18 @@ func decide(now time.Time, held, linkUp bool, vips []netip.Prefix, states map[ne
 			continue
 		}
 		switch s.state {
-		case stOurs, stAdding:
+		case stOurs:
 			if a {
 				p.remove = append(p.remove, pfx)
 			} else {
 				p.gone = append(p.gone, pfx)
 			}
+		case stAdding:
+			// Added, and released before the kernel's event for the add
+			// reached the snapshot: absent from it proves nothing. Remove
+			// it (idempotent); forgetting it would leave it on the
+			// interface — and out of the ledger — for good.
+			p.remove = append(p.remove, pfx)
 		case stRemoving:
 			switch {
 			case !a:
