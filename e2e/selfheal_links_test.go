@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +21,11 @@ import (
 // (`ip addr del/flush`), a VIP added by hand on a backup — and that the
 // daemon, woken by the kernel's link and address events, puts the cluster
 // back without help: one holder per VIP, the right master, nobody deaf.
+//
+// The pair advertises every 100 ms, so a daemon starved of CPU for a
+// Master_Down_Interval (361 ms for B) on a busy machine makes B take over
+// as RFC 5798 says it must. A capture on the switch tells that apart from
+// a deaf or impatient B: see shPair.phase.
 
 // shAdvert is the advertisement interval of every instance here.
 const shAdvert = 100 * time.Millisecond
@@ -68,8 +73,7 @@ func newSHPair(t *testing.T) shPair {
 	s.na.start()
 	s.na.waitState("v4", "MASTER", 10*time.Second)
 	waitFor(t, "the capture on the switch sees A's advertisements", 5*time.Second, func() bool {
-		g, _ := s.wire.gap(s.a.Addr4.Addr(), time.Now().Add(-time.Second), time.Now())
-		return g < 3*shAdvert
+		return s.wire.silence(s.a.Addr4.Addr(), time.Now()) < 3*shAdvert
 	})
 	s.evA = s.na.subscribe(t)
 	s.nb.start()
@@ -81,16 +85,6 @@ func newSHPair(t *testing.T) shPair {
 
 // prefix is a VIP as configured (the LAN's prefix length).
 func (s shPair) prefix(v netip.Addr) netip.Prefix { return netip.PrefixFrom(v, s.lab.LAN4.Bits()) }
-
-// noTakeoverByB fails the test if B took over from A since an instant,
-// and shows what the wire and the CPU pressure say about each takeover.
-func (s shPair) noTakeoverByB(t *testing.T, since time.Time, what string) {
-	t.Helper()
-	if ms := shStateEvents(s.evB, "MASTER", since); len(ms) > 0 {
-		t.Errorf("%s: B became master %d times; B's transitions: %v%s", what, len(ms), s.nb.logSummary("v4"),
-			s.wire.explainTakeovers(ms, s.a.Addr4.Addr(), masterDown(100, shAdvert)))
-	}
-}
 
 // prober starts probing every VIP from the client every 10 ms and waits
 // until the client reaches all of them.
@@ -169,8 +163,9 @@ func shAddressEvents(l *eventLog, msg string, since time.Time) map[string]int {
 // the master was silent (it stalled) or the backup missed advertisements
 // that were there.
 type shWire struct {
-	mu   sync.Mutex // guards seen
-	seen []shAdv
+	start time.Time
+	mu    sync.Mutex // guards seen
+	seen  []shAdv
 }
 
 type shAdv struct {
@@ -181,7 +176,7 @@ type shAdv struct {
 
 func shCapture(t *testing.T, lab *labnet.Lab) *shWire {
 	t.Helper()
-	w := &shWire{}
+	w := &shWire{start: time.Now()}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := lab.Switch.Command(ctx, "tcpdump", "-i", lab.Switch.Iface, "-n", "-l", "-tt", "--immediate-mode", "-p", "ip proto 112")
 	out, err := cmd.StdoutPipe()
@@ -196,13 +191,19 @@ func shCapture(t *testing.T, lab *labnet.Lab) *shWire {
 		t.Fatalf("tcpdump: %v", err)
 	}
 	listening := make(chan struct{})
+	var dropped string // tcpdump's last words: "N packets dropped by kernel"
+	stderrDone := make(chan struct{})
 	go func() {
+		defer close(stderrDone)
 		sc := bufio.NewScanner(errOut)
 		once := false
 		for sc.Scan() {
 			if !once && strings.Contains(sc.Text(), "listening on") {
 				once = true
 				close(listening)
+			}
+			if strings.Contains(sc.Text(), "dropped by kernel") {
+				dropped = sc.Text()
 			}
 		}
 		if !once {
@@ -235,7 +236,20 @@ func shCapture(t *testing.T, lab *labnet.Lab) *shWire {
 			w.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() { cancel(); cmd.Wait(); <-done })
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT) // tcpdump then reports what it dropped
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		cancel()
+		<-done
+		<-stderrDone
+		cmd.Wait()
+		if dropped != "" && !strings.HasPrefix(dropped, "0 ") {
+			t.Logf("capture on the switch: %s (the wire's silences may be overstated)", dropped)
+		}
+	})
 	select {
 	case <-listening:
 	case <-time.After(5 * time.Second):
@@ -244,20 +258,28 @@ func shCapture(t *testing.T, lab *labnet.Lab) *shWire {
 	return w
 }
 
-// gap returns the longest time without an advertisement from src (any
-// priority but 0) in the window [from, to], and when it began.
+// silence returns how long before at A's last advertisement (priority
+// not 0) from src went out; at minus the start of the capture if none.
+func (w *shWire) silence(src netip.Addr, at time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := len(w.seen) - 1; i >= 0; i-- {
+		if a := w.seen[i]; a.src == src && a.prio != 0 && !a.at.After(at) {
+			return at.Sub(a.at)
+		}
+	}
+	return at.Sub(w.start)
+}
+
+// gap returns the longest time without an advertisement from src (priority
+// not 0) between from and to, and when it began.
 func (w *shWire) gap(src netip.Addr, from, to time.Time) (time.Duration, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	last := from
-	var longest time.Duration
-	var began time.Time
+	last, longest, began := from, time.Duration(0), from
 	for _, a := range w.seen {
-		if a.src != src || a.prio == 0 || a.at.Before(from) {
+		if a.src != src || a.prio == 0 || a.at.Before(from) || a.at.After(to) {
 			continue
-		}
-		if a.at.After(to) {
-			break
 		}
 		if d := a.at.Sub(last); d > longest {
 			longest, began = d, last
@@ -270,28 +292,113 @@ func (w *shWire) gap(src netip.Addr, from, to time.Time) (time.Duration, time.Ti
 	return longest, began
 }
 
-// explainTakeovers describes, for each of a node's transitions to MASTER
-// since an instant, what the wire showed of the master it replaced (src):
-// its longest silence in the Master_Down_Interval (plus slack) before.
-func (w *shWire) explainTakeovers(evs []control.Event, src netip.Addr, md time.Duration) string {
-	var b strings.Builder
-	for _, e := range evs {
-		g, began := w.gap(src, e.Time.Add(-md-shSlack), e.Time)
-		fmt.Fprintf(&b, "\n  %s at %s (reason %s): %s's longest silence on the wire before it %v (from %s); CPU pressure: %s",
-			e.Message, e.Time.Format("15:04:05.000"), e.Fields["reason"], src, g.Round(time.Millisecond),
-			began.Format("15:04:05.000"), shPressure())
-	}
-	return b.String()
+// shCheck collects the findings of one attempt at an observation (see
+// phase): they become the test's errors unless the attempt was spoiled.
+type shCheck struct {
+	t    *testing.T
+	errs []string
 }
 
-// shPressure is the kernel's CPU pressure line (PSI), "" without PSI.
-func shPressure() string {
-	b, err := os.ReadFile("/proc/pressure/cpu")
-	if err != nil {
-		return ""
+func (c *shCheck) Errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+// takeovers judges B's transitions to MASTER since an instant. A takeover
+// is justified when the wire shows A silent for at least B's
+// Master_Down_Interval (less 20 ms of timestamp skew) before it: B did what
+// RFC 5798 says. A justified takeover while the machine was measurably
+// busy (nz) is environmental — A's daemon starved of CPU — and spoils the
+// observation; any other takeover is a finding.
+func (s shPair) takeovers(since time.Time, nz noise) (findings, spoiled []string) {
+	md := masterDown(100, shAdvert)
+	busy := nz.check(nil, since)
+	for _, e := range shStateEvents(s.evB, "MASTER", since) {
+		quiet := s.wire.silence(s.a.Addr4.Addr(), e.Time)
+		d := fmt.Sprintf("B %s at %s (reason %s); on the wire A had been silent for %v (B's Master_Down_Interval %v)",
+			e.Message, e.Time.Format("15:04:05.000"), e.Fields["reason"], quiet.Round(time.Millisecond), md.Round(time.Millisecond))
+		if quiet >= md-20*time.Millisecond && busy != "" {
+			spoiled = append(spoiled, d+"; machine busy: "+busy)
+			continue
+		}
+		if busy != "" {
+			d += "; machine busy: " + busy
+		}
+		findings = append(findings, d)
 	}
-	l, _, _ := strings.Cut(string(b), "\n")
-	return l
+	return findings, spoiled
+}
+
+// phase runs an observation, up to three attempts. An attempt in which B
+// took over only because A, starved of CPU, stopped advertising (see
+// takeovers) did not observe what it was meant to: its findings are
+// logged, the pair is given time to settle back (A master, B backup) and
+// the attempt is repeated. Otherwise its findings are the test's errors,
+// and so is any other takeover by B.
+func (s shPair) phase(t *testing.T, name string, f func(c *shCheck)) {
+	t.Helper()
+	const attempts = 3
+	for i := 1; ; i++ {
+		start := time.Now()
+		nz := watchNoise(netip.Addr{})
+		c := &shCheck{t: t}
+		f(c)
+		findings, spoiled := s.takeovers(start, nz)
+		if len(spoiled) == 0 || i == attempts {
+			for _, e := range append(findings, spoiled...) {
+				t.Errorf("%s: unwanted takeover: %s; B's transitions %v", name, e, s.nb.logSummary("v4"))
+			}
+			for _, e := range c.errs {
+				t.Errorf("%s: %s", name, e)
+			}
+			if len(spoiled) > 0 {
+				t.Errorf("%s: every one of %d attempts spoiled by a starved master", name, attempts)
+			}
+			return
+		}
+		t.Logf("%s: attempt %d spoiled, repeated: %s", name, i, strings.Join(spoiled, "; "))
+		for _, e := range append(findings, c.errs...) {
+			t.Logf("%s: attempt %d (not counted): %s", name, i, e)
+		}
+		s.stable(t)
+	}
+}
+
+// stable waits until A is master with every VIP and B backup with none.
+func (s shPair) stable(t *testing.T) {
+	t.Helper()
+	waitFor(t, "A master with every VIP, B backup with none", 10*time.Second, func() bool {
+		return s.na.state("v4") == "MASTER" && s.nb.state("v4") == "BACKUP" && hasAll(t, s.a, s.vips) && holdsNone(t, s.b, s.vips)
+	})
+}
+
+// oneHolder records a finding for every VIP not on exactly one node.
+func (s shPair) oneHolder(c *shCheck) {
+	hs := relHolders(c.t, []*labnet.Host{s.a, s.b}, s.vips)
+	for _, v := range s.vips {
+		if len(hs[v]) != 1 {
+			c.Errorf("%s held by %v, want exactly one node", v, hs[v])
+		}
+	}
+}
+
+// shNoLoss records a finding for every VIP whose probes after since were not
+// all answered; with noise (nz), losses are only findings when a VIP went
+// dark for longer than noiseGap (see assertNoLoss).
+func shNoLoss(c *shCheck, p *labnet.Prober, nz noise, since time.Time, what string) {
+	why, sent := nz.check(p, since), 0
+	for _, r := range p.Results(since) {
+		sent += r.Sent
+		if r.Received == r.Sent {
+			continue
+		}
+		msg := fmt.Sprintf("%s: %s: %d/%d probes answered, longest gap %v", what, r.VIP, r.Received, r.Sent, r.MaxGap.Round(time.Millisecond))
+		if why == "" || r.MaxGap > noiseGap {
+			c.Errorf("%s (noise: %q)", msg, why)
+		} else {
+			c.t.Logf("%s — not counted: %s", msg, why)
+		}
+	}
+	c.t.Logf("%s: %d probes", what, sent)
 }
 
 // TestIntegrationLinkFlapBackup sets the backup's own LAN interface down
@@ -305,100 +412,97 @@ func shPressure() string {
 func TestIntegrationLinkFlapBackup(t *testing.T) {
 	s := newSHPair(t)
 	p := s.prober(t)
-	trA := s.na.inst("v4").Counters.Transitions
 	const down, upFor = 500 * time.Millisecond, 500 * time.Millisecond
 
 	for _, flaps := range []int{1, 3} {
-		t.Logf("%d flap(s) of B's link, %v down", flaps, down)
-		start := time.Now()
-		nz := watchNoise(netip.Addr{})
-		var downs, ups []time.Time
-		sawFault := 0 // flaps during which `vipd status` showed FAULT (interface)
-		for i := range flaps {
-			if i > 0 {
-				time.Sleep(upFor)
+		s.phase(t, fmt.Sprintf("%d flap(s) of B's link", flaps), func(c *shCheck) {
+			start := time.Now()
+			nz := watchNoise(netip.Addr{})
+			trA, masters := s.na.inst("v4").Counters.Transitions, s.nb.logTransitions("v4", "MASTER")
+			var downs, ups []time.Time
+			sawFault := 0 // flaps during which `vipd status` showed FAULT (interface)
+			for i := range flaps {
+				if i > 0 {
+					time.Sleep(upFor)
+				}
+				downAt := shLinkDown(t, s.b)
+				downs = append(downs, downAt)
+				if waitUntil(down, func() bool {
+					in := s.nb.inst("v4")
+					return in.State == "FAULT" && strings.Join(in.FaultReasons, ",") == "interface"
+				}) {
+					sawFault++
+				}
+				time.Sleep(time.Until(downAt.Add(down)))
+				ups = append(ups, shLinkUp(t, s.lab, s.b))
 			}
-			downAt := shLinkDown(t, s.b)
-			downs = append(downs, downAt)
-			if waitUntil(down, func() bool {
-				in := s.nb.inst("v4")
-				return in.State == "FAULT" && strings.Join(in.FaultReasons, ",") == "interface"
-			}) {
-				sawFault++
-			}
-			time.Sleep(time.Until(downAt.Add(down)))
-			ups = append(ups, shLinkUp(t, s.lab, s.b))
-		}
-		rx0 := s.nb.inst("v4").Counters.AdvertsReceived
-		lastUp := ups[len(ups)-1]
-		time.Sleep(shSettle)
+			rx0 := s.nb.inst("v4").Counters.AdvertsReceived
+			time.Sleep(shSettle)
 
-		// While down: FAULT for the interface, once per flap, each before
-		// the link came back.
-		faults := shStateEvents(s.evB, "FAULT", start)
-		if len(faults) != flaps {
-			t.Errorf("B went to FAULT %d times during %d flaps, want %d; events:\n%s", len(faults), flaps, flaps, s.evB.dump())
-		}
-		for i, e := range faults {
-			if i >= flaps {
-				break
+			// While down: FAULT for the interface, once per flap, each
+			// before the link was set up again.
+			faults := shStateEvents(s.evB, "FAULT", start)
+			if len(faults) != flaps {
+				c.Errorf("B went to FAULT %d times during %d flaps, want %d; events:\n%s", len(faults), flaps, flaps, s.evB.dump())
 			}
-			t.Logf("flap %d: B in FAULT (%s) %v after its link went down", i+1, e.Fields["faults"], e.Time.Sub(downs[i]).Round(time.Millisecond))
-			if e.Fields["faults"] != "interface" {
-				t.Errorf("flap %d: B in FAULT for %q, want interface", i+1, e.Fields["faults"])
+			for i, e := range faults[:min(len(faults), flaps)] {
+				t.Logf("flap %d: B in FAULT (%s) %v after its link went down", i+1, e.Fields["faults"], e.Time.Sub(downs[i]).Round(time.Millisecond))
+				if e.Fields["faults"] != "interface" {
+					c.Errorf("flap %d: B in FAULT for %q, want interface", i+1, e.Fields["faults"])
+				}
+				if e.Time.After(ups[i]) {
+					c.Errorf("flap %d: B went to FAULT %v after its link was set up again, want while it was down", i+1, e.Time.Sub(ups[i]))
+				}
 			}
-			if e.Time.After(ups[i]) {
-				t.Errorf("flap %d: B went to FAULT %v after its link was set up again, want while it was down", i+1, e.Time.Sub(ups[i]))
+			t.Logf("`vipd status` showed B in FAULT (interface) during %d of %d flaps", sawFault, flaps)
+			// Back: FAULT -> BACKUP after each flap (a takeover is
+			// judged by phase), and the log agrees: never MASTER.
+			var backs []control.Event
+			for _, e := range shStateEvents(s.evB, "BACKUP", start) {
+				if e.Fields["from"] == "FAULT" {
+					backs = append(backs, e)
+				}
 			}
-		}
-		t.Logf("`vipd status` showed B in FAULT (interface) during %d of %d flaps", sawFault, flaps)
-		// Back: FAULT -> BACKUP after each flap, and never MASTER.
-		backs := shStateEvents(s.evB, "BACKUP", start)
-		if len(backs) != flaps {
-			t.Errorf("B returned to BACKUP %d times after %d flaps, want %d", len(backs), flaps, flaps)
-		}
-		for i, e := range backs {
-			if i < len(ups) {
+			if len(backs) != flaps {
+				c.Errorf("B returned from FAULT to BACKUP %d times after %d flaps, want %d", len(backs), flaps, flaps)
+			}
+			for i, e := range backs[:min(len(backs), flaps)] {
 				t.Logf("flap %d: B %s %v after its link was set up", i+1, e.Message, e.Time.Sub(ups[i]).Round(time.Millisecond))
 			}
-		}
-		s.noTakeoverByB(t, start, fmt.Sprintf("%d flap(s) of B's link", flaps))
-		if n := s.nb.logTransitions("v4", "MASTER"); n != 0 {
-			t.Errorf("B's log shows it becoming master %d times", n)
-		}
-		if !s.nb.logHas(" instance=v4 ", "link down") {
-			t.Error("B's log does not report its link going down")
-		}
+			if n := s.nb.logTransitions("v4", "MASTER") - masters; n != 0 {
+				c.Errorf("B's log shows it becoming master %d times", n)
+			}
+			if !s.nb.logHas(" instance=v4 ", "link down") {
+				c.Errorf("B's log does not report its link going down")
+			}
 
-		// Settled: A master throughout, B backup and hearing A again.
-		sa, sb := s.na.inst("v4"), s.nb.inst("v4")
-		if sa.State != "MASTER" || sa.Counters.Transitions != trA {
-			t.Errorf("A is %s after %d transitions, want MASTER throughout", sa.State, sa.Counters.Transitions-trA)
-		}
-		if sb.State != "BACKUP" || len(sb.FaultReasons) != 0 {
-			t.Errorf("B is %s (faults %v) %v after its link came back, want BACKUP", sb.State, sb.FaultReasons, shSettle)
-		}
-		// A advertises every 100 ms: 30 in the settle window; a third of
-		// them is plenty to tell a live reader from a dead one.
-		heard := sb.Counters.AdvertsReceived - rx0
-		t.Logf("B received %d of A's advertisements in the %v after its link came back (read errors so far %d)",
-			heard, shSettle, sb.Counters.ReadErrors)
-		if want := uint64(shSettle / shAdvert / 3); heard < want {
-			t.Errorf("B received %d advertisements in the %v after its link came back, want at least %d: deaf", heard, shSettle, want)
-		}
-		if sb.Master == nil || sb.Master.Address != s.a.Addr4.Addr().String() {
-			t.Errorf("B sees master %+v, want A (%s)", sb.Master, s.a.Addr4.Addr())
-		}
-		relCheckOneHolder(t, []*labnet.Host{s.a, s.b}, s.vips)
-		if !holdsNone(t, s.b, s.vips) {
-			t.Error("B holds VIPs")
-		}
-		assertNoLoss(t, p, nz, start, s.vips, fmt.Sprintf("client during %d flap(s) of B's link", flaps))
-		g, _ := s.wire.gap(s.a.Addr4.Addr(), start, time.Now())
-		t.Logf("wire: A's longest silence during the flaps and the settle window %v", g.Round(time.Millisecond))
-		if time.Since(lastUp) < shSettle {
-			t.Fatal("settle window cut short")
-		}
+			// Settled: A master throughout, B backup and hearing A again.
+			sa, sb := s.na.inst("v4"), s.nb.inst("v4")
+			if sa.State != "MASTER" || sa.Counters.Transitions != trA {
+				c.Errorf("A is %s after %d transitions, want MASTER throughout", sa.State, sa.Counters.Transitions-trA)
+			}
+			if sb.State != "BACKUP" || len(sb.FaultReasons) != 0 {
+				c.Errorf("B is %s (faults %v) %v after its link came back, want BACKUP", sb.State, sb.FaultReasons, shSettle)
+			}
+			// A advertises every 100 ms: 30 in the settle window; a third
+			// of them is plenty to tell a live reader from a dead one.
+			heard := sb.Counters.AdvertsReceived - rx0
+			t.Logf("B received %d of A's advertisements in the %v after its link came back (read errors so far %d)",
+				heard, shSettle, sb.Counters.ReadErrors)
+			if want := uint64(shSettle / shAdvert / 3); heard < want {
+				c.Errorf("B received %d advertisements in the %v after its link came back, want at least %d: deaf", heard, shSettle, want)
+			}
+			if sb.Master == nil || sb.Master.Address != s.a.Addr4.Addr().String() {
+				c.Errorf("B sees master %+v, want A (%s)", sb.Master, s.a.Addr4.Addr())
+			}
+			s.oneHolder(c)
+			if !holdsNone(t, s.b, s.vips) {
+				c.Errorf("B holds VIPs")
+			}
+			shNoLoss(c, p, nz, start, "client")
+			g, began := s.wire.gap(s.a.Addr4.Addr(), start, time.Now())
+			t.Logf("wire: A's longest silence %v, %v after the first flap began", g.Round(time.Millisecond), began.Sub(start).Round(time.Millisecond))
+		})
 	}
 }
 
@@ -409,8 +513,8 @@ func TestIntegrationLinkFlapBackup(t *testing.T) {
 // exactly one node and reachable from the client. Then nobody may be deaf:
 // B, reloaded with priority 250, preempts A — A must hear it and step
 // down (a deaf A would stay master next to B); B, back at 100, hands back
-// to A; and when A's daemon stops, B takes over within its
-// Master_Down_Interval.
+// to A; and when A's daemon stops, it leaves no VIP behind and B takes
+// over within its Master_Down_Interval.
 func TestIntegrationLinkFlapMaster(t *testing.T) {
 	s := newSHPair(t)
 	p := s.prober(t)
@@ -462,12 +566,15 @@ func TestIntegrationLinkFlapMaster(t *testing.T) {
 	t.Logf("client: every VIP reachable at A again; since the link went down longest outage %v, longest gap %v (%d VIPs)",
 		worst.Round(time.Millisecond), worstGap.Round(time.Millisecond), len(rs))
 
-	// Nobody is deaf. First a quiet while: A master, B backup.
-	time.Sleep(shSettle)
-	s.noTakeoverByB(t, backAt.Add(time.Millisecond), "after A took its VIPs back")
-	if sa, sb := s.na.inst("v4"), s.nb.inst("v4"); sa.State != "MASTER" || sb.State != "BACKUP" {
-		t.Fatalf("%v after the flap A is %s and B %s", shSettle, sa.State, sb.State)
-	}
+	// A quiet while: A stays master, B backup.
+	s.phase(t, "after A took its VIPs back", func(c *shCheck) {
+		time.Sleep(shSettle)
+		if sa, sb := s.na.inst("v4"), s.nb.inst("v4"); sa.State != "MASTER" || sb.State != "BACKUP" {
+			c.Errorf("%v after the flap A is %s and B %s", shSettle, sa.State, sb.State)
+		}
+	})
+
+	// Nobody is deaf. B at priority 250 preempts A: A must hear B.
 	reload := func(prio int) time.Time {
 		t.Helper()
 		writeConfig(t, s.nb.vipdNode, s.config("b", prio))
@@ -481,7 +588,6 @@ func TestIntegrationLinkFlapMaster(t *testing.T) {
 		}
 		return at
 	}
-	// B at priority 250 preempts A: A must hear B's advertisement.
 	at := reload(250)
 	mdB250 := masterDown(250, shAdvert)
 	waitFor(t, "B (priority 250) preempts A, and A steps down", mdB250+shAdvert+5*time.Second, func() bool {
@@ -499,9 +605,9 @@ func TestIntegrationLinkFlapMaster(t *testing.T) {
 	}
 	waitFor(t, "A releases every VIP to B", 5*time.Second, func() bool { return holdsNone(t, s.a, s.vips) && hasAll(t, s.b, s.vips) })
 
-	// B back at 100: A preempts, B must hear it.
+	// B back at 100: A preempts, and B must hear A.
 	reload(100)
-	waitFor(t, "A preempts B (priority 100) again", masterDown(200, shAdvert)+shAdvert+5*time.Second, func() bool {
+	waitFor(t, "A preempts B (priority 100) again", mdA+shAdvert+5*time.Second, func() bool {
 		return s.na.state("v4") == "MASTER" && s.nb.state("v4") == "BACKUP"
 	})
 	waitFor(t, "B releases every VIP to A", 5*time.Second, func() bool { return holdsNone(t, s.b, s.vips) && hasAll(t, s.a, s.vips) })
@@ -542,17 +648,23 @@ func TestIntegrationLinkFlapMaster(t *testing.T) {
 // it also deletes VIPs that vipd has just put back. Each time A must put
 // every VIP back within an advertisement interval (plus slack), count it
 // (vips_restored), publish an "address"/"restored" event per VIP, stay
-// master without a transition, and the client must reach every VIP again.
+// master without a transition, and the client must reach every VIP again
+// within the same bound.
+//
+// Known failure (not fixed): when a flush round deletes a VIP that vipd
+// has just put back, before the kernel's event for that add reached the
+// netmon snapshot, the Presenter cannot tell the delete from an add not
+// reported yet; the VIP stays missing for confirmWait (2 s) and is then
+// added again without a "restored" count. The flush step then reports the
+// VIPs "missing until ~2s" (9 of 27 runs here, on a quiet machine too).
 func TestIntegrationAddrDelRestored(t *testing.T) {
 	s := newSHPair(t)
 	p := s.prober(t)
-	tr0 := s.na.inst("v4").Counters.Transitions
 	limit := shAdvert + shSlack
 
 	// restoredWithin waits until A holds every one of vips again, and
 	// checks that none was still missing later than limit after since.
-	restoredWithin := func(what string, since time.Time, vips []netip.Addr) {
-		t.Helper()
+	restoredWithin := func(c *shCheck, what string, since time.Time, vips []netip.Addr) {
 		lastMissing := map[netip.Addr]time.Time{}
 		for {
 			ps, err := s.a.Addrs()
@@ -586,87 +698,89 @@ func TestIntegrationAddrDelRestored(t *testing.T) {
 			}
 		}
 		if len(late) > 0 {
-			t.Errorf("%s: VIPs missing from A longer than %v: %v", what, limit, late)
+			c.Errorf("VIPs missing from A longer than %v: %v", limit, late)
 		}
 	}
 	counter := func() uint64 { return s.na.inst("v4").Counters.VIPsRestored }
-	check := func(what string, since time.Time, vips []netip.Addr, wantAtLeast, wantAtMost uint64, before uint64) {
-		t.Helper()
-		var got uint64
-		if !waitUntil(limit, func() bool { got = counter() - before; return got >= wantAtLeast }) {
-			t.Errorf("%s: vips_restored went up by %d, want at least %d", what, got, wantAtLeast)
-		}
-		if got > wantAtMost {
-			t.Errorf("%s: vips_restored went up by %d, want at most %d", what, got, wantAtMost)
-		}
-		var evs map[string]int
-		if !waitUntil(limit, func() bool {
-			evs = shAddressEvents(s.evA, "restored", since)
-			for _, v := range vips {
-				if evs[s.prefix(v).String()] == 0 {
-					return false
+	// step removes VIPs with remove and checks what vipd did about it.
+	step := func(what string, vips []netip.Addr, wantAtLeast, wantAtMost uint64, remove func()) {
+		s.phase(t, what, func(c *shCheck) {
+			before, tr0 := counter(), s.na.inst("v4").Counters.Transitions
+			since := time.Now()
+			nz := watchNoise(netip.Addr{})
+			remove()
+			restoredWithin(c, what, since, vips)
+			var got uint64
+			if !waitUntil(limit, func() bool { got = counter() - before; return got >= wantAtLeast }) {
+				c.Errorf("vips_restored went up by %d, want at least %d", got, wantAtLeast)
+			}
+			if got > wantAtMost {
+				c.Errorf("vips_restored went up by %d, want at most %d", got, wantAtMost)
+			}
+			var evs map[string]int
+			if !waitUntil(limit, func() bool {
+				evs = shAddressEvents(s.evA, "restored", since)
+				for _, v := range vips {
+					if evs[s.prefix(v).String()] == 0 {
+						return false
+					}
+				}
+				return true
+			}) {
+				c.Errorf("\"restored\" events %v, want one for each of %v", evs, vips)
+			}
+			n := 0
+			for _, k := range evs {
+				n += k
+			}
+			t.Logf("%s: vips_restored +%d, %d restored events", what, got, n)
+			if in := s.na.inst("v4"); in.State != "MASTER" || in.Counters.Transitions != tr0 {
+				c.Errorf("A is %s after %d transitions, want MASTER throughout", in.State, in.Counters.Transitions-tr0)
+			}
+			for _, v := range s.na.inst("v4").VIPs {
+				if !v.Held {
+					c.Errorf("A's status shows %s not held", v.Address)
 				}
 			}
-			return true
-		}) {
-			t.Errorf("%s: \"restored\" events %v, want one for each of %v", what, evs, vips)
-		}
-		n := 0
-		for _, c := range evs {
-			n += c
-		}
-		t.Logf("%s: vips_restored +%d, %d restored events", what, got, n)
-		if in := s.na.inst("v4"); in.State != "MASTER" || in.Counters.Transitions != tr0 {
-			t.Errorf("%s: A is %s after %d transitions, want MASTER throughout", what, in.State, in.Counters.Transitions-tr0)
-		}
-		for _, v := range s.na.inst("v4").VIPs {
-			if !v.Held {
-				t.Errorf("%s: A's status shows %s not held", what, v.Address)
+			if !holdsNone(t, s.b, s.vips) {
+				c.Errorf("B holds VIPs")
 			}
-		}
-		s.noTakeoverByB(t, since, what)
-		if !holdsNone(t, s.b, s.vips) {
-			t.Errorf("%s: B holds VIPs", what)
-		}
-		relCheckOneHolder(t, []*labnet.Host{s.a, s.b}, s.vips)
-		rs := waitRecovered(t, p, since, 5*time.Second)
-		worst := time.Duration(0)
-		for _, r := range rs {
-			worst = max(worst, clientOutage(r))
-		}
-		t.Logf("%s: client reaches every VIP; longest outage %v", what, worst.Round(time.Millisecond))
-		if worst > limit {
-			t.Errorf("%s: the client lost a VIP for %v, want at most %v", what, worst, limit)
-		}
+			s.oneHolder(c)
+			rs := waitRecovered(t, p, since, 5*time.Second)
+			worst := time.Duration(0)
+			for _, r := range rs {
+				worst = max(worst, clientOutage(r))
+			}
+			t.Logf("%s: client reaches every VIP; longest outage %v", what, worst.Round(time.Millisecond))
+			if worst > limit {
+				c.Errorf("the client lost a VIP for %v, want at most %v (noise: %q)", worst, limit, nz.check(p, since))
+			}
+		})
 	}
 
 	// One VIP.
 	one := s.vips[3]
-	before := counter()
-	at := time.Now()
-	shIP(t, s.a, "addr", "del", s.prefix(one).String(), "dev", s.a.Iface)
-	restoredWithin("ip addr del "+one.String(), at, []netip.Addr{one})
-	check("ip addr del "+one.String(), at, []netip.Addr{one}, 1, 1, before)
+	step("ip addr del "+one.String(), []netip.Addr{one}, 1, 1, func() {
+		shIP(t, s.a, "addr", "del", s.prefix(one).String(), "dev", s.a.Iface)
+	})
 	if !s.na.logHas(" instance=v4 ", "restored", "vip="+s.prefix(one).String()) {
 		t.Errorf("A's log does not report restoring %s", one)
 	}
 
 	// All ten in one go: one ip process, one netlink request per VIP.
-	var batch strings.Builder
-	for _, v := range s.vips {
-		fmt.Fprintf(&batch, "addr del %s dev %s\n", s.prefix(v), s.a.Iface)
-	}
-	before = counter()
-	at = time.Now()
-	cmd := s.a.Command(context.Background(), "ip", "-batch", "-")
-	cmd.Stdin = strings.NewReader(batch.String())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ip -batch (10 addr del): %v: %s", err, out)
-	}
-	restoredWithin("10 × ip addr del", at, s.vips)
-	check("10 × ip addr del", at, s.vips, 10, 10, before)
+	step("10 × ip addr del", s.vips, 10, 10, func() {
+		var batch strings.Builder
+		for _, v := range s.vips {
+			fmt.Fprintf(&batch, "addr del %s dev %s\n", s.prefix(v), s.a.Iface)
+		}
+		cmd := s.a.Command(context.Background(), "ip", "-batch", "-")
+		cmd.Stdin = strings.NewReader(batch.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ip -batch (10 addr del): %v: %s", err, out)
+		}
+	})
 
-	// A flush of the secondaries: first check that they are the VIPs.
+	// A flush of the secondaries; first check that they are the VIPs.
 	out, err := s.a.Run(context.Background(), "ip", "-4", "-o", "addr", "show", "dev", s.a.Iface)
 	if err != nil {
 		t.Fatal(err)
@@ -677,12 +791,12 @@ func TestIntegrationAddrDelRestored(t *testing.T) {
 			t.Fatalf("A's own address is not the LAN prefix's primary, or a VIP not a secondary:\n%s", out)
 		}
 	}
-	before = counter()
-	at = time.Now()
-	out, err = s.a.Run(context.Background(), "ip", "-4", "addr", "flush", "dev", s.a.Iface, "secondary")
-	t.Logf("ip -4 addr flush dev %s secondary: err %v %s", s.a.Iface, err, strings.TrimSpace(string(out)))
-	restoredWithin("ip addr flush secondary", at, s.vips)
-	check("ip addr flush secondary", at, s.vips, 10, 10*10, before)
+	// Each round of the flush may delete VIPs vipd has put back already:
+	// each can be restored more than once.
+	step("ip -4 addr flush secondary", s.vips, 10, 10*10, func() {
+		out, err := s.a.Run(context.Background(), "ip", "-4", "addr", "flush", "dev", s.a.Iface, "secondary")
+		t.Logf("ip -4 addr flush dev %s secondary: err %v %s", s.a.Iface, err, strings.TrimSpace(string(out)))
+	})
 	if ok, _ := s.a.HasAddrs(s.a.Addr4.Addr()); !ok {
 		t.Errorf("A's own address %s is gone", s.a.Addr4)
 	}
@@ -691,7 +805,7 @@ func TestIntegrationAddrDelRestored(t *testing.T) {
 // TestIntegrationUnexpectedOnBackup adds one of the VIPs by hand on the
 // backup (`ip addr add` of the configured prefix). vipd on B did not add
 // it: it must report it once (an "address"/"unexpected" event,
-// vips_unexpected 1) within an advertisement interval plus slack, and
+// vips_unexpected +1) within an advertisement interval plus slack, and
 // leave it alone — still there after a settle window longer than the
 // Presenter's confirmWait — without a transition on either node. The test
 // removes it by hand afterwards.
@@ -699,62 +813,88 @@ func TestIntegrationUnexpectedOnBackup(t *testing.T) {
 	s := newSHPair(t)
 	v := s.vips[0]
 	pfx := s.prefix(v)
-	trA, trB := s.na.inst("v4").Counters.Transitions, s.nb.inst("v4").Counters.Transitions
 	limit := shAdvert + shSlack
 
-	at := time.Now()
-	if err := s.b.AddAddrs(pfx); err != nil {
-		t.Fatal(err)
-	}
-	e := s.evB.wait(t, "B reports "+pfx.String()+" as unexpected", limit+5*time.Second, func(e control.Event) bool {
-		return e.Type == control.EventAddress && e.Instance == "v4" && e.Message == "unexpected" && e.VIP == pfx.String()
-	})
-	took := e.Time.Sub(at)
-	t.Logf("B reported %s as unexpected %v after it was added", pfx, took.Round(time.Millisecond))
-	if took > limit {
-		t.Errorf("B reported the unexpected VIP %v after it was added, want within %v", took, limit)
-	}
-	waitFor(t, "B's vips_unexpected 1", limit, func() bool { return s.nb.inst("v4").Counters.VIPsUnexpected >= 1 })
-	if !s.nb.logHas(" instance=v4 ", "not master", "vip="+pfx.String()) {
-		t.Error("B's log does not report the unexpected VIP")
-	}
-
-	time.Sleep(shSettle)
-	sa, sb := s.na.inst("v4"), s.nb.inst("v4")
-	s.noTakeoverByB(t, at, "with the VIP added by hand on B")
-	if n := sb.Counters.VIPsUnexpected; n != 1 {
-		t.Errorf("B's vips_unexpected is %d %v after the VIP was added, want 1 (reported once)", n, shSettle)
-	}
-	if evs := shAddressEvents(s.evB, "unexpected", at); len(evs) != 1 || evs[pfx.String()] != 1 {
-		t.Errorf("B's unexpected events: %v, want one for %s", evs, pfx)
-	}
-	if ok, _ := s.b.HasAddrs(v); !ok {
-		t.Errorf("B removed %s, which the operator added", pfx)
-	}
-	if s.nb.logHas(" instance=v4 ", "VIPs removed") {
-		t.Error("B's log shows it removing VIPs")
-	}
-	if sb.State != "BACKUP" || sb.Counters.Transitions != trB {
-		t.Errorf("B is %s after %d transitions, want BACKUP throughout", sb.State, sb.Counters.Transitions-trB)
-	}
-	if sa.State != "MASTER" || sa.Counters.Transitions != trA || !hasAll(t, s.a, s.vips) {
-		t.Errorf("A is %s after %d transitions (holds every VIP: %v), want MASTER throughout", sa.State,
-			sa.Counters.Transitions-trA, hasAll(t, s.a, s.vips))
-	}
-	for _, vs := range sa.VIPs {
-		if vs.Address == pfx.String() {
-			t.Logf("A's view of %s: held %v, conflict MAC %q (B's MAC %s)", vs.Address, vs.Held, vs.ConflictMAC, s.b.MAC)
+	s.phase(t, "VIP added by hand on B", func(c *shCheck) {
+		st0a, st0b := s.na.inst("v4"), s.nb.inst("v4")
+		removed := s.nb.logHas(" instance=v4 ", "VIPs removed")
+		at := time.Now()
+		if err := s.b.AddAddrs(pfx); err != nil {
+			t.Fatal(err)
 		}
-	}
+		// The test removes it, whatever happens.
+		defer func() {
+			if ok, _ := s.b.HasAddrs(v); ok {
+				if err := s.b.DelAddrs(pfx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}()
+		var e control.Event
+		if !waitUntil(limit+5*time.Second, func() bool {
+			for _, x := range shEvents(s.evB) {
+				if x.Type == control.EventAddress && x.Instance == "v4" && x.Message == "unexpected" && x.VIP == pfx.String() && !x.Time.Before(at) {
+					e = x
+					return true
+				}
+			}
+			return false
+		}) {
+			c.Errorf("no \"unexpected\" event for %s from B; events:\n%s", pfx, s.evB.dump())
+		} else {
+			took := e.Time.Sub(at)
+			t.Logf("B reported %s as unexpected %v after it was added", pfx, took.Round(time.Millisecond))
+			if took > limit {
+				c.Errorf("B reported the unexpected VIP %v after it was added, want within %v", took, limit)
+			}
+		}
+		if !waitUntil(limit, func() bool { return s.nb.inst("v4").Counters.VIPsUnexpected > st0b.Counters.VIPsUnexpected }) {
+			c.Errorf("B's vips_unexpected stayed %d", st0b.Counters.VIPsUnexpected)
+		}
+		if !s.nb.logHas(" instance=v4 ", "not master", "vip="+pfx.String()) {
+			c.Errorf("B's log does not report the unexpected VIP")
+		}
 
-	// The operator takes it away again.
-	if err := s.b.DelAddrs(pfx); err != nil {
-		t.Fatal(err)
-	}
+		time.Sleep(shSettle)
+		sa, sb := s.na.inst("v4"), s.nb.inst("v4")
+		if n := sb.Counters.VIPsUnexpected - st0b.Counters.VIPsUnexpected; n != 1 {
+			c.Errorf("B's vips_unexpected went up by %d in %v, want 1 (reported once)", n, shSettle)
+		}
+		if evs := shAddressEvents(s.evB, "unexpected", at); len(evs) != 1 || evs[pfx.String()] != 1 {
+			c.Errorf("B's unexpected events: %v, want one for %s", evs, pfx)
+		}
+		if ok, _ := s.b.HasAddrs(v); !ok {
+			c.Errorf("B removed %s, which the operator added", pfx)
+		}
+		if !removed && s.nb.logHas(" instance=v4 ", "VIPs removed") {
+			c.Errorf("B's log shows it removing VIPs")
+		}
+		if sb.State != "BACKUP" || sb.Counters.Transitions != st0b.Counters.Transitions {
+			c.Errorf("B is %s after %d transitions, want BACKUP throughout", sb.State, sb.Counters.Transitions-st0b.Counters.Transitions)
+		}
+		if sa.State != "MASTER" || sa.Counters.Transitions != st0a.Counters.Transitions || !hasAll(t, s.a, s.vips) {
+			c.Errorf("A is %s after %d transitions (holds every VIP: %v), want MASTER throughout", sa.State,
+				sa.Counters.Transitions-st0a.Counters.Transitions, hasAll(t, s.a, s.vips))
+		}
+		for _, vs := range sa.VIPs {
+			if vs.Address == pfx.String() {
+				t.Logf("A's view of %s: held %v, conflict MAC %q (B's MAC %s)", vs.Address, vs.Held, vs.ConflictMAC, s.b.MAC)
+			}
+		}
+	})
+
+	// The operator took it away again (above): B holds nothing, and
+	// nothing changed.
 	waitFor(t, "the VIP gone from B", 2*time.Second, func() bool { return holdsNone(t, s.b, s.vips) })
 	time.Sleep(5 * shAdvert)
 	relCheckOneHolder(t, []*labnet.Host{s.a, s.b}, s.vips)
 	if sa, sb := s.na.inst("v4"), s.nb.inst("v4"); sa.State != "MASTER" || sb.State != "BACKUP" {
 		t.Errorf("after the VIP was removed by hand A is %s and B %s", sa.State, sb.State)
 	}
+}
+
+// shEvents returns the events collected so far.
+func shEvents(l *eventLog) []control.Event {
+	evs, _ := l.snapshot()
+	return evs
 }
