@@ -152,21 +152,43 @@ func (d *detector) tickProbes(now time.Time, fx *effects) time.Time {
 	return next
 }
 
-// tickConflicts ends quiet conflicts and stale candidates.
+// tickConflicts ends quiet conflicts and stale candidates. A confirmed
+// conflict of a held VIP is checked again actively: ConflictRecheck after
+// the last claim the VIP is probed again, and if the other MAC no longer
+// answers (a split brain that healed: the other node let the VIP go) the
+// conflict ends when that probe run is over. One that keeps its VIP (a
+// hung ex-master) answers, and the conflict stays.
 func (d *detector) tickConflicts(now time.Time, fx *effects) time.Time {
 	var next time.Time
+	soon := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	recheckRun := time.Duration(d.cfg.ProbeCount-1)*d.cfg.ProbeInterval + d.cfg.ProbeWait
 	for k, c := range d.conflicts {
 		due := c.first.Add(d.cfg.ConflictWindow)
 		if c.confirmed {
 			due = c.last.Add(d.cfg.ConflictForget)
+			if _, held := d.held[k.vip]; held {
+				recheck := c.last.Add(d.cfg.ConflictRecheck)
+				switch {
+				case now.Before(recheck):
+					soon(recheck)
+				case !now.Before(recheck.Add(recheckRun)) && !d.probingVIP(k.vip):
+					due = now // probed again, and no answer from that MAC
+				case !d.probingVIP(k.vip):
+					d.probing[k.vip] = &probeRun{next: now}
+					fx.rearm = true
+					soon(now)
+				}
+			}
 		}
 		if !now.Before(due) {
 			d.endConflict(now, k, c, fx)
 			continue
 		}
-		if next.IsZero() || due.Before(next) {
-			next = due
-		}
+		soon(due)
 	}
 	return next
 }

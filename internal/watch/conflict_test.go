@@ -218,7 +218,7 @@ func TestConflictLifecycle(t *testing.T) {
 			t.Fatalf("candidate kept past the window: %+v", h.d.conflicts)
 		}
 	})
-	t.Run("confirmed once, ends when forgotten", func(t *testing.T) {
+	t.Run("confirmed once, rechecked, ends when the other MAC is silent", func(t *testing.T) {
 		h := newHarness(t, Config{})
 		h.hold(vip4)
 		for _, at := range []time.Duration{0, ms(500), ms(900), 5 * time.Second} {
@@ -232,12 +232,38 @@ func TestConflictLifecycle(t *testing.T) {
 			t.Fatalf("conflicts %+v", rows)
 		}
 		next := h.tick()
-		if want := timeZero.Add(5*time.Second + 10*time.Minute); !next.Equal(want) {
-			t.Fatalf("next %v, want %v", next.Sub(timeZero), want.Sub(timeZero))
+		if want := timeZero.Add(5*time.Second + 3*time.Second); !next.Equal(want) {
+			t.Fatalf("next %v, want the recheck at %v", next.Sub(timeZero), want.Sub(timeZero))
 		}
-		h.at(5*time.Second + 10*time.Minute).tick()
+		// The recheck: three probes 1 s apart, then 2 s of listening.
+		for at := 8 * time.Second; at <= 12*time.Second; at += time.Second {
+			h.at(at).tick()
+			h.tick()
+		}
+		if st := h.d.snapshotStats(); st.Probes != 3 {
+			t.Fatalf("%d recheck probes, want 3", st.Probes)
+		}
 		if want := []ReportKind{ReportConflict, ReportConflictEnded}; !slices.Equal(h.kinds(), want) {
+			t.Fatalf("reports %v, want %v (the other MAC stayed silent)", h.kinds(), want)
+		}
+	})
+	t.Run("confirmed, rechecked, stays while the other MAC answers", func(t *testing.T) {
+		h := newHarness(t, Config{})
+		h.hold(vip4)
+		h.at(0).frame(garp(t))
+		h.at(ms(600)).frame(garp(t))
+		for at := time.Second; at <= 60*time.Second; at += 500 * time.Millisecond {
+			h.at(at).tick()
+			if p := h.d.probing[vip4]; p != nil && p.sent > 0 {
+				h.frame(probeReply(t, otherMAC)) // a hung ex-master answers every probe
+			}
+			h.tick()
+		}
+		if want := []ReportKind{ReportConflict}; !slices.Equal(h.kinds(), want) {
 			t.Fatalf("reports %v, want %v", h.kinds(), want)
+		}
+		if len(h.d.conflictRows()) != 1 {
+			t.Fatalf("conflicts %+v", h.d.conflictRows())
 		}
 	})
 	t.Run("ends when the VIP is released", func(t *testing.T) {

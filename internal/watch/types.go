@@ -166,6 +166,10 @@ type Config struct {
 	// ConflictForget ends a confirmed conflict after this long without a
 	// claim. Default 10 min.
 	ConflictForget time.Duration
+	// ConflictRecheck: a confirmed conflict of a held VIP is probed again
+	// this long after its last claim, and ends if the probes get no claim
+	// from that MAC. Default 3 s.
+	ConflictRecheck time.Duration
 	// HandoverGrace: claims from a MAC named by ExpectHandover are not
 	// counted for this long (DropHandover). Default 3 s: the old
 	// master's kernel may answer ARP and NDP until its addresses are
@@ -192,6 +196,7 @@ func Defaults() Config {
 		ConflictWindow:    10 * time.Second,
 		ConflictForget:    10 * time.Minute,
 		HandoverGrace:     3 * time.Second,
+		ConflictRecheck:   3 * time.Second,
 	}
 }
 
@@ -256,6 +261,9 @@ func (c Config) normalize() Config {
 	c.ConflictForget = max(c.ConflictForget, c.ConflictWindow)
 	if c.HandoverGrace <= 0 {
 		c.HandoverGrace = d.HandoverGrace
+	}
+	if c.ConflictRecheck <= 0 {
+		c.ConflictRecheck = d.ConflictRecheck
 	}
 	return c
 }
