@@ -1,6 +1,9 @@
 package announce_test
 
 import (
+	"net/netip"
+	"time"
+
 	"testing"
 
 	"github.com/vipd/vipd/internal/announce"
@@ -44,3 +47,45 @@ func BenchmarkPacerRound4096(b *testing.B) {
 type nopSender struct{}
 
 func (nopSender) Send([]byte) error { return nil }
+
+// BenchmarkPacerAdaptiveTakeover4096 is a takeover of 4096 IPv4 VIPs with
+// a directed request to one target, through the adaptive pacer on a fake
+// clock: the time the pacer needs to decide every frame (ns/op), and, as a
+// metric, when on the fake clock the first round was out.
+func BenchmarkPacerAdaptiveTakeover4096(b *testing.B) {
+	vips := vips4(4096)
+	targets := []announce.Target{{Addr: netip.MustParseAddr("192.0.2.1"), MAC: peerMAC}}
+	b.ReportAllocs()
+	var firstOut time.Duration
+	for b.Loop() {
+		clk := clocktest.NewClock(t0)
+		p := announce.NewPacer(0, 0, clk, discard())
+		done := false
+		p.Announce("a", nopSender{}, ourMAC, vips, announce.Schedule{Count: 1, Targets: targets, FirstRound: func() { done = true }})
+		for !done {
+			next := p.Poll(clk.Now())
+			if done {
+				break
+			}
+			if next.IsZero() {
+				b.Fatal("pacer idle before the first round was out")
+			}
+			clk.Advance(next.Sub(clk.Now()))
+		}
+		firstOut = clk.Now().Sub(t0)
+	}
+	b.ReportMetric(float64(firstOut.Milliseconds()), "ms-first-round")
+}
+
+// BenchmarkPacerCongestion measures the adaptive rate's decisions: a
+// Congestion report and the next Poll.
+func BenchmarkPacerCongestion(b *testing.B) {
+	clk := clocktest.NewClock(t0)
+	p := announce.NewPacer(0, 0, clk, discard())
+	b.ReportAllocs()
+	for b.Loop() {
+		clk.Advance(announce.CutGap)
+		p.Congestion()
+		p.Poll(clk.Now())
+	}
+}

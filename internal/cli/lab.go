@@ -21,6 +21,9 @@ func newLabCmd() *cobra.Command {
 		asJSON, allVIPs        bool
 		svgFile, htmlFile      string
 		policerRate, lossShare int
+		sweep                  bool
+		sweepRouters           []string
+		sweepVIPs              []int
 	)
 	cmd := &cobra.Command{
 		Use:   "lab [--router plain|sticky|reply-only|policer|lossy] [--vips N] [--compare keepalived] [--json]",
@@ -46,11 +49,16 @@ it is installed) and prints both side by side. --runs K repeats and reports the
 min/median/max of each run's recovered count, p50 and max outage. --svg/--html
 draw a timeline: one row per VIP, per implementation, dark while unreachable.
 
+--sweep runs the matrix of --sweep-routers × --sweep-vips for vipd and
+keepalived, one run per cell, and prints per cell the VIPs back, the median
+and the worst outage after the takeover and how vipd compares (markdown; JSON
+with --json); --svg draws it, one panel per router.
+
 Everything is removed at the end, also on Ctrl-C; namespaces a killed run left
 behind are removed at the next start. With more than 155 VIPs the LAN is
-198.18.0.0/16 and the kernel's neighbour table limits are raised; the lab's
-vipd config sets announce_rate so that one round for every VIP leaves within
-about 1s. Needs root.
+198.18.0.0/16 and the kernel's neighbour table limits are raised. The lab's
+vipd runs with the daemon's defaults (adaptive announce_rate) unless
+--announce-rate is given. Needs root.
 
 Exit status: 0 when the lab ran (whatever it measured), 1 on error, 130 when
 interrupted.`,
@@ -80,8 +88,11 @@ interrupted.`,
 				return errors.New("lab: needs root: it creates network namespaces (run it with sudo)")
 			}
 			o.Version = Version
-			if !asJSON {
+			if !asJSON || sweep {
 				o.Progress = lab.NewProgress(cmd.ErrOrStderr(), lab.IsTerminal(cmd.ErrOrStderr()))
+			}
+			if sweep {
+				return runSweep(cmd, o, sweepRouters, sweepVIPs, svgFile, asJSON)
 			}
 			rep, err := lab.Run(cmd.Context(), o)
 			if err != nil {
@@ -130,7 +141,47 @@ interrupted.`,
 	f.StringVar(&svgFile, "svg", "", "write a timeline as SVG to `FILE`")
 	f.StringVar(&htmlFile, "html", "", "write the report with its timeline as HTML to `FILE`")
 	f.StringVar(&o.LogDir, "logs", "", "keep each run's daemon configurations and logs (and B's last vipd status) in `DIR`")
+	f.BoolVar(&sweep, "sweep", false, "run the matrix of --sweep-routers × --sweep-vips for vipd and keepalived")
+	f.StringSliceVar(&sweepRouters, "sweep-routers", []string{"plain", "sticky", "reply-only", "policer", "lossy"}, "routers of --sweep")
+	f.IntSliceVar(&sweepVIPs, "sweep-vips", lab.SweepSizes, "numbers of VIPs of --sweep")
 	return cmd
+}
+
+// runSweep runs `vipd lab --sweep`.
+func runSweep(cmd *cobra.Command, o lab.Options, routers []string, sizes []int, svgFile string, asJSON bool) error {
+	var bs []labnet.Behaviour
+	for _, r := range routers {
+		b, err := labnet.ParseBehaviour(r)
+		if err != nil {
+			return usageError(cmd, "--sweep-routers %q: want plain, sticky, reply-only, policer or lossy", r)
+		}
+		bs = append(bs, b)
+	}
+	for _, n := range sizes {
+		if n < 1 || n > lab.MaxVIPs {
+			return usageError(cmd, "--sweep-vips %d: want 1 to %d", n, lab.MaxVIPs)
+		}
+	}
+	o.Impls = []lab.Impl{lab.Vipd, lab.Keepalived}
+	s, err := lab.RunSweep(cmd.Context(), o, bs, sizes)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "vipd lab: interrupted; the lab's namespaces are removed")
+		return exitError{code: 130}
+	}
+	if err != nil {
+		return err
+	}
+	if svgFile != "" {
+		if err := writeFile(svgFile, s.WriteSVG); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	return s.WriteMarkdown(cmd.OutOrStdout())
 }
 
 // usageError prints a usage problem with the usage text: exit status 2.

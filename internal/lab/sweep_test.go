@@ -1,0 +1,50 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+)
+
+func ptr(v float64) *float64 { return &v }
+
+func TestSweepCellsAndVerdict(t *testing.T) {
+	rep := &Report{Router: "plain", VIPs: 3}
+	run := RunResult{Recovered: 3, Total: 3, TakeoverMS: 360, VIPs: []VIPOutcome{
+		{Recovered: true, AfterTakeoverMS: ptr(30)},
+		{Recovered: true, AfterTakeoverMS: ptr(10)},
+		{Recovered: true, AfterTakeoverMS: ptr(90)},
+	}}
+	v := cellOf(rep, &ImplReport{Name: "vipd", Runs: []RunResult{run}})
+	if v.P50MS != 30 || v.WorstMS != 90 || !v.AllBack {
+		t.Fatalf("vipd cell %+v", v)
+	}
+	k := v
+	k.Impl, k.P50MS, k.WorstMS = Keepalived, 29, 80
+	s := &Sweep{Routers: []string{"plain"}, Sizes: []int{3}, Cells: []SweepCell{v, k}}
+	if got := s.Verdict("plain", 3); got != "behind: worst" { // 30 <= 29*1.05; 90 > 80
+		t.Fatalf("verdict %q", got)
+	}
+	s.Cells[1].WorstMS = 95
+	if got := s.Verdict("plain", 3); got != "ok" {
+		t.Fatalf("verdict %q", got)
+	}
+	s.Cells[0].Recovered, s.Cells[0].AllBack = 2, false
+	if got := s.Verdict("plain", 3); got != "behind: 2/3 back" {
+		t.Fatalf("verdict %q", got)
+	}
+	var md, svg bytes.Buffer
+	if err := s.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| plain | 3 | 2/3 | 30 ms | 90 ms | 3/3 | 29 ms | 95 ms | behind: 2/3 back |") {
+		t.Fatalf("markdown %v:\n%s", err, md.String())
+	}
+	if err := s.WriteSVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(svg.Bytes(), new(struct{})); err != nil {
+		t.Fatalf("SVG is not well-formed: %v", err)
+	}
+	if !strings.Contains(svg.String(), "2/3") {
+		t.Error("the SVG does not mark the VIPs that did not come back")
+	}
+}
