@@ -60,6 +60,10 @@ type Schedule struct {
 	// Neighbor Solicitation from the VIP for IPv6. Upstreams that ignore
 	// gratuitous ARP learn the new owner from it (RFC 826's merge step).
 	Targets []Target
+	// Wait holds every VIP's first round until Ready names it: a takeover
+	// announces each VIP as soon as its address is added, while the
+	// others are still being added.
+	Wait bool
 	// FirstRound, if not nil, is called once, on the pacer's goroutine,
 	// when the first round of every VIP has been written (not if the
 	// schedule is cancelled or replaced before). Verification and
@@ -144,6 +148,8 @@ type job struct {
 	q      entryHeap // one entry per VIP, earliest due first
 	// firstLeft counts the VIPs whose first round is not written yet.
 	firstLeft int
+	// waiting holds the entries of a Wait schedule until Ready.
+	waiting map[netip.Addr]*entry
 }
 
 // entry is one VIP of a job: the frames of a round and when it is due.
@@ -262,8 +268,16 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		p.removeJob(old)
 	}
 	if len(j.q) > 0 {
+		due := now
+		if sch.Wait {
+			due = now.Add(waitHorizon)
+			j.waiting = make(map[netip.Addr]*entry, len(j.q))
+		}
 		for i, e := range j.q { // equal due, rising seq: already a heap
-			e.due, e.seq, e.idx = now, p.nextSeq(), i
+			e.due, e.seq, e.idx = due, p.nextSeq(), i
+			if j.waiting != nil {
+				j.waiting[e.pkts[0].VIP.Unmap().WithZone("")] = e
+			}
 		}
 		p.jobs[key] = j
 		p.ring = append(p.ring, j)
@@ -273,6 +287,35 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 	p.poke()
 	p.log.Debug("announce: schedule started", "instance", key, "vips", n,
 		"rounds", sch.Count, "interval", sch.Interval, "refresh", sch.Refresh)
+}
+
+// waitHorizon is where a Wait schedule's entries sit until Ready.
+const waitHorizon = 100 * 365 * 24 * time.Hour
+
+// Ready releases the first round of vips in key's Wait schedule: they are
+// due now. VIPs not waiting (already released, not in the schedule) are
+// ignored.
+func (p *Pacer) Ready(key string, vips []netip.Addr) {
+	now := p.clock.Now()
+	released := false
+	p.mu.Lock()
+	if j := p.jobs[key]; j != nil && j.waiting != nil {
+		for _, v := range vips {
+			v = v.Unmap().WithZone("")
+			e := j.waiting[v]
+			if e == nil {
+				continue
+			}
+			delete(j.waiting, v)
+			e.due, e.seq = now, p.nextSeq()
+			heap.Fix(&j.q, e.idx)
+			released = true
+		}
+	}
+	p.mu.Unlock()
+	if released {
+		p.poke()
+	}
 }
 
 // Cancel stops key's schedule and drops its packets queued by SendNow.

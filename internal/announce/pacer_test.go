@@ -798,3 +798,28 @@ func TestPacerDirectedFirstRound(t *testing.T) {
 		t.Fatalf("frames %v\nwant   %v", kinds, want)
 	}
 }
+
+// TestPacerWaitReady: a Wait schedule sends nothing until Ready names its
+// VIPs, then their first round at once; FirstRound waits for all of them.
+func TestPacerWaitReady(t *testing.T) {
+	r := newRig(t, 0, 0)
+	rec := r.recorder()
+	vs := vips4(4)
+	var first int
+	r.p.Announce("a", rec, ourMAC, vs, announce.Schedule{Count: 1, Wait: true, FirstRound: func() { first++ }})
+	r.runUntil(t0.Add(time.Second))
+	if rec.Len() != 0 {
+		t.Fatalf("%d frames before Ready", rec.Len())
+	}
+	r.p.Ready("a", vs[:2])
+	r.p.Ready("a", vs[:1]) // again: ignored
+	r.runUntil(t0.Add(2 * time.Second))
+	if rec.Len() != 4 || first != 0 {
+		t.Fatalf("after Ready of 2: %d frames, FirstRound called %d times", rec.Len(), first)
+	}
+	r.p.Ready("a", vs[2:])
+	r.runIdle()
+	if rec.Len() != 8 || first != 1 {
+		t.Fatalf("after Ready of all: %d frames, FirstRound called %d times", rec.Len(), first)
+	}
+}

@@ -32,6 +32,8 @@ type Announcer interface {
 	Cancel(key string)
 	// Congestion reports announced VIPs found stale (see announce.Pacer).
 	Congestion()
+	// Ready releases VIPs of a Wait schedule (see announce.Pacer).
+	Ready(key string, vips []netip.Addr)
 }
 
 // Ledger records the addresses vipd added, so that a later run removes
@@ -127,6 +129,7 @@ type L2 struct {
 	// announceGen numbers the Announce calls; waitRound is the one whose
 	// first round verification and probes wait for (0: none).
 	announceGen, waitRound uint64
+	announcedAt            time.Time // when the takeover's schedule started
 }
 
 var _ Presenter = (*L2)(nil)

@@ -86,6 +86,7 @@ func (a *announcer) Announce(key string, s announce.Sender, mac net.HardwareAddr
 	a.announce = append(a.announce, slices.Clone(vips))
 	a.first = sch.FirstRound
 }
+func (a *announcer) Ready(string, []netip.Addr) {}
 func (a *announcer) Congestion() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -358,8 +359,9 @@ func TestL2StaleIsCongestion(t *testing.T) {
 	}
 	first() // as the pacer would: wakes the Presenter; must not block or panic
 	st := verify.VIPStatus{VIP: vips[0].Addr(), State: verify.Stale}
-	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Verified})
-	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Stale}) // the same incident
+	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Verified}) // a first stale verdict: not yet
+	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindGratuitousRequest, Frames: 2})
+	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindDirectedRequest, Frames: 1}) // still stale after it
 	f.ann.mu.Lock()
 	n := f.ann.congestion
 	f.ann.mu.Unlock()
@@ -405,5 +407,39 @@ func TestL2ReleaseBeforeTheKernelReportedTheAdd(t *testing.T) {
 	}
 	if st := f.p.Status(); st.Unexpected != 0 {
 		t.Fatalf("unexpected counter %d", st.Unexpected)
+	}
+}
+
+// TestL2ChunkedAddIsAllOrNothing: a takeover adds its VIPs a chunk at a
+// time (each chunk announced as soon as it is there); a failure in a later
+// chunk removes the chunks added before, so nothing is half-configured.
+func TestL2ChunkedAddIsAllOrNothing(t *testing.T) {
+	f := newFixture(t)
+	var many []netip.Prefix
+	for i := range 300 {
+		many = append(many, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(1 + i/256), byte(i % 256)}), 16))
+	}
+	f.p.SetVIPs(Settings{VIPs: many})
+	f.k.addrs.Fail(vipaddrtest.OpAdd, many[260], errors.New("injected")) // in the third chunk
+	f.p.TakeOver(t0)
+	for {
+		if _, ok := f.report(t).(AddFailed); ok {
+			break
+		}
+	}
+	if n := len(f.k.addrs.Addresses(2)); n != 0 {
+		t.Fatalf("%d VIPs left after a failed chunked add", n)
+	}
+	f.ann.mu.Lock()
+	cancels := f.ann.cancels
+	f.ann.mu.Unlock()
+	if cancels == 0 {
+		t.Fatal("the takeover's announcements were not cancelled")
+	}
+	f.k.addrs.ClearFailures()
+	f.p.TakeOver(t0.Add(time.Minute))
+	waitFor(t, "all 300 added on the next takeover", func() bool { return len(f.k.addrs.Addresses(2)) == 300 })
+	for len(f.reports) > 0 {
+		<-f.reports
 	}
 }

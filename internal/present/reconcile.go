@@ -20,10 +20,12 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	roundDone := p.roundDone
 	p.mu.Unlock()
 	if p.waitRound != 0 && roundDone >= p.waitRound {
-		// The takeover's first round is on the wire: verify and probe now.
+		// The takeover's first round is on the wire: probe now, verify
+		// once the upstream had a moment to process the burst — as long
+		// again as the burst took, and verifySettle.
 		p.waitRound = 0
 		if !p.verifyAt.IsZero() {
-			p.verifyAt = now
+			p.verifyAt = now.Add(verifySettle + now.Sub(p.announcedAt))
 		}
 		if !p.probeAt.IsZero() {
 			p.probeAt = now
@@ -66,30 +68,38 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		actual[a] = true
 	}
 	pl := decide(now, w.held, p.deps.Kernel.LinkUp(ifindex), w.set.VIPs, p.states, actual)
+	all := addrsOf(w.set.VIPs)
+	announcing := takeover && p.addFailed != w.takeover
+	if announcing {
+		// Announcements are the takeover's critical path. The schedule
+		// starts before the adds and holds each VIP until its address is
+		// there (carryOut releases them chunk by chunk): thousands of VIPs
+		// are announced while the last ones are still being added.
+		sch := w.set.Schedule
+		sch.Targets = p.upstreams(w.set)
+		sch.Wait = true
+		p.waitRound = p.announce(all, sch)
+		p.announcedAt = now
+		// Conflict probes (three frames per VIP) and verification wait
+		// until the pacer reports the first round written, else they
+		// queue ahead of it, and a healthy upstream looks stale. The
+		// estimate is only a bound, should that report never come.
+		bound := 2*p.announceRound(len(all)) + roundSlack
+		p.probeAt = now.Add(bound)
+		p.verifyAt = now.Add(bound)
+	}
 	p.carryOut(now, w, pl, actual)
+	if announcing && p.addFailed != w.takeover {
+		// What was there already (adopted, ours) goes too.
+		p.deps.Announcer.Ready(p.cfg.Instance, all)
+	}
 
-	if w.held && p.addFailed != w.takeover {
-		all := addrsOf(w.set.VIPs)
-		switch {
-		case takeover:
-			sch := w.set.Schedule
-			sch.Targets = p.upstreams(w.set)
-			p.waitRound = p.announce(all, sch)
-			// Announcements are the takeover's critical path: conflict
-			// probes (three frames per VIP) and verification wait until
-			// the pacer reports the first round written, else they queue
-			// ahead of it, and a healthy upstream looks stale. The
-			// estimate is only a bound, should that report never come.
-			bound := 2*p.announceRound(len(all)) + roundSlack
-			p.probeAt = now.Add(bound)
-			p.verifyAt = now.Add(bound)
-		case reassert || vipsChanged:
-			// Announce replaces the instance's schedule: give it every
-			// VIP, so that rounds still due for the others are kept.
-			p.announce(all, w.set.Schedule)
-			p.stopVerifier()
-			p.verifyAt = now
-		}
+	if w.held && p.addFailed != w.takeover && !takeover && (reassert || vipsChanged) {
+		// Announce replaces the instance's schedule: give it every VIP,
+		// so that rounds still due for the others are kept.
+		p.announce(all, w.set.Schedule)
+		p.stopVerifier()
+		p.verifyAt = now
 	}
 	p.applied = w
 
@@ -99,7 +109,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 			wake = earliest(wake, p.probeAt)
 		} else {
 			p.probeAt = time.Time{}
-			p.deps.Watch.probe(addrsOf(w.set.VIPs))
+			p.deps.Watch.probe(probeSample(addrsOf(w.set.VIPs)))
 		}
 	}
 	if w.held {
@@ -167,9 +177,10 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 	}
 	if len(pl.add) > 0 && w.held && p.addFailed != w.takeover {
 		p.record(pl.add)
-		if err := p.deps.Addresses.Add(ctx, ifindex, pl.add); err != nil {
+		if err := p.addChunks(ctx, pl.add); err != nil {
 			// All or nothing: no address this call added is left.
 			p.addFailed = w.takeover
+			p.deps.Announcer.Cancel(p.cfg.Instance)
 			p.log.Error("cannot add VIPs", "err", err)
 			p.deps.Report(AddFailed{Err: err})
 		} else {
@@ -198,6 +209,30 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 			delete(p.states, pfx) // an unexpected one went away
 		}
 	}
+}
+
+// addChunk is how many VIPs are added before their announcements are
+// released to the pacer.
+const addChunk = 128
+
+// addChunks adds vips a chunk at a time and releases each chunk's
+// announcements as soon as it is added. All or nothing: if a chunk fails,
+// the chunks added before are removed again.
+func (p *L2) addChunks(ctx context.Context, vips []netip.Prefix) error {
+	ifindex := p.cfg.Interface.Index
+	for i := 0; i < len(vips); i += addChunk {
+		chunk := vips[i:min(i+addChunk, len(vips))]
+		if err := p.deps.Addresses.Add(ctx, ifindex, chunk); err != nil {
+			if i > 0 {
+				if rerr := p.deps.Addresses.Remove(ctx, ifindex, vips[:i]); rerr != nil {
+					err = errors.Join(err, rerr)
+				}
+			}
+			return err
+		}
+		p.deps.Announcer.Ready(p.cfg.Instance, addrsOf(chunk))
+	}
+	return nil
 }
 
 // restore finishes putting back VIPs removed behind vipd's back.
@@ -281,6 +316,29 @@ func (p *L2) upstreams(set Settings) []announce.Target {
 	}
 	return ts
 }
+
+// maxProbed bounds the VIPs probed for conflicts at a takeover: a second
+// owner (a hung ex-master) holds all or most of them, so a sample finds it,
+// and passive listening covers every VIP. Probing thousands (three frames
+// each) would crowd the pacer and the upstream right after the takeover.
+const maxProbed = 64
+
+// probeSample returns at most maxProbed of vips, spread evenly.
+func probeSample(vips []netip.Addr) []netip.Addr {
+	if len(vips) <= maxProbed {
+		return vips
+	}
+	out := make([]netip.Addr, 0, maxProbed)
+	for i := range maxProbed {
+		out = append(out, vips[i*len(vips)/maxProbed])
+	}
+	return out
+}
+
+// verifySettle is the pause between a takeover's first round leaving and
+// its verification: an upstream still working through thousands of
+// announcements would answer the first probes the old way.
+const verifySettle = 100 * time.Millisecond
 
 // roundSlack bounds the wait for the pacer's report of a first round
 // beyond twice its estimate.

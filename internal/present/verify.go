@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/verify"
 )
 
@@ -105,10 +106,12 @@ func (p *L2) stopVerifier() bool {
 // goroutine.
 func (p *L2) verifyEvent(e verify.Event) {
 	p.deps.Report(Verify{Event: e})
-	if sc, ok := e.(verify.StateChanged); ok && sc.Status.State == verify.Stale && sc.From != verify.Stale {
-		// Announced, yet the upstream still sends it elsewhere: evidence
-		// that announcements are lost (a policer, a full queue); an
-		// adaptive pacer slows down.
+	if rs, ok := e.(verify.RemediationSent); ok && !gratuitous(rs.Kind) {
+		// Announced, repaired once with a gratuitous announcement, and
+		// the upstream still sends the VIP elsewhere: evidence that
+		// announcements are lost (a policer, a full queue), and an
+		// adaptive pacer slows down. A first stale verdict alone is not:
+		// right after a burst the upstream may not have processed it yet.
 		p.deps.Announcer.Congestion()
 	}
 	if _, ok := e.(verify.AllVerified); !ok {
@@ -121,4 +124,10 @@ func (p *L2) verifyEvent(e verify.Event) {
 	if !since.IsZero() {
 		p.deps.Report(FailoverVerified{Duration: p.deps.Clock.Now().Sub(since)})
 	}
+}
+
+// gratuitous reports whether k is a gratuitous form (the first rung of the
+// verifier's ladder).
+func gratuitous(k announce.Kind) bool {
+	return k == announce.KindGratuitousRequest || k == announce.KindGratuitousReply || k == announce.KindUnsolicitedNA
 }

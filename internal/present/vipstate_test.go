@@ -93,3 +93,17 @@ func equalPlans(a, b plan) bool {
 		slices.Equal(a.adopt, b.adopt) && slices.Equal(a.unexpected, b.unexpected) &&
 		slices.Equal(a.confirmed, b.confirmed) && slices.Equal(a.gone, b.gone) && a.wake.Equal(b.wake)
 }
+
+func TestProbeSample(t *testing.T) {
+	var vs []netip.Addr
+	for i := range 4096 {
+		vs = append(vs, netip.AddrFrom4([4]byte{198, 18, byte(i / 256), byte(i % 256)}))
+	}
+	got := probeSample(vs)
+	if len(got) != maxProbed || got[0] != vs[0] || got[maxProbed-1] != vs[(maxProbed-1)*4096/maxProbed] {
+		t.Fatalf("sample of 4096: %d, first %v, last %v", len(got), got[0], got[len(got)-1])
+	}
+	if got := probeSample(vs[:10]); len(got) != 10 {
+		t.Fatalf("sample of 10: %d", len(got))
+	}
+}
