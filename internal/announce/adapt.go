@@ -23,7 +23,7 @@ const (
 	AutoBurst = 256
 	// CutGap is the least time between two cuts: the evidence of one
 	// burst arrives over its verification, not all at once.
-	CutGap = time.Second
+	CutGap = 300 * time.Millisecond
 	// RaiseAfter is how long the rate stays after a cut before it doubles.
 	RaiseAfter = 5 * time.Second
 )

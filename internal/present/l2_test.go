@@ -359,14 +359,15 @@ func TestL2StaleIsCongestion(t *testing.T) {
 	}
 	first() // as the pacer would: wakes the Presenter; must not block or panic
 	st := verify.VIPStatus{VIP: vips[0].Addr(), State: verify.Stale}
-	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Verified}) // a first stale verdict: not yet
+	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Verified})
+	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Stale}) // the same incident
 	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindGratuitousRequest, Frames: 2})
 	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindDirectedRequest, Frames: 1}) // still stale after it
 	f.ann.mu.Lock()
 	n := f.ann.congestion
 	f.ann.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("%d congestion reports, want 1", n)
+	if n != 2 { // the first stale verdict, and the ladder's second rung
+		t.Fatalf("%d congestion reports, want 2", n)
 	}
 	for len(f.reports) > 0 {
 		<-f.reports

@@ -106,13 +106,20 @@ func (p *L2) stopVerifier() bool {
 // goroutine.
 func (p *L2) verifyEvent(e verify.Event) {
 	p.deps.Report(Verify{Event: e})
-	if rs, ok := e.(verify.RemediationSent); ok && !gratuitous(rs.Kind) {
-		// Announced, repaired once with a gratuitous announcement, and
-		// the upstream still sends the VIP elsewhere: evidence that
-		// announcements are lost (a policer, a full queue), and an
-		// adaptive pacer slows down. A first stale verdict alone is not:
-		// right after a burst the upstream may not have processed it yet.
-		p.deps.Announcer.Congestion()
+	switch e := e.(type) {
+	case verify.StateChanged:
+		if e.Status.State == verify.Stale && e.From != verify.Stale {
+			// Announced (verification starts once the upstream had time
+			// to process the burst), yet the upstream still sends the VIP
+			// elsewhere: evidence that announcements are lost (a policer,
+			// a full queue); an adaptive pacer slows down.
+			p.deps.Announcer.Congestion()
+		}
+	case verify.RemediationSent:
+		if !gratuitous(e.Kind) {
+			// Still stale after a gratuitous repair: more evidence.
+			p.deps.Announcer.Congestion()
+		}
 	}
 	if _, ok := e.(verify.AllVerified); !ok {
 		return
