@@ -1,0 +1,191 @@
+package announce
+
+import (
+	"net"
+	"net/netip"
+	"time"
+)
+
+// The pacer's bookkeeping: a schedule per key (instance), an entry per
+// VIP in a heap by due time, and the frames of each round.
+
+// Schedule says how a master repeats its announcements.
+type Schedule struct {
+	// Count is the number of rounds sent on becoming master; 0 or less
+	// means DefaultCount. A round sends every form for every VIP once.
+	Count int
+	// Interval is the least time between two rounds for one VIP, counted
+	// from the end of that VIP's previous round; 0 or less means
+	// DefaultInterval.
+	Interval time.Duration
+	// Refresh, if positive, repeats a round for every VIP this long after
+	// its previous one for as long as the schedule runs (until Cancel).
+	// A Refresh below Interval is raised to Interval.
+	Refresh time.Duration
+	// Targets, if any, get an ordinary request in the first round for
+	// every VIP, before its gratuitous request (the reply form then
+	// follows in the later rounds only): an ARP request "who-has
+	// target, tell VIP" to the target's MAC (broadcast if unknown), or a
+	// Neighbor Solicitation from the VIP for IPv6. Upstreams that ignore
+	// gratuitous ARP learn the new owner from it (RFC 826's merge step).
+	Targets []Target
+	// Wait holds every VIP's first round until Ready names it: a takeover
+	// announces each VIP as soon as its address is added, while the
+	// others are still being added.
+	Wait bool
+	// FirstRound, if not nil, is called once, on the pacer's goroutine,
+	// when the first round of every VIP has been written (not if the
+	// schedule is cancelled or replaced before). Verification and
+	// conflict probes start then: they must not queue ahead of it.
+	FirstRound func()
+}
+
+// Target is an upstream neighbour that a first round addresses directly.
+type Target struct {
+	Addr netip.Addr
+	MAC  net.HardwareAddr // nil: not in the neighbour table yet
+}
+
+// DefaultSchedule is DefaultCount rounds DefaultInterval apart, no refresh.
+func DefaultSchedule() Schedule {
+	return Schedule{Count: DefaultCount, Interval: DefaultInterval}
+}
+
+func (s Schedule) normalize() Schedule {
+	if s.Count <= 0 {
+		s.Count = DefaultCount
+	}
+	if s.Interval <= 0 {
+		s.Interval = DefaultInterval
+	}
+	if s.Refresh > 0 && s.Refresh < s.Interval {
+		s.Refresh = s.Interval
+	}
+	return s
+}
+
+// job is one key's schedule.
+type job struct {
+	key    string
+	sender Sender
+	sch    Schedule
+	q      entryHeap // one entry per VIP, earliest due first
+	// firstLeft counts the VIPs whose first round is not written yet.
+	firstLeft int
+	// waiting holds the entries of a Wait schedule until Ready.
+	waiting map[netip.Addr]*entry
+}
+
+// entry is one VIP of a job: the frames of a round and when it is due.
+type entry struct {
+	pkts  []Packet // one round: request+reply, or one NA
+	first []Packet // the first round, if it differs (directed requests)
+	next  int      // index in pkts of the next frame of the current round
+	round int      // rounds completed
+	due   time.Time
+	seq   uint64
+	idx   int // position in the job's heap
+}
+
+type queued struct {
+	key    string
+	sender Sender
+	pkt    Packet
+}
+
+// work is one frame picked to be written.
+type work struct {
+	key    string
+	sender Sender
+	pkt    Packet
+	job    *job   // nil for SendNow packets
+	entry  *entry // nil for SendNow packets
+}
+
+// uniq returns vips without repeats (an IPv4-mapped address repeats its
+// IPv4 form), in first-seen order.
+func uniq(vips []netip.Addr) []netip.Addr {
+	seen := make(map[netip.Addr]struct{}, len(vips))
+	out := make([]netip.Addr, 0, len(vips))
+	for _, v := range vips {
+		k := v.Unmap().WithZone("")
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		out = append(out, v)
+	}
+	return out
+}
+
+// entryHeap orders a job's entries by due time, then seq.
+type entryHeap []*entry
+
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(a, b int) bool {
+	if !h[a].due.Equal(h[b].due) {
+		return h[a].due.Before(h[b].due)
+	}
+	return h[a].seq < h[b].seq
+}
+func (h entryHeap) Swap(a, b int) {
+	h[a], h[b] = h[b], h[a]
+	h[a].idx, h[b].idx = a, b
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.idx = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.idx = -1
+	return e
+}
+
+// round0 returns the frames of e's current round.
+func (e *entry) round0() []Packet {
+	if e.round == 0 && e.first != nil {
+		return e.first
+	}
+	return e.pkts
+}
+
+// directed returns the first round of vip: a directed request to each
+// target of its family, then the first of pkts; nil if there is no target.
+func directed(mac net.HardwareAddr, vip netip.Addr, targets []Target, pkts []Packet) []Packet {
+	var out []Packet
+	v4 := vip.Unmap().Is4()
+	for _, t := range targets {
+		var pk Packet
+		var err error
+		switch a := t.Addr.Unmap(); {
+		case v4 && a.Is4():
+			dst := t.MAC
+			if dst == nil {
+				dst = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+			}
+			pk, err = DirectedARPRequest(mac, vip, dst, a)
+		case !v4 && a.Is6():
+			pk, err = NeighborSolicitation(mac, vip, t.MAC, a)
+		default:
+			continue
+		}
+		if err == nil {
+			out = append(out, pk)
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	// The directed requests do what the gratuitous reply form is for
+	// (routers that only learn from what looks like an answer to their
+	// own traffic): the first round carries the request form only, which
+	// every other host on the segment takes; the reply form follows in
+	// the later rounds. A takeover of thousands of VIPs is then one frame
+	// per VIP and target lighter on the critical path.
+	return append(out, pkts[0])
+}
