@@ -130,6 +130,10 @@ type L2 struct {
 	// first round verification and probes wait for (0: none).
 	announceGen, waitRound uint64
 	announcedAt            time.Time // when the takeover's schedule started
+	// upstreamsList caches upstreams (see cachedUpstreams).
+	upstreamsList []announce.Target
+	upstreamsAt   time.Time
+	upstreamsGen  uint64
 }
 
 var _ Presenter = (*L2)(nil)

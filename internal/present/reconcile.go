@@ -76,7 +76,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		// there (carryOut releases them chunk by chunk): thousands of VIPs
 		// are announced while the last ones are still being added.
 		sch := w.set.Schedule
-		sch.Targets = p.upstreams(w.set)
+		sch.Targets = p.cachedUpstreams(now, w)
 		sch.Wait = true
 		p.waitRound = p.announce(all, sch)
 		p.announcedAt = now
@@ -89,6 +89,11 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		p.verifyAt = now.Add(bound)
 	}
 	p.carryOut(now, w, pl, actual)
+	if !w.held && now.Sub(p.upstreamsAt) >= upstreamsRefresh {
+		// A backup looks its upstreams up ahead (routes and neighbours
+		// are netlink dumps): a takeover then starts announcing at once.
+		p.cachedUpstreams(now, w)
+	}
 	if announcing && p.addFailed != w.takeover {
 		// What was there already (adopted, ours) goes too.
 		p.deps.Announcer.Ready(p.cfg.Instance, all)
@@ -104,6 +109,9 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.applied = w
 
 	wake = pl.wake
+	if !w.held && !w.closing && !p.upstreamsAt.IsZero() {
+		wake = earliest(wake, p.upstreamsAt.Add(upstreamsRefresh))
+	}
 	if w.held && !p.probeAt.IsZero() {
 		if now.Before(p.probeAt) {
 			wake = earliest(wake, p.probeAt)
@@ -291,6 +299,18 @@ func (p *L2) forget(vips []netip.Prefix) {
 			p.log.Error("cannot update the record of added VIPs in the state directory", "err", err)
 		}
 	}
+}
+
+// upstreamsRefresh is how old the upstreams a takeover uses may be.
+const upstreamsRefresh = 30 * time.Second
+
+// cachedUpstreams returns the upstreams, looked up again if they are older
+// than upstreamsRefresh or the VIPs changed since.
+func (p *L2) cachedUpstreams(now time.Time, w desired) []announce.Target {
+	if p.upstreamsAt.IsZero() || now.Sub(p.upstreamsAt) >= upstreamsRefresh || p.upstreamsGen != w.vipsGen {
+		p.upstreamsList, p.upstreamsAt, p.upstreamsGen = p.upstreams(w.set), now, w.vipsGen
+	}
+	return p.upstreamsList
 }
 
 // upstreams returns the neighbours a takeover's first round addresses
