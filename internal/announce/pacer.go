@@ -161,7 +161,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		i += n
 	}
 	for i := range es {
-		es[i].first = directed(mac, es[i].pkts[0].VIP, sch.Targets, es[i].pkts)
+		es[i].first = directed(mac, es[i].pkts[0].VIP, sch.Targets, es[i].pkts, len(es) <= fullFirstRound)
 	}
 	j.firstLeft = len(es)
 	j.q = make(entryHeap, len(es))

@@ -790,7 +790,7 @@ func TestPacerDirectedFirstRound(t *testing.T) {
 		kinds = append(kinds, f.Kind)
 	}
 	want := []announce.Kind{
-		announce.KindDirectedRequest, announce.KindGratuitousRequest, // vip4, round 1
+		announce.KindDirectedRequest, announce.KindGratuitousRequest, announce.KindGratuitousReply, // vip4, round 1 (small: both forms)
 		announce.KindNeighborSolicit, announce.KindUnsolicitedNA, // vip6, round 1
 		announce.KindGratuitousRequest, announce.KindGratuitousReply, announce.KindUnsolicitedNA, // round 2
 	}
@@ -821,5 +821,18 @@ func TestPacerWaitReady(t *testing.T) {
 	r.runIdle()
 	if rec.Len() != 8 || first != 1 {
 		t.Fatalf("after Ready of all: %d frames, FirstRound called %d times", rec.Len(), first)
+	}
+}
+
+// TestPacerLargeFirstRoundIsLighter: beyond 1024 VIPs the first round
+// carries the directed request and the gratuitous request only.
+func TestPacerLargeFirstRoundIsLighter(t *testing.T) {
+	r := newRig(t, 0, 0)
+	rec := r.recorder()
+	sch := announce.Schedule{Count: 1, Targets: []announce.Target{{Addr: netip.MustParseAddr("192.0.2.1"), MAC: peerMAC}}}
+	r.p.Announce("a", rec, ourMAC, vips4(1025), sch)
+	r.runIdle()
+	if n := rec.Len(); n != 2*1025 {
+		t.Fatalf("%d frames for 1025 VIPs, want 2050 (directed and gratuitous request each)", n)
 	}
 }

@@ -154,9 +154,16 @@ func (e *entry) round0() []Packet {
 	return e.pkts
 }
 
+// fullFirstRound: a takeover of at most this many VIPs sends both
+// gratuitous forms in its first round next to the directed requests — a
+// second chance against a lossy upstream where it costs little; a larger
+// one sends the request form only, to keep its first round short.
+const fullFirstRound = 1024
+
 // directed returns the first round of vip: a directed request to each
-// target of its family, then the first of pkts; nil if there is no target.
-func directed(mac net.HardwareAddr, vip netip.Addr, targets []Target, pkts []Packet) []Packet {
+// target of its family, then pkts (all, or the first only); nil if there
+// is no target.
+func directed(mac net.HardwareAddr, vip netip.Addr, targets []Target, pkts []Packet, all bool) []Packet {
 	var out []Packet
 	v4 := vip.Unmap().Is4()
 	for _, t := range targets {
@@ -187,5 +194,8 @@ func directed(mac net.HardwareAddr, vip netip.Addr, targets []Target, pkts []Pac
 	// every other host on the segment takes; the reply form follows in
 	// the later rounds. A takeover of thousands of VIPs is then one frame
 	// per VIP and target lighter on the critical path.
+	if all {
+		return append(out, pkts...)
+	}
 	return append(out, pkts[0])
 }
