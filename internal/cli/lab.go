@@ -24,6 +24,7 @@ func newLabCmd() *cobra.Command {
 		sweep                  bool
 		sweepRouters           []string
 		sweepVIPs              []int
+		sweepJSON              string
 	)
 	cmd := &cobra.Command{
 		Use:   "lab [--router plain|sticky|reply-only|policer|lossy] [--vips N] [--compare keepalived] [--json]",
@@ -92,7 +93,7 @@ interrupted.`,
 				o.Progress = lab.NewProgress(cmd.ErrOrStderr(), lab.IsTerminal(cmd.ErrOrStderr()))
 			}
 			if sweep {
-				return runSweep(cmd, o, sweepRouters, sweepVIPs, svgFile, asJSON)
+				return runSweep(cmd, o, sweepRouters, sweepVIPs, svgFile, sweepJSON, asJSON)
 			}
 			rep, err := lab.Run(cmd.Context(), o)
 			if err != nil {
@@ -144,11 +145,12 @@ interrupted.`,
 	f.BoolVar(&sweep, "sweep", false, "run the matrix of --sweep-routers × --sweep-vips for vipd and keepalived")
 	f.StringSliceVar(&sweepRouters, "sweep-routers", []string{"plain", "sticky", "reply-only", "policer", "lossy"}, "routers of --sweep")
 	f.IntSliceVar(&sweepVIPs, "sweep-vips", lab.SweepSizes, "numbers of VIPs of --sweep")
+	f.StringVar(&sweepJSON, "sweep-json", "", "also write the sweep as JSON to `FILE`")
 	return cmd
 }
 
 // runSweep runs `vipd lab --sweep`.
-func runSweep(cmd *cobra.Command, o lab.Options, routers []string, sizes []int, svgFile string, asJSON bool) error {
+func runSweep(cmd *cobra.Command, o lab.Options, routers []string, sizes []int, svgFile, jsonFile string, asJSON bool) error {
 	var bs []labnet.Behaviour
 	for _, r := range routers {
 		b, err := labnet.ParseBehaviour(r)
@@ -176,10 +178,18 @@ func runSweep(cmd *cobra.Command, o lab.Options, routers []string, sizes []int, 
 			return err
 		}
 	}
-	if asJSON {
-		enc := json.NewEncoder(cmd.OutOrStdout())
+	encode := func(w io.Writer) error {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
+	}
+	if jsonFile != "" {
+		if err := writeFile(jsonFile, encode); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return encode(cmd.OutOrStdout())
 	}
 	return s.WriteMarkdown(cmd.OutOrStdout())
 }

@@ -16,17 +16,19 @@ func TestSweepCellsAndVerdict(t *testing.T) {
 		{Recovered: true, AfterTakeoverMS: ptr(10)},
 		{Recovered: true, AfterTakeoverMS: ptr(90)},
 	}}
+	run.P50, run.Max = Stat{MS: 390}, Stat{MS: 450}
 	v := cellOf(rep, &ImplReport{Name: "vipd", Runs: []RunResult{run}})
-	if v.P50MS != 30 || v.WorstMS != 90 || !v.AllBack {
+	if v.P50MS != 30 || v.WorstMS != 90 || !v.AllBack || v.OutageMax.MS != 450 {
 		t.Fatalf("vipd cell %+v", v)
 	}
 	k := v
 	k.Impl, k.P50MS, k.WorstMS = Keepalived, 29, 80
+	k.OutageP50, k.OutageMax = Stat{MS: 380}, Stat{MS: 440}
 	s := &Sweep{Routers: []string{"plain"}, Sizes: []int{3}, Cells: []SweepCell{v, k}}
-	if got := s.Verdict("plain", 3); got != "behind: worst" { // 30 <= 29*1.05; 90 > 80
+	if got := s.Verdict("plain", 3); got != "behind: worst" { // 390 <= 380*1.05; 450 > 440
 		t.Fatalf("verdict %q", got)
 	}
-	s.Cells[1].WorstMS = 95
+	s.Cells[1].WorstMS, s.Cells[1].OutageMax = 95, Stat{MS: 460}
 	if got := s.Verdict("plain", 3); got != "ok" {
 		t.Fatalf("verdict %q", got)
 	}
@@ -35,7 +37,7 @@ func TestSweepCellsAndVerdict(t *testing.T) {
 		t.Fatalf("verdict %q", got)
 	}
 	var md, svg bytes.Buffer
-	if err := s.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| plain | 3 | 2/3 | 30 ms | 90 ms | 3/3 | 29 ms | 95 ms | behind: 2/3 back |") {
+	if err := s.WriteMarkdown(&md); err != nil || !strings.Contains(md.String(), "| plain | 3 | 2/3 | 30 ms | 90 ms | 3/3 | 29 ms | 95 ms | 390 ms / 450 ms; 380 ms / 460 ms | behind: 2/3 back |") {
 		t.Fatalf("markdown %v:\n%s", err, md.String())
 	}
 	if err := s.WriteSVG(&svg); err != nil {
