@@ -26,4 +26,13 @@
 // appeared. All netlink work happens on the Presenter's own goroutine, never
 // on the VRRP protocol loop: adverts keep their cadence while thousands of
 // addresses are added.
+//
+// A takeover is the critical path. Its announcement schedule starts before
+// the adds and each chunk of VIPs is released to the pacer as soon as it is
+// added; the first round sends each VIP an ordinary request to each upstream
+// target (looked up ahead while backup) and its gratuitous form(s). Conflict
+// probes (to a sample of the VIPs) wait until the pacer reports that round
+// written, verification a moment longer, so that nothing queues ahead of the
+// announcements and a busy upstream is not taken for a stale one. A VIP
+// found stale tells the adaptive pacer to slow down.
 package present
