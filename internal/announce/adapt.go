@@ -4,28 +4,40 @@ import "time"
 
 // Adaptive pacing: a Pacer made with rate 0 starts at AutoMaxRate, so that
 // a takeover's announcements leave at once (the critical path of a
-// failover), and slows down on evidence — Congestion, called when
-// announced VIPs are found stale, or a send fails — the way TCP finds its
-// rate: the first cut drops it to DefaultRate (a rate most control-plane
-// policers let through; TCP's restart after a loss), each further cut
-// halves it, at most once per CutGap, and it doubles again after each
-// RaiseAfter without a cut, up to AutoMaxRate. An upstream's ARP/ND
-// policer then gets a rate it lets through, and the repairs of what it
-// dropped go out at that rate; a healthy upstream sees full speed.
+// failover), and slows down on evidence, the way TCP finds its rate. The
+// evidence is the verifier's: each announced VIP is either found at its
+// new owner (Delivered) or still stale at the upstream (Congestion). What
+// tells a policer from a lossy path is the share lost: a policer at R
+// packets/s drops 1−R/S of what is sent at S, nearly everything when S is
+// far above R, while random loss drops the same share at any rate and
+// slowing down would not help it. So a window of outcomes whose loss share
+// is above MaxLoss cuts the rate to twice what got through (2·S·(1−loss):
+// just above a policer's R, where repairs still fill it), at most once per
+// CutGap; a lower share keeps the rate, and the repairs of what a lossy
+// path dropped go out at full speed. The rate doubles again after each
+// RaiseAfter without a cut, up to AutoMaxRate. A send that fails (a full
+// transmit queue) halves it.
 const (
 	// AutoMaxRate is the adaptive pacer's ceiling and start, in packets
-	// per second: 4096 VIPs' request and reply in about 0.4 s.
+	// per second: 4096 VIPs' first frame in about 0.2 s.
 	AutoMaxRate = 20000
 	// AutoMinRate is its floor: a policer slower than this still gets
 	// the repairs, only later.
 	AutoMinRate = 50
 	// AutoBurst is how many packets may leave back to back.
 	AutoBurst = 256
-	// CutGap is the least time between two cuts: the evidence of one
-	// burst arrives over its verification, not all at once.
+	// CutGap is the least time between two cuts, and the longest a window
+	// of outcomes stays open: the evidence of one burst arrives over its
+	// verification, not all at once.
 	CutGap = 300 * time.Millisecond
 	// RaiseAfter is how long the rate stays after a cut before it doubles.
 	RaiseAfter = 5 * time.Second
+	// MaxLoss is the share of announced VIPs found stale above which the
+	// losses are taken for a policer's.
+	MaxLoss = 0.5
+	// lossSample is the number of outcomes that closes a window before
+	// CutGap; fewer are judged once the window is CutGap old.
+	lossSample = 32
 )
 
 // rateControl decides the adaptive rate. It is pure: the Pacer calls it
@@ -35,6 +47,9 @@ type rateControl struct {
 	rate     float64
 	lastCut  time.Time // zero: never cut
 	changed  time.Time // last cut or raise
+	// The open window of outcomes: lost and delivered since winStart.
+	lost, delivered int
+	winStart        time.Time
 }
 
 func newRateControl(rate float64) rateControl {
@@ -44,25 +59,83 @@ func newRateControl(rate float64) rateControl {
 	return rateControl{adaptive: true, rate: AutoMaxRate}
 }
 
-// cut halves the rate on evidence of loss at now, unless it was cut less
-// than CutGap ago; it reports whether the rate changed.
-func (c *rateControl) cut(now time.Time) bool {
-	if !c.adaptive || (!c.lastCut.IsZero() && now.Sub(c.lastCut) < CutGap) || c.rate <= AutoMinRate {
+// outcome records one announced VIP's verdict at now (lost: found stale)
+// and reports whether that changed the rate.
+func (c *rateControl) outcome(now time.Time, lost bool) bool {
+	if !c.adaptive {
 		return false
 	}
-	if c.rate > DefaultRate {
-		c.rate = DefaultRate
-	} else {
-		c.rate = max(AutoMinRate, c.rate/2)
+	if !c.lastCut.IsZero() && now.Sub(c.lastCut) < CutGap {
+		// Outcomes of what left before the cut: no evidence about the
+		// new rate.
+		return false
 	}
+	if c.lost+c.delivered == 0 {
+		c.winStart = now
+	}
+	if lost {
+		c.lost++
+	} else {
+		c.delivered++
+	}
+	return c.judge(now)
+}
+
+// judge closes the window if it holds lossSample outcomes or is CutGap
+// old, and cuts the rate if its loss share
+// is above MaxLoss. It reports whether the rate changed.
+func (c *rateControl) judge(now time.Time) bool {
+	n := c.lost + c.delivered
+	if n == 0 {
+		return false
+	}
+	if n < lossSample && now.Sub(c.winStart) < CutGap {
+		return false
+	}
+	lost := c.lost
+	c.lost, c.delivered = 0, 0
+	share := float64(lost) / float64(n)
+	if lost < 2 || share <= MaxLoss {
+		// One stale VIP is no pattern; a share at or below MaxLoss is
+		// what a lossy path, not a policer, does.
+		return false
+	}
+	return c.set(now, 2*c.rate*float64(n-lost)/float64(n))
+}
+
+// cut halves the rate at now (a failed send), unless it was cut less than
+// CutGap ago; it reports whether the rate changed.
+func (c *rateControl) cut(now time.Time) bool {
+	if !c.adaptive || (!c.lastCut.IsZero() && now.Sub(c.lastCut) < CutGap) {
+		return false
+	}
+	return c.set(now, c.rate/2)
+}
+
+// set lowers the rate to r (not below AutoMinRate) at now; it reports
+// whether the rate changed.
+func (c *rateControl) set(now time.Time, r float64) bool {
+	r = max(AutoMinRate, r)
+	if r >= c.rate {
+		return false
+	}
+	c.rate = r
 	c.lastCut, c.changed = now, now
+	c.lost, c.delivered = 0, 0
 	return true
 }
 
 // raise doubles the rate if RaiseAfter passed since the last change and it
-// is below the ceiling; it reports whether the rate changed.
+// is below the ceiling, and closes a window that is CutGap old; it reports
+// whether the rate changed.
 func (c *rateControl) raise(now time.Time) bool {
-	if !c.adaptive || c.rate >= AutoMaxRate || now.Sub(c.changed) < RaiseAfter {
+	if !c.adaptive {
+		return false
+	}
+	if c.judge(now) {
+		return true
+	}
+	if c.rate >= AutoMaxRate || now.Sub(c.changed) < RaiseAfter {
 		return false
 	}
 	c.rate = min(AutoMaxRate, 2*c.rate)

@@ -5,23 +5,50 @@ import (
 	"time"
 )
 
-func TestRateControl(t *testing.T) {
-	t0 := time.Unix(1e9, 0)
+var tRC = time.Unix(1e9, 0)
+
+// feed records lost and delivered outcomes at at, lost first, and reports
+// whether any changed the rate.
+func feed(c *rateControl, at time.Time, lost, delivered int) bool {
+	changed := false
+	for range lost {
+		changed = c.outcome(at, true) || changed
+	}
+	for range delivered {
+		changed = c.outcome(at, false) || changed
+	}
+	return changed
+}
+
+// TestRateControlPolicer: a window where most VIPs were lost (what a
+// policer far below the rate does) cuts the rate to twice what got
+// through; the next cut waits CutGap; then the rate doubles back after
+// RaiseAfter without a cut.
+func TestRateControlPolicer(t *testing.T) {
 	c := newRateControl(0)
 	if !c.adaptive || c.rate != AutoMaxRate {
 		t.Fatalf("start %+v", c)
 	}
-	if !c.cut(t0) || c.rate != DefaultRate {
-		t.Fatalf("first cut: %v, want straight to %v", c.rate, DefaultRate)
+	// 31 of 32 stale: 2 * 20000 * 1/32 = 1250.
+	if !feed(&c, tRC, 31, 1) || c.rate != 1250 {
+		t.Fatalf("after 31 of 32 lost: %v, want 1250", c.rate)
 	}
-	if !c.cut(t0.Add(CutGap)) || c.rate != DefaultRate/2 {
-		t.Fatalf("second cut: %v, want half", c.rate)
+	// The outcomes of frames sent before the cut keep coming: no second
+	// cut within CutGap, and they are not held against the new rate.
+	if feed(&c, tRC.Add(CutGap/2), 64, 0) || c.rate != 1250 {
+		t.Fatalf("cut again within CutGap: %v", c.rate)
 	}
-	if c.cut(t0.Add(CutGap / 2)) {
-		t.Fatal("two cuts within CutGap")
+	// At the new rate, 3 of 4 lost: 2 * 1250 / 4 = 625.
+	if !feed(&c, tRC.Add(CutGap), 24, 8) || c.rate != 625 {
+		t.Fatalf("second cut: %v, want 625", c.rate)
 	}
-	for i := 2; i <= 20; i++ { // one cut per gap, down to the floor
-		c.cut(t0.Add(time.Duration(i) * CutGap))
+	// Half lost: what a lossy path does; the rate stays.
+	if feed(&c, tRC.Add(3*CutGap), 16, 16) || c.rate != 625 {
+		t.Fatalf("cut on half lost: %v", c.rate)
+	}
+	// Everything lost many times over: down to the floor, not below.
+	for i := 4; i < 20; i++ {
+		feed(&c, tRC.Add(time.Duration(i)*CutGap), 32, 0)
 	}
 	if c.rate != AutoMinRate {
 		t.Fatalf("floor: %v", c.rate)
@@ -39,9 +66,52 @@ func TestRateControl(t *testing.T) {
 	if c.rate != AutoMaxRate {
 		t.Fatalf("back to the ceiling: %v", c.rate)
 	}
+}
 
-	f := newRateControl(500) // a configured rate is kept
-	if f.cut(t0) || f.raise(t0.Add(time.Hour)) || f.rate != 500 {
+// TestRateControlLossyPath: random loss of half or less, however long it
+// lasts, keeps the full rate: slowing down would not help it.
+func TestRateControlLossyPath(t *testing.T) {
+	c := newRateControl(0)
+	for i := range 100 {
+		at := tRC.Add(time.Duration(i) * CutGap / 3)
+		if feed(&c, at, 8, 8) || feed(&c, at, 5, 11) {
+			t.Fatalf("window %d: cut to %v on half the VIPs lost", i, c.rate)
+		}
+	}
+	if c.rate != AutoMaxRate {
+		t.Fatalf("rate %v", c.rate)
+	}
+}
+
+// TestRateControlSmallWindows: a window of fewer than lossSample outcomes
+// is judged once it is CutGap old, at the next outcome or send; a single
+// stale VIP is no pattern.
+func TestRateControlSmallWindows(t *testing.T) {
+	c := newRateControl(0)
+	if feed(&c, tRC, 1, 0) || c.raise(tRC.Add(CutGap)) || c.rate != AutoMaxRate {
+		t.Fatalf("one stale VIP cut the rate to %v", c.rate)
+	}
+	if feed(&c, tRC.Add(2*CutGap), 9, 1) {
+		t.Fatal("judged a young window of 10")
+	}
+	// 9 of 10 lost: 2 * 20000 / 10 = 4000.
+	if !c.raise(tRC.Add(3*CutGap)) || c.rate != 4000 {
+		t.Fatalf("window of 10 judged by raise: %v, want 4000", c.rate)
+	}
+}
+
+// TestRateControlSendFailure: a failed send halves the rate, at most once
+// per CutGap; a configured rate is kept whatever happens.
+func TestRateControlSendFailure(t *testing.T) {
+	c := newRateControl(0)
+	if !c.cut(tRC) || c.rate != AutoMaxRate/2 {
+		t.Fatalf("cut: %v", c.rate)
+	}
+	if c.cut(tRC.Add(CutGap/2)) || c.rate != AutoMaxRate/2 {
+		t.Fatalf("two cuts within CutGap: %v", c.rate)
+	}
+	f := newRateControl(500)
+	if f.cut(tRC) || feed(&f, tRC, 100, 0) || f.raise(tRC.Add(time.Hour)) || f.rate != 500 {
 		t.Fatalf("fixed rate changed: %+v", f)
 	}
 }

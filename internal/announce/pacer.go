@@ -160,8 +160,15 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		es = append(es, entry{pkts: pkts[i : i+n : i+n]})
 		i += n
 	}
+	firstLen := 0
 	for i := range es {
 		es[i].first = directed(mac, es[i].pkts[0].VIP, sch.Targets, es[i].pkts, len(es) <= fullFirstRound)
+		firstLen += len(es[i].round0())
+	}
+	if passes := firstPasses(sch, firstLen); passes > 1 {
+		for i := range es {
+			es[i].first = slices.Repeat(es[i].round0(), passes)
+		}
 	}
 	j.firstLeft = len(es)
 	j.q = make(entryHeap, len(es))
@@ -184,6 +191,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		for i, e := range j.q { // equal due, rising seq: already a heap
 			e.due, e.seq, e.idx = due, p.nextSeq(), i
 			if j.waiting != nil {
+				e.held = true
 				j.waiting[e.pkts[0].VIP.Unmap().WithZone("")] = e
 			}
 		}
@@ -215,7 +223,7 @@ func (p *Pacer) Ready(key string, vips []netip.Addr) {
 				continue
 			}
 			delete(j.waiting, v)
-			e.due, e.seq = now, p.nextSeq()
+			e.held, e.due, e.seq = false, now, p.nextSeq()
 			heap.Fix(&j.q, e.idx)
 			released = true
 		}
@@ -281,19 +289,26 @@ func (p *Pacer) SendNow(key string, s Sender, pkts ...Packet) error {
 	return nil
 }
 
-// Congestion tells an adaptive pacer that announced packets were lost
-// (VIPs found stale at the upstream after their announcement): it halves
-// its rate, at most once per CutGap. A fixed rate is kept.
-func (p *Pacer) Congestion() {
+// Congestion tells an adaptive pacer that an announced VIP was found
+// stale at the upstream after its announcement, Delivered that one was
+// found at its new owner. A window of these outcomes whose share of stale
+// VIPs is above MaxLoss cuts the rate (see rateControl); a fixed rate is
+// kept.
+func (p *Pacer) Congestion() { p.outcome(true) }
+
+// Delivered: see Congestion.
+func (p *Pacer) Delivered() { p.outcome(false) }
+
+func (p *Pacer) outcome(lost bool) {
 	p.mu.Lock()
-	cut := p.rc.cut(p.clock.Now())
+	cut := p.rc.outcome(p.clock.Now(), lost)
 	if cut {
 		p.bucket.setRate(p.rc.rate, p.burst)
 	}
 	rate := p.rc.rate
 	p.mu.Unlock()
 	if cut {
-		p.log.Info("announce: slowing down: announced VIPs found stale at the upstream", "rate", rate)
+		p.log.Info("announce: slowing down: most announced VIPs found stale at the upstream, as behind a policer", "rate", rate)
 	}
 }
 
@@ -482,6 +497,12 @@ func (p *Pacer) done(w work, err error, now time.Time) {
 func (p *Pacer) advance(j *job, e *entry, now time.Time) bool {
 	e.next++
 	if e.next < len(e.round0()) {
+		if e.round == 0 {
+			// The first round takes turns: back behind the VIPs that
+			// wrote fewer of theirs.
+			e.seq = p.nextSeq()
+			heap.Fix(&j.q, e.idx)
+		}
 		return false
 	}
 	e.next = 0

@@ -122,19 +122,22 @@ func TestPacerDefaultSchedule(t *testing.T) {
 		kind announce.Kind
 		vip  netip.Addr
 	}
-	round := []line{
+	// The first round takes turns (every VIP's first frame before any
+	// VIP's second); the second, DefaultInterval later, is due in the
+	// order the VIPs finished the first and sends each VIP's frames
+	// together.
+	const iv = announce.DefaultInterval
+	want := []line{
 		{0, announce.KindGratuitousRequest, vip4},
-		{0, announce.KindGratuitousReply, vip4},
 		{0, announce.KindUnsolicitedNA, vip6},
 		{0, announce.KindGratuitousRequest, vips[2]},
+		{0, announce.KindGratuitousReply, vip4},
 		{0, announce.KindGratuitousReply, vips[2]},
-	}
-	var want []line
-	for i := range 2 {
-		for _, l := range round {
-			l.at = time.Duration(i) * announce.DefaultInterval
-			want = append(want, l)
-		}
+		{iv, announce.KindUnsolicitedNA, vip6},
+		{iv, announce.KindGratuitousRequest, vip4},
+		{iv, announce.KindGratuitousReply, vip4},
+		{iv, announce.KindGratuitousRequest, vips[2]},
+		{iv, announce.KindGratuitousReply, vips[2]},
 	}
 	got := decode(t, rec)
 	if len(got) != len(want) {
@@ -234,9 +237,13 @@ func TestPacerThousandVIPs(t *testing.T) {
 		if gap := tm.req[1] - tm.req[0]; gap < time.Second {
 			t.Errorf("%s: two requests %v apart", vip, gap)
 		}
-		// Request and reply of a round go out together.
-		if d := tm.rep[0] - tm.req[0]; d > 10*time.Millisecond {
-			t.Errorf("%s: reply %v after its request", vip, d)
+		// The first round takes turns: every VIP's request before any
+		// reply. Later rounds send request and reply together.
+		if tm.req[0] > got[n-1].at || tm.rep[0] < got[n].at {
+			t.Errorf("%s: first round's request at %v, reply at %v: want all requests (until %v) before the replies", vip, tm.req[0], tm.rep[0], got[n-1].at)
+		}
+		if d := tm.rep[1] - tm.req[1]; d > 10*time.Millisecond {
+			t.Errorf("%s: second round's reply %v after its request", vip, d)
 		}
 	}
 }
@@ -511,7 +518,7 @@ func TestPacerAnnounceInvalid(t *testing.T) {
 		pk := announcetest.MustParse(s.Frame)
 		got = append(got, pk.Kind.String()+" "+pk.VIP.String())
 	}
-	want := "[gratuitous_request 192.0.2.100 gratuitous_reply 192.0.2.100 unsolicited_na 2001:db8::100]"
+	want := "[gratuitous_request 192.0.2.100 unsolicited_na 2001:db8::100 gratuitous_reply 192.0.2.100]" // the first round takes turns
 	if fmt.Sprint(got) != want {
 		t.Errorf("sent %v, want %s", got, want)
 	}
@@ -671,13 +678,15 @@ func TestPacerZeroScheduleIsDefault(t *testing.T) {
 	}
 	checkRate(t, got, announce.DefaultRate, announce.DefaultBurst)
 	// 400 frames, 50 at once then 2 ms each... with the 1.1 s pause
-	// between rounds: round 1 ends at 150*2ms = 300ms, VIP 0's round 2 is
-	// due at 1.1s, the bucket is full again by then.
+	// between rounds: round 1 ends at 150*2ms = 300ms. It takes turns
+	// (the requests, then the replies): VIP 0's reply is frame 100, at
+	// 51*2ms = 102ms, so its round 2 is due at 1.202s, the bucket is full
+	// again by then.
 	if g := got[199].at; g != 300*time.Millisecond {
 		t.Errorf("round 1 ended at %v, want 300ms", g)
 	}
-	if g := got[200].at; g != 1100*time.Millisecond {
-		t.Errorf("round 2 started at %v, want 1.1s", g)
+	if g := got[200].at; g != 1202*time.Millisecond {
+		t.Errorf("round 2 started at %v, want 1.202s", g)
 	}
 }
 
@@ -733,9 +742,9 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestPacerAdaptive: rate 0 starts at full speed, halves on Congestion (at
-// most once per CutGap), and calls FirstRound once the first round of
-// every VIP left.
+// TestPacerAdaptive: rate 0 starts at full speed, is cut when most
+// announced VIPs are found stale (not when half are), and calls
+// FirstRound once the first round of every VIP left.
 func TestPacerAdaptive(t *testing.T) {
 	r := newRig(t, 0, 0)
 	rec := r.recorder()
@@ -755,15 +764,25 @@ func TestPacerAdaptive(t *testing.T) {
 	if len(firstAt) != 1 || firstAt[0] != got[len(got)-1].at {
 		t.Fatalf("FirstRound called at %v, want once, when the last frame left (%v)", firstAt, got[len(got)-1].at)
 	}
-	r.p.Congestion()
-	r.p.Congestion() // within CutGap: no second cut
-	if rate := r.p.Rate(); rate != announce.DefaultRate {
-		t.Fatalf("rate after congestion %v, want %v", rate, announce.DefaultRate)
+	// The verifier finds 30 of 32 VIPs stale: a policer's pattern.
+	for i := range 32 {
+		if i < 30 {
+			r.p.Congestion()
+		} else {
+			r.p.Delivered()
+		}
 	}
+	if rate := r.p.Rate(); rate != 2*announce.AutoMaxRate*2/32 {
+		t.Fatalf("rate after 30 of 32 stale: %v, want %v", rate, 2*announce.AutoMaxRate*2/32)
+	}
+	// Half stale, later: a lossy path's pattern; the rate stays.
 	r.clk.Advance(announce.CutGap)
-	r.p.Congestion()
-	if rate := r.p.Rate(); rate != announce.DefaultRate/2 {
-		t.Fatalf("rate after a second congestion %v", rate)
+	for range 16 {
+		r.p.Congestion()
+		r.p.Delivered()
+	}
+	if rate := r.p.Rate(); rate != 2500 {
+		t.Fatalf("rate after half stale: %v", rate)
 	}
 }
 
@@ -790,9 +809,13 @@ func TestPacerDirectedFirstRound(t *testing.T) {
 		kinds = append(kinds, f.Kind)
 	}
 	want := []announce.Kind{
-		announce.KindDirectedRequest, announce.KindGratuitousRequest, announce.KindGratuitousReply, // vip4, round 1 (small: both forms)
-		announce.KindNeighborSolicit, announce.KindUnsolicitedNA, // vip6, round 1
-		announce.KindGratuitousRequest, announce.KindGratuitousReply, announce.KindUnsolicitedNA, // round 2
+		// Round 1 takes turns: vip4's directed request, vip6's
+		// solicitation, then their gratuitous forms (small: both).
+		announce.KindDirectedRequest, announce.KindNeighborSolicit,
+		announce.KindGratuitousRequest, announce.KindUnsolicitedNA,
+		announce.KindGratuitousReply,
+		// Round 2, in the order they finished round 1.
+		announce.KindUnsolicitedNA, announce.KindGratuitousRequest, announce.KindGratuitousReply,
 	}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("frames %v\nwant   %v", kinds, want)
@@ -834,5 +857,49 @@ func TestPacerLargeFirstRoundIsLighter(t *testing.T) {
 	r.runIdle()
 	if n := rec.Len(); n != 2*1025 {
 		t.Fatalf("%d frames for 1025 VIPs, want 2050 (directed and gratuitous request each)", n)
+	}
+}
+
+// TestPacerFirstRoundTakesTurns: a Repeat schedule sends a small first
+// round MaxFirstPasses times, every VIP's k-th frame before any VIP's
+// (k+1)-th, also for VIPs released by Ready while the others are already
+// sending; a large one once.
+func TestPacerFirstRoundTakesTurns(t *testing.T) {
+	r := newRig(t, 0, 0)
+	rec := r.recorder()
+	vs := vips4(4)
+	sch := announce.Schedule{Count: 1, Wait: true, Repeat: true, Targets: []announce.Target{{Addr: netip.MustParseAddr("192.0.2.1"), MAC: peerMAC}}}
+	r.p.Announce("a", rec, ourMAC, vs, sch)
+	r.p.Ready("a", vs[:2])
+	r.p.Poll(r.clk.Now()) // VIPs 0 and 1 write their whole first round
+	r.p.Ready("a", vs[2:])
+	r.runIdle()
+	got := decode(t, rec)
+	// 3 frames (directed request, gratuitous request and reply) × 3
+	// passes × 4 VIPs.
+	if len(got) != 36 {
+		t.Fatalf("%d frames, want 36", len(got))
+	}
+	seen := map[netip.Addr]int{}
+	var order []int
+	for _, g := range got[18:] { // after Ready of VIPs 2 and 3
+		seen[g.VIP]++
+		order = append(order, seen[g.VIP])
+	}
+	if !slices.IsSorted(order) {
+		t.Errorf("VIPs 2 and 3 did not take turns: frame numbers %v", order)
+	}
+	for _, v := range vs {
+		if n := seen[v]; v.Less(vs[2]) && n != 0 || !v.Less(vs[2]) && n != 9 {
+			t.Errorf("%v: %d frames after the second Ready", v, n)
+		}
+	}
+
+	big := newRig(t, 0, 0)
+	rec = big.recorder()
+	big.p.Announce("a", rec, ourMAC, vips4(1000), announce.Schedule{Count: 1, Repeat: true})
+	big.runIdle()
+	if n := rec.Len(); n != 2000 {
+		t.Fatalf("1000 VIPs: %d frames, want one pass of 2000", n)
 	}
 }

@@ -33,6 +33,10 @@ type Schedule struct {
 	// announces each VIP as soon as its address is added, while the
 	// others are still being added.
 	Wait bool
+	// Repeat sends a small first round up to MaxFirstPasses times in all
+	// (while its passes add up to at most FirstBudget frames): a second
+	// and third chance against a lossy upstream where it costs little.
+	Repeat bool
 	// FirstRound, if not nil, is called once, on the pacer's goroutine,
 	// when the first round of every VIP has been written (not if the
 	// schedule is cancelled or replaced before). Verification and
@@ -81,6 +85,7 @@ type entry struct {
 	pkts  []Packet // one round: request+reply, or one NA
 	first []Packet // the first round, if it differs (directed requests)
 	next  int      // index in pkts of the next frame of the current round
+	held  bool     // waiting for Ready
 	round int      // rounds completed
 	due   time.Time
 	seq   uint64
@@ -118,15 +123,27 @@ func uniq(vips []netip.Addr) []netip.Addr {
 	return out
 }
 
-// entryHeap orders a job's entries by due time, then seq.
+// entryHeap orders a job's entries: first those in their first round
+// that are released (all due: since their release, or since their last
+// frame), fewest frames written first, so that every VIP's first frame
+// leaves before any VIP's second; then the others by due time; ties by
+// seq.
 type entryHeap []*entry
 
 func (h entryHeap) Len() int { return len(h) }
 func (h entryHeap) Less(a, b int) bool {
-	if !h[a].due.Equal(h[b].due) {
-		return h[a].due.Before(h[b].due)
+	ea, eb := h[a], h[b]
+	fa, fb := ea.round == 0 && !ea.held, eb.round == 0 && !eb.held
+	if fa != fb {
+		return fa
 	}
-	return h[a].seq < h[b].seq
+	if fa && ea.next != eb.next {
+		return ea.next < eb.next
+	}
+	if !ea.due.Equal(eb.due) {
+		return ea.due.Before(eb.due)
+	}
+	return ea.seq < eb.seq
 }
 func (h entryHeap) Swap(a, b int) {
 	h[a], h[b] = h[b], h[a]
@@ -198,4 +215,22 @@ func directed(mac net.HardwareAddr, vip netip.Addr, targets []Target, pkts []Pac
 		return append(out, pkts...)
 	}
 	return append(out, pkts[0])
+}
+
+const (
+	// MaxFirstPasses is how many times a Repeat schedule's first round
+	// is sent at most.
+	MaxFirstPasses = 3
+	// FirstBudget is the most frames a Repeat schedule's first round
+	// takes in all its passes: about 0.1 s at AutoMaxRate.
+	FirstBudget = 2048
+)
+
+// firstPasses returns how many times sch's first round of n frames is
+// sent.
+func firstPasses(sch Schedule, n int) int {
+	if !sch.Repeat || n == 0 {
+		return 1
+	}
+	return min(MaxFirstPasses, max(1, FirstBudget/n))
 }

@@ -30,8 +30,10 @@ type Announcer interface {
 	Announce(key string, s announce.Sender, mac net.HardwareAddr, vips []netip.Addr, sch announce.Schedule)
 	SendNow(key string, s announce.Sender, pkts ...announce.Packet) error
 	Cancel(key string)
-	// Congestion reports announced VIPs found stale (see announce.Pacer).
+	// Congestion reports an announced VIP found stale, Delivered one
+	// found at its new owner (see announce.Pacer).
 	Congestion()
+	Delivered()
 	// Ready releases VIPs of a Wait schedule (see announce.Pacer).
 	Ready(key string, vips []netip.Addr)
 }

@@ -92,6 +92,7 @@ func (a *announcer) Congestion() {
 	defer a.mu.Unlock()
 	a.congestion++
 }
+func (a *announcer) Delivered() {}
 func (a *announcer) SendNow(key string, s announce.Sender, pkts ...announce.Packet) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -78,6 +78,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		sch := w.set.Schedule
 		sch.Targets = p.cachedUpstreams(now, w)
 		sch.Wait = true
+		sch.Repeat = true
 		p.waitRound = p.announce(all, sch)
 		p.announcedAt = now
 		// Conflict probes (three frames per VIP) and verification wait

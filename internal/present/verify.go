@@ -108,16 +108,19 @@ func (p *L2) verifyEvent(e verify.Event) {
 	p.deps.Report(Verify{Event: e})
 	switch e := e.(type) {
 	case verify.StateChanged:
-		if e.Status.State == verify.Stale && e.From != verify.Stale {
-			// Announced (verification starts once the upstream had time
-			// to process the burst), yet the upstream still sends the VIP
-			// elsewhere: evidence that announcements are lost (a policer,
-			// a full queue); an adaptive pacer slows down.
+		// The adaptive pacer's evidence (announce.Pacer): announced
+		// (verification starts once the upstream had time to process the
+		// burst), yet the upstream still sends the VIP elsewhere, or the
+		// VIP found at its new owner, at last.
+		switch {
+		case e.Status.State == verify.Stale && e.From != verify.Stale:
 			p.deps.Announcer.Congestion()
+		case e.Status.State == verify.Verified && e.From != verify.Verified:
+			p.deps.Announcer.Delivered()
 		}
 	case verify.RemediationSent:
 		if !gratuitous(e.Kind) {
-			// Still stale after a gratuitous repair: more evidence.
+			// Still stale after a gratuitous repair: that one was lost.
 			p.deps.Announcer.Congestion()
 		}
 	}
