@@ -33,11 +33,10 @@ const (
 	// RaiseAfter is how long the rate stays after a cut before it doubles.
 	RaiseAfter = 5 * time.Second
 	// MaxLoss is the share of announced VIPs found stale above which the
-	// losses are taken for a policer's.
-	MaxLoss = 0.5
-	// lossSample is the number of outcomes that closes a window before
-	// CutGap; fewer are judged once the window is CutGap old.
-	lossSample = 32
+	// losses are taken for a policer's: one sending at four times its
+	// rate drops 3/4. (Random loss of half, and the chance that a window
+	// of a few VIPs under it looks worse, stay below.)
+	MaxLoss = 0.7
 )
 
 // rateControl decides the adaptive rate. It is pure: the Pacer calls it
@@ -81,15 +80,13 @@ func (c *rateControl) outcome(now time.Time, lost bool) bool {
 	return c.judge(now)
 }
 
-// judge closes the window if it holds lossSample outcomes or is CutGap
-// old, and cuts the rate if its loss share
-// is above MaxLoss. It reports whether the rate changed.
+// judge closes the window once it is CutGap old, and cuts the rate if
+// its loss share is above MaxLoss. It reports whether the rate changed.
+// (A window closes by time, not by count: the verifier reports a burst's
+// outcomes in batches, those found at once first, the stale ones after.)
 func (c *rateControl) judge(now time.Time) bool {
 	n := c.lost + c.delivered
-	if n == 0 {
-		return false
-	}
-	if n < lossSample && now.Sub(c.winStart) < CutGap {
+	if n == 0 || now.Sub(c.winStart) < CutGap {
 		return false
 	}
 	lost := c.lost

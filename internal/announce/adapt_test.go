@@ -20,35 +20,46 @@ func feed(c *rateControl, at time.Time, lost, delivered int) bool {
 	return changed
 }
 
+// window records lost and delivered outcomes at at and closes the window
+// CutGap later; it reports whether the rate changed.
+func window(c *rateControl, at time.Time, lost, delivered int) bool {
+	changed := feed(c, at, lost, delivered)
+	return c.raise(at.Add(CutGap)) || changed
+}
+
 // TestRateControlPolicer: a window where most VIPs were lost (what a
 // policer far below the rate does) cuts the rate to twice what got
-// through; the next cut waits CutGap; then the rate doubles back after
-// RaiseAfter without a cut.
+// through; outcomes within CutGap of a cut are not held against the new
+// rate; the rate doubles back after RaiseAfter without a cut.
 func TestRateControlPolicer(t *testing.T) {
 	c := newRateControl(0)
 	if !c.adaptive || c.rate != AutoMaxRate {
 		t.Fatalf("start %+v", c)
 	}
-	// 31 of 32 stale: 2 * 20000 * 1/32 = 1250.
-	if !feed(&c, tRC, 31, 1) || c.rate != 1250 {
+	// 31 of 32 stale: 2 * 20000 * 1/32 = 1250, once the window closes.
+	if feed(&c, tRC, 31, 1) || c.rate != AutoMaxRate {
+		t.Fatalf("judged a window younger than CutGap: %v", c.rate)
+	}
+	if !c.raise(tRC.Add(CutGap)) || c.rate != 1250 {
 		t.Fatalf("after 31 of 32 lost: %v, want 1250", c.rate)
 	}
-	// The outcomes of frames sent before the cut keep coming: no second
-	// cut within CutGap, and they are not held against the new rate.
-	if feed(&c, tRC.Add(CutGap/2), 64, 0) || c.rate != 1250 {
+	cutAt := tRC.Add(CutGap)
+	// The outcomes of frames sent before the cut keep coming: ignored.
+	if feed(&c, cutAt.Add(CutGap/2), 64, 0) || c.rate != 1250 {
 		t.Fatalf("cut again within CutGap: %v", c.rate)
 	}
 	// At the new rate, 3 of 4 lost: 2 * 1250 / 4 = 625.
-	if !feed(&c, tRC.Add(CutGap), 24, 8) || c.rate != 625 {
+	if !window(&c, cutAt.Add(CutGap), 24, 8) || c.rate != 625 {
 		t.Fatalf("second cut: %v, want 625", c.rate)
 	}
-	// Half lost: what a lossy path does; the rate stays.
-	if feed(&c, tRC.Add(3*CutGap), 16, 16) || c.rate != 625 {
+	// Half lost, or just below MaxLoss: what a lossy path does; the
+	// rate stays.
+	if window(&c, cutAt.Add(4*CutGap), 16, 16) || window(&c, cutAt.Add(6*CutGap), 22, 10) || c.rate != 625 {
 		t.Fatalf("cut on half lost: %v", c.rate)
 	}
 	// Everything lost many times over: down to the floor, not below.
-	for i := 4; i < 20; i++ {
-		feed(&c, tRC.Add(time.Duration(i)*CutGap), 32, 0)
+	for i := 8; i < 40; i += 2 {
+		window(&c, cutAt.Add(time.Duration(i)*CutGap), 32, 0)
 	}
 	if c.rate != AutoMinRate {
 		t.Fatalf("floor: %v", c.rate)
@@ -68,14 +79,25 @@ func TestRateControlPolicer(t *testing.T) {
 	}
 }
 
-// TestRateControlLossyPath: random loss of half or less, however long it
-// lasts, keeps the full rate: slowing down would not help it.
+// TestRateControlBatches: the verifier reports those found at once
+// first, the stale ones after: a window is judged as a whole, not by its
+// first outcomes.
+func TestRateControlBatches(t *testing.T) {
+	c := newRateControl(0)
+	feed(&c, tRC, 0, 3760)
+	if feed(&c, tRC.Add(60*time.Millisecond), 336, 0) || c.raise(tRC.Add(CutGap)) || c.rate != AutoMaxRate {
+		t.Fatalf("336 of 4096 stale cut the rate to %v", c.rate)
+	}
+}
+
+// TestRateControlLossyPath: random loss of half, however long it lasts,
+// keeps the full rate: slowing down would not help it.
 func TestRateControlLossyPath(t *testing.T) {
 	c := newRateControl(0)
 	for i := range 100 {
-		at := tRC.Add(time.Duration(i) * CutGap / 3)
-		if feed(&c, at, 8, 8) || feed(&c, at, 5, 11) {
-			t.Fatalf("window %d: cut to %v on half the VIPs lost", i, c.rate)
+		at := tRC.Add(time.Duration(i) * CutGap)
+		if feed(&c, at, 8, 8) || feed(&c, at, 11, 5) {
+			t.Fatalf("window %d: cut to %v on about half the VIPs lost", i, c.rate)
 		}
 	}
 	if c.rate != AutoMaxRate {
@@ -83,18 +105,17 @@ func TestRateControlLossyPath(t *testing.T) {
 	}
 }
 
-// TestRateControlSmallWindows: a window of fewer than lossSample outcomes
-// is judged once it is CutGap old, at the next outcome or send; a single
-// stale VIP is no pattern.
+// TestRateControlSmallWindows: a single stale VIP is no pattern; a small
+// window is judged once it is CutGap old, at the next outcome or send.
 func TestRateControlSmallWindows(t *testing.T) {
 	c := newRateControl(0)
-	if feed(&c, tRC, 1, 0) || c.raise(tRC.Add(CutGap)) || c.rate != AutoMaxRate {
+	if window(&c, tRC, 1, 0) || c.rate != AutoMaxRate {
 		t.Fatalf("one stale VIP cut the rate to %v", c.rate)
 	}
-	if feed(&c, tRC.Add(2*CutGap), 9, 1) {
-		t.Fatal("judged a young window of 10")
-	}
 	// 9 of 10 lost: 2 * 20000 / 10 = 4000.
+	if feed(&c, tRC.Add(2*CutGap), 9, 1) {
+		t.Fatal("judged a young window")
+	}
 	if !c.raise(tRC.Add(3*CutGap)) || c.rate != 4000 {
 		t.Fatalf("window of 10 judged by raise: %v, want 4000", c.rate)
 	}

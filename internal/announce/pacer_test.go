@@ -764,7 +764,8 @@ func TestPacerAdaptive(t *testing.T) {
 	if len(firstAt) != 1 || firstAt[0] != got[len(got)-1].at {
 		t.Fatalf("FirstRound called at %v, want once, when the last frame left (%v)", firstAt, got[len(got)-1].at)
 	}
-	// The verifier finds 30 of 32 VIPs stale: a policer's pattern.
+	// The verifier finds 30 of 32 VIPs stale: a policer's pattern,
+	// judged when the window closes, CutGap later.
 	for i := range 32 {
 		if i < 30 {
 			r.p.Congestion()
@@ -772,17 +773,25 @@ func TestPacerAdaptive(t *testing.T) {
 			r.p.Delivered()
 		}
 	}
-	if rate := r.p.Rate(); rate != 2*announce.AutoMaxRate*2/32 {
-		t.Fatalf("rate after 30 of 32 stale: %v, want %v", rate, 2*announce.AutoMaxRate*2/32)
+	if rate := r.p.Rate(); rate != announce.AutoMaxRate {
+		t.Fatalf("rate %v before the window closed", rate)
 	}
+	r.clk.Advance(announce.CutGap)
+	r.p.Delivered() // 30 of 33 lost
+	if rate, want := r.p.Rate(), 2.0*announce.AutoMaxRate*3/33; rate != want {
+		t.Fatalf("rate after 30 of 33 stale: %v, want %v", rate, want)
+	}
+	rate := r.p.Rate()
 	// Half stale, later: a lossy path's pattern; the rate stays.
 	r.clk.Advance(announce.CutGap)
 	for range 16 {
 		r.p.Congestion()
 		r.p.Delivered()
 	}
-	if rate := r.p.Rate(); rate != 2500 {
-		t.Fatalf("rate after half stale: %v", rate)
+	r.clk.Advance(announce.CutGap)
+	r.p.Delivered()
+	if got := r.p.Rate(); got != rate {
+		t.Fatalf("rate after half stale: %v, want %v", got, rate)
 	}
 }
 
