@@ -11,8 +11,14 @@ import (
 // (IPv6) assigned to VRRP.
 const ProtocolNumber = 112
 
-// Version is the VRRP version this package speaks.
-const Version = 3
+// The VRRP versions this package speaks: 3 (RFC 5798, the default) and 2
+// (RFC 3768, IPv4 only, keepalived's default).
+const (
+	Version2 = 2
+	Version3 = 3
+	// Version is the default version.
+	Version = Version3
+)
 
 // typeAdvertisement is the only VRRP packet type (RFC 5798 §5.2.2).
 const typeAdvertisement = 1
@@ -44,8 +50,11 @@ var (
 	IPv6Group = netip.MustParseAddr("ff02::12")
 )
 
-// Advertisement is a VRRPv3 advertisement (type 1).
+// Advertisement is a VRRP advertisement (type 1), version 3 or 2.
 type Advertisement struct {
+	// Version is Version3 or Version2; Parse sets it from the packet and
+	// Marshal encodes 0 as Version3.
+	Version uint8
 	// VRID is the virtual router identifier, 1..255. Zero is parsed (no
 	// local instance will match it) but not marshaled.
 	VRID uint8
@@ -54,7 +63,14 @@ type Advertisement struct {
 	Priority uint8
 	// MaxAdvertInterval is the advertisement interval in centiseconds, a
 	// 12-bit field: 1..4095 are valid. Parse rejects 0 with DropInterval.
+	// VRRPv2 carries whole seconds (1..255) in 8 bits: its interval here is
+	// those seconds times 100.
 	MaxAdvertInterval uint16
+	// AuthType and AuthData are VRRPv2's authentication fields (RFC 3768
+	// §5.3.6, §5.3.10): AuthNone, or AuthSimple with a password of up to 8
+	// bytes, zero-padded. Zero for VRRPv3, which has none.
+	AuthType uint8
+	AuthData [AuthDataLen]byte
 	// Addresses are the virtual addresses, all IPv4 or all IPv6, of the
 	// same family as the packet's source and destination.
 	Addresses []netip.Addr
@@ -94,13 +110,28 @@ func MaxAddresses(is4 bool, mtu int) int {
 // Len returns the encoded length of a in bytes, for the family of its first
 // address (IPv4 if it has none).
 func (a *Advertisement) Len() int {
-	return HeaderLen + len(a.Addresses)*addrSize(len(a.Addresses) == 0 || a.Addresses[0].Is4())
+	n := HeaderLen + len(a.Addresses)*addrSize(len(a.Addresses) == 0 || a.Addresses[0].Is4())
+	if a.version() == Version2 {
+		n += AuthDataLen
+	}
+	return n
+}
+
+// version returns a.Version with 0 meaning Version3.
+func (a *Advertisement) version() uint8 {
+	if a.Version == 0 {
+		return Version3
+	}
+	return a.Version
 }
 
 // String formats a for logs, e.g.
 // "vrid=51 prio=150 interval=1s addrs=[192.0.2.100 192.0.2.101]".
 func (a *Advertisement) String() string {
 	var sb strings.Builder
+	if a.version() != Version3 {
+		fmt.Fprintf(&sb, "v%d ", a.version())
+	}
 	fmt.Fprintf(&sb, "vrid=%d prio=%d interval=%v addrs=[", a.VRID, a.Priority, a.Interval())
 	for i, ip := range a.Addresses {
 		if i > 0 {
@@ -109,6 +140,9 @@ func (a *Advertisement) String() string {
 		sb.WriteString(ip.String())
 	}
 	sb.WriteByte(']')
+	if a.version() == Version2 {
+		fmt.Fprintf(&sb, " auth=%d", a.AuthType) // never the password
+	}
 	return sb.String()
 }
 

@@ -120,6 +120,10 @@ func TestDropReasonString(t *testing.T) {
 		DropOwner:       "owner",
 		DropOwnPacket:   "own_packet",
 		DropMalformedIP: "malformed_ip",
+
+		DropVersionMismatch:  "version_mismatch",
+		DropAuth:             "auth",
+		DropIntervalMismatch: "interval_mismatch",
 	}
 	for r, s := range want {
 		if got := r.String(); got != s {

@@ -1,5 +1,7 @@
 // Package vrrp implements the VRRP version 3 advertisement format as
-// described in RFC 5798, for both IPv4 and IPv6.
+// described in RFC 5798, for both IPv4 and IPv6, and the version 2 format of
+// RFC 3768 (IPv4 only, whole-second intervals, authentication type 0 and
+// the type 1 simple password, no pseudo-header in the checksum; v2.go).
 //
 // The package is a pure codec: it turns an [Advertisement] into the bytes of
 // an IP payload and back, and knows nothing about sockets, interfaces or the

@@ -70,6 +70,7 @@ func ReasonOf(err error) DropReason {
 // IntervalCentis.
 var (
 	ErrBadVRID          = errors.New("vrrp: VRID must be 1..255")
+	ErrBadVersion       = errors.New("vrrp: version must be 2 or 3, and only VRRPv2 has authentication")
 	ErrBadInterval      = errors.New("vrrp: max advert interval must be 1..4095 centiseconds")
 	ErrTooManyAddresses = errors.New("vrrp: more than 255 addresses")
 	ErrMixedFamilies    = errors.New("vrrp: addresses mix IPv4 and IPv6")

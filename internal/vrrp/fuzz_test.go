@@ -28,6 +28,11 @@ func FuzzParse(f *testing.F) {
 			f.Add(pkt.payload, src4.AsSlice(), IPv4Group.AsSlice())
 		}
 	}
+	for _, tc := range capturedV2Cases {
+		pkt := parseIPPacket(f, readHex(f, tc.file))
+		f.Add(pkt.payload, pkt.src.AsSlice(), pkt.dst.AsSlice())
+		f.Add(pkt.payload, src6.AsSlice(), IPv6Group.AsSlice())
+	}
 	f.Add([]byte{}, src4.AsSlice(), IPv4Group.AsSlice())
 	f.Add([]byte{0x31, 0, 0, 0, 0, 1, 0, 0}, src4.AsSlice(), IPv4Group.AsSlice())
 	f.Add([]byte{0x31, 1, 100, 0, 0xf0, 0, 0, 0}, src6.AsSlice(), IPv6Group.AsSlice())
@@ -65,7 +70,11 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Marshal(Parse(% x)) = %v (%v)", b, err, a)
 		}
-		if b[1] != 0 && b[4]&0xf0 == 0 && binary.BigEndian.Uint16(b[6:]) == checksum(b, src, dst) && !bytes.Equal(out, b) {
+		canonical := binary.BigEndian.Uint16(b[6:]) == checksum(b, src, dst) && b[4]&0xf0 == 0
+		if a.Version == Version2 {
+			canonical = binary.BigEndian.Uint16(b[6:]) == checksumV2(b)
+		}
+		if b[1] != 0 && canonical && !bytes.Equal(out, b) {
 			t.Fatalf("Marshal(Parse(b)) =\n% x\nwant\n% x", out, b)
 		}
 		a2, err := Parse(out, src, dst)
@@ -90,13 +99,25 @@ func FuzzMarshal(f *testing.F) {
 	}
 	f.Add(uint8(0), uint8(0), uint16(0), []byte{}, false)
 	f.Add(uint8(1), uint8(255), uint16(4096), []byte{1, 2, 3, 4}, false)
+	f.Add(uint8(61), uint8(150), uint16(0x8000|100), []byte{192, 0, 2, 100}, false)
+	f.Add(uint8(62), uint8(254), uint16(0x8000|25500), []byte{192, 0, 2, 110}, false)
+	f.Add(uint8(63), uint8(1), uint16(0x8000|150), []byte{}, false)
 
 	f.Fuzz(func(t *testing.T, vrid, prio uint8, interval uint16, raw []byte, v6 bool) {
 		src, dst, size := src4, IPv4Group, 4
 		if v6 {
 			src, dst, size = src6, IPv6Group, 16
 		}
-		a := &Advertisement{VRID: vrid, Priority: prio, MaxAdvertInterval: interval}
+		// VRRPv2 rides on the interval's top bit: v2 on IPv4 with whole
+		// seconds, AuthSimple and a password from the VRID and priority.
+		var version uint8
+		if interval&0x8000 != 0 && !v6 {
+			version, interval = Version2, interval&0x7fff
+		}
+		a := &Advertisement{Version: version, VRID: vrid, Priority: prio, MaxAdvertInterval: interval}
+		if version == Version2 {
+			a.AuthType, a.AuthData = AuthSimple, AuthPassword(string([]byte{vrid, prio}))
+		}
 		for ; len(raw) >= size; raw = raw[size:] {
 			ip, _ := netip.AddrFromSlice(raw[:size])
 			a.Addresses = append(a.Addresses, ip)
@@ -106,10 +127,12 @@ func FuzzMarshal(f *testing.F) {
 		switch {
 		case vrid == 0:
 			want = ErrBadVRID
-		case interval == 0 || interval > MaxIntervalCentis:
+		case version == 0 && (interval == 0 || interval > MaxIntervalCentis):
 			want = ErrBadInterval
 		case len(a.Addresses) > MaxCount:
 			want = ErrTooManyAddresses
+		case version == Version2 && (interval%100 != 0 || interval < 100 || interval > 25500):
+			want = ErrBadInterval
 		}
 		if want != nil {
 			if !errors.Is(err, want) {
@@ -158,7 +181,7 @@ func TestFuzzCorpusReasons(t *testing.T) {
 		"ipv4-type-2":                  DropType,
 		"ipv4-unicast-dst":             DropNone,
 		"ipv4-valid-2addrs":            DropNone,
-		"ipv4-version-2":               DropVersion,
+		"ipv4-version-2":               DropLength, // parsed as VRRPv2, which has 8 more bytes (auth data)
 		"ipv4-version-4":               DropVersion,
 		"ipv4-vrid-0":                  DropNone, // the caller drops it: no instance has VRID 0
 		"ipv6-bad-checksum":            DropChecksum,

@@ -13,7 +13,12 @@ import (
 // IPv4-mapped IPv6 address counts as IPv6: unmap socket addresses first),
 // and so must every address in a.
 //
-// Marshal rejects VRID 0 (ErrBadVRID), an interval of 0 or above 4095
+// Version2 advertisements (RFC 3768) are IPv4 only, carry whole seconds
+// (MaxAdvertInterval a multiple of 100, 100..25500, else ErrBadInterval),
+// AuthType and AuthData, and are checksummed without a pseudo-header.
+//
+// Marshal rejects VRID 0 (ErrBadVRID), a version other than 0, 2 and 3 or
+// authentication on VRRPv3 (ErrBadVersion), an interval of 0 or above 4095
 // centiseconds (ErrBadInterval), more than 255 addresses
 // (ErrTooManyAddresses), addresses of both families (ErrMixedFamilies) and
 // addresses, source or destination of the wrong or no family
@@ -30,6 +35,12 @@ func (a *Advertisement) AppendMarshal(b []byte, src, dst netip.Addr) ([]byte, er
 	is4, err := a.validate(src, dst)
 	if err != nil {
 		return b, err
+	}
+	if a.version() == Version2 {
+		return a.appendMarshalV2(b, is4)
+	}
+	if a.AuthType != 0 || a.AuthData != [AuthDataLen]byte{} {
+		return b, &detailError{msg: "vrrp: marshal advertisement: VRRPv3 has no authentication", err: ErrBadVersion}
 	}
 	n := HeaderLen + len(a.Addresses)*addrSize(is4)
 	b = slices.Grow(b, n)
@@ -66,7 +77,10 @@ func (a *Advertisement) validate(src, dst netip.Addr) (is4 bool, err error) {
 	if a.VRID == 0 {
 		return fail(ErrBadVRID, "VRID 0, must be 1..255")
 	}
-	if a.MaxAdvertInterval < MinIntervalCentis || a.MaxAdvertInterval > MaxIntervalCentis {
+	if v := a.version(); v != Version2 && v != Version3 {
+		return fail(ErrBadVersion, "version %d, must be 2 or 3", v)
+	}
+	if a.version() == Version3 && (a.MaxAdvertInterval < MinIntervalCentis || a.MaxAdvertInterval > MaxIntervalCentis) {
 		return fail(ErrBadInterval, "max advert interval %d centiseconds, must be %d..%d",
 			a.MaxAdvertInterval, MinIntervalCentis, MaxIntervalCentis)
 	}

@@ -13,11 +13,15 @@ import (
 // IPv4 or IPv6.
 //
 // In this order it checks that src and dst are of one family (ErrFamily),
-// b holds the fixed header (ErrTooShort), the version is 3 (ErrVersion), the
-// type is 1 (ErrType), the length is exactly 8 plus the address count times
-// 4 or 16 (ErrLength: trailing bytes are an error too), the checksum over
-// the pseudo-header and b is right (ErrChecksum) and the Max Advertise
-// Interval is not 0 (ErrInterval). Every error is a *ParseError; ReasonOf
+// b holds the fixed header (ErrTooShort), the version is 3 or 2
+// (ErrVersion; 2 over IPv6 too), the type is 1 (ErrType), the length is
+// exactly 8 plus the address count times 4 or 16, plus 8 bytes of
+// authentication data for VRRPv2 (ErrLength: trailing bytes are an error
+// too), the checksum over the pseudo-header and b (VRRPv3) or over b alone
+// (VRRPv2) is right (ErrChecksum) and the interval is not 0 (ErrInterval).
+// It sets Version; the caller drops a version its instance does not speak
+// (DropVersionMismatch) and checks VRRPv2's authentication (DropAuth) and
+// interval (DropIntervalMismatch). Every error is a *ParseError; ReasonOf
 // gives its DropReason. The reserved bits are ignored. VRID 0 and an
 // address count of 0 are accepted: no instance has VRID 0, so the caller
 // drops that as DropUnknownVRID.
@@ -41,12 +45,16 @@ func (a *Advertisement) Unmarshal(b []byte, src, dst netip.Addr) error {
 		return &ParseError{Reason: DropTooShort,
 			Detail: fmt.Sprintf("too short: %d bytes, want at least %d", len(b), HeaderLen)}
 	}
-	if v := b[0] >> 4; v != Version {
-		return &ParseError{Reason: DropVersion, Detail: fmt.Sprintf("version %d, want %d", v, Version)}
+	v := b[0] >> 4
+	if v != Version3 && v != Version2 {
+		return &ParseError{Reason: DropVersion, Detail: fmt.Sprintf("version %d, want 3 or 2", v)}
 	}
 	if t := b[0] & 0x0f; t != typeAdvertisement {
 		return &ParseError{Reason: DropType,
 			Detail: fmt.Sprintf("type %d, want %d (advertisement)", t, typeAdvertisement)}
+	}
+	if v == Version2 {
+		return a.unmarshalV2(b, src)
 	}
 	is4 := src.Is4()
 	count := int(b[3])
@@ -69,9 +77,11 @@ func (a *Advertisement) Unmarshal(b []byte, src, dst netip.Addr) error {
 		return &ParseError{Reason: DropInterval, Detail: "max advert interval 0"}
 	}
 
+	a.Version = Version3
 	a.VRID = b[1]
 	a.Priority = b[2]
 	a.MaxAdvertInterval = interval
+	a.AuthType, a.AuthData = 0, [AuthDataLen]byte{}
 	addrs := slices.Grow(a.Addresses[:0], count)
 	for p := b[HeaderLen:]; len(p) > 0; p = p[size:] {
 		if is4 {

@@ -53,8 +53,12 @@ func TestParseRejects(t *testing.T) {
 	}{
 		{"empty", nil, src4, IPv4Group, DropTooShort, ErrTooShort, "too short: 0 bytes, want at least 8"},
 		{"7 bytes", good4[:7], src4, IPv4Group, DropTooShort, ErrTooShort, "too short: 7 bytes"},
-		{"version 2", edit(good4, src4, IPv4Group, true, func(m []byte) []byte { m[0] = 2<<4 | 1; return m }),
-			src4, IPv4Group, DropVersion, ErrVersion, "version 2, want 3"},
+		{"version 2 over IPv6", edit(good6, src6, IPv6Group, true, func(m []byte) []byte { m[0] = 2<<4 | 1; return m }),
+			src6, IPv6Group, DropVersion, ErrVersion, "VRRPv2 is IPv4 only"},
+		// A VRRPv3 message relabelled version 2 lacks VRRPv2's 8 bytes of
+		// authentication data.
+		{"version 2 without auth data", edit(good4, src4, IPv4Group, true, func(m []byte) []byte { m[0] = 2<<4 | 1; return m }),
+			src4, IPv4Group, DropLength, ErrLength, "length 16 for a VRRPv2 message with 2 addresses, want 24"},
 		{"version 0 ipv6", edit(good6, src6, IPv6Group, true, func(m []byte) []byte { m[0] = 0<<4 | 1; return m }),
 			src6, IPv6Group, DropVersion, ErrVersion, "version 0, want 3"},
 		{"version 15", edit(good4, src4, IPv4Group, true, func(m []byte) []byte { m[0] = 0xf1; return m }),
@@ -188,7 +192,7 @@ func wrap(err error) error { return &detailError{msg: "wrapped: " + err.Error(),
 // TestParseReservedBits: the 4 reserved bits before the interval are
 // ignored on receipt (RFC 5798 §5.2.6) and written as zero.
 func TestParseReservedBits(t *testing.T) {
-	a := &Advertisement{VRID: 7, Priority: 200, MaxAdvertInterval: 0x0abc, Addresses: addrs("2001:db8::1")}
+	a := &Advertisement{Version: 3, VRID: 7, Priority: 200, MaxAdvertInterval: 0x0abc, Addresses: addrs("2001:db8::1")}
 	b := mustMarshal(t, a, src6, IPv6Group)
 	b[4] |= 0xf0
 	fixChecksum(b, src6, IPv6Group)
@@ -207,7 +211,7 @@ func TestParseReservedBits(t *testing.T) {
 // TestParseBothZeroChecksums: one's complement has two zeros; a packet whose
 // checksum should be 0x0000 is also accepted with 0xffff.
 func TestParseBothZeroChecksums(t *testing.T) {
-	a := &Advertisement{VRID: 1, Addresses: addrs("192.0.2.100")}
+	a := &Advertisement{Version: 3, VRID: 1, Addresses: addrs("192.0.2.100")}
 	found := false
 search:
 	for prio := range 256 {
@@ -277,8 +281,8 @@ func TestParseAccepts(t *testing.T) {
 // equalAdvert compares advertisements, treating nil and empty Addresses as
 // equal.
 func equalAdvert(a, b *Advertisement) bool {
-	if a.VRID != b.VRID || a.Priority != b.Priority || a.MaxAdvertInterval != b.MaxAdvertInterval ||
-		len(a.Addresses) != len(b.Addresses) {
+	if a.version() != b.version() || a.VRID != b.VRID || a.Priority != b.Priority || a.MaxAdvertInterval != b.MaxAdvertInterval ||
+		a.AuthType != b.AuthType || a.AuthData != b.AuthData || len(a.Addresses) != len(b.Addresses) {
 		return false
 	}
 	for i := range a.Addresses {

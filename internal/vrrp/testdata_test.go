@@ -165,31 +165,31 @@ var capturedCases = []struct {
 }{{
 	file: "keepalived-ipv4.hex",
 	src:  "192.0.2.11", dst: "224.0.0.18",
-	want: Advertisement{VRID: 51, Priority: 150, MaxAdvertInterval: 100,
+	want: Advertisement{Version: 3, VRID: 51, Priority: 150, MaxAdvertInterval: 100,
 		Addresses: addrs("192.0.2.100", "192.0.2.101", "192.0.2.102")},
 }, {
 	file: "keepalived-ipv4-prio0.hex",
 	src:  "192.0.2.11", dst: "224.0.0.18",
-	want: Advertisement{VRID: 51, Priority: 0, MaxAdvertInterval: 100,
+	want: Advertisement{Version: 3, VRID: 51, Priority: 0, MaxAdvertInterval: 100,
 		Addresses: addrs("192.0.2.100", "192.0.2.101", "192.0.2.102")},
 }, {
 	file: "keepalived-ipv4-unicast.hex",
 	src:  "192.0.2.11", dst: "192.0.2.12",
-	want: Advertisement{VRID: 53, Priority: 254, MaxAdvertInterval: 123,
+	want: Advertisement{Version: 3, VRID: 53, Priority: 254, MaxAdvertInterval: 123,
 		Addresses: addrs("192.0.2.110")},
 }, {
 	file: "keepalived-ipv4-20addrs.hex",
 	src:  "192.0.2.11", dst: "224.0.0.18",
-	want: Advertisement{VRID: 54, Priority: 100, MaxAdvertInterval: 300,
+	want: Advertisement{Version: 3, VRID: 54, Priority: 100, MaxAdvertInterval: 300,
 		Addresses: addrRange("192.0.2.120", 20)},
 }, {
 	file: "keepalived-ipv6.hex",
 	src:  "fe80::5eff:fe00:a", dst: "ff02::12",
-	want: Advertisement{VRID: 52, Priority: 120, MaxAdvertInterval: 50,
+	want: Advertisement{Version: 3, VRID: 52, Priority: 120, MaxAdvertInterval: 50,
 		Addresses: addrs("2001:db8::100", "2001:db8::101")},
 }, {
 	file: "keepalived-ipv6-prio0.hex",
 	src:  "fe80::5eff:fe00:a", dst: "ff02::12",
-	want: Advertisement{VRID: 52, Priority: 0, MaxAdvertInterval: 50,
+	want: Advertisement{Version: 3, VRID: 52, Priority: 0, MaxAdvertInterval: 50,
 		Addresses: addrs("2001:db8::100", "2001:db8::101")},
 }}
