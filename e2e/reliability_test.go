@@ -493,7 +493,7 @@ func TestIntegrationHostilePackets(t *testing.T) {
 		{name: "truncated IP packet", frame: append(relIPv4Header(src, dst, 20+len(adv)), adv[:4]...), reason: "link_malformed_ip"},
 		{name: "bad checksum", payload: func() []byte { b := valid(42, 100); b[7] ^= 0xff; return b }(), ttl: 255, reason: "checksum"},
 		{name: "TTL 64", payload: adv, ttl: 64, reason: "ttl"},
-		{name: "version 2", payload: mutate(func(b []byte) { b[0] = 0x21 }), ttl: 255, reason: "version"},
+		{name: "version 2 on a VRRPv3 instance", payload: mutate(func(b []byte) { b[0] = 0x21 }), ttl: 255, reason: "version_mismatch"},
 		{name: "version 4", payload: mutate(func(b []byte) { b[0] = 0x41 }), ttl: 255, reason: "version"},
 		{name: "type 2", payload: mutate(func(b []byte) { b[0] = 0x32 }), ttl: 255, reason: "type"},
 		{name: "count/length mismatch", payload: mutate(func(b []byte) { b[3]++ }), ttl: 255, reason: "length"},

@@ -16,6 +16,7 @@ const (
 	DefaultAnnounceRate   = 0 // adaptive (package announce): full speed, slower on evidence of loss
 	DefaultPriority       = 100
 	DefaultAdvertInterval = time.Second
+	DefaultVersion        = 3
 	DefaultAnnounceCount  = 2
 	// DefaultAnnounceInterval is a little over one second because Linux
 	// ignores a second neighbour update for the same address within its
@@ -71,10 +72,17 @@ type Instance struct {
 	// Priority is 1..254 for a backup, 255 for the address owner.
 	Priority uint8
 	// AdvertInterval is a multiple of 10 ms, 10 ms..40.95 s (the protocol
-	// carries it in centiseconds in 12 bits).
+	// carries it in centiseconds in 12 bits); with Version 2, whole
+	// seconds 1 s..255 s.
 	AdvertInterval time.Duration
-	Preempt        bool
-	PreemptDelay   time.Duration
+	// Version is the VRRP version, 3 (RFC 5798, the default) or 2
+	// (RFC 3768: IPv4 only, AdvertInterval in whole seconds 1s..255s).
+	// AuthPass is VRRPv2's simple password (auth type 1, at most 8
+	// bytes; empty: auth type 0): sent in clear text, no security.
+	Version      uint8
+	AuthPass     string
+	Preempt      bool
+	PreemptDelay time.Duration
 	// UnicastPeers, when not empty, replaces multicast advertisements; the
 	// peers are of the same family as the VIPs.
 	UnicastPeers []netip.Addr

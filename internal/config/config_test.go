@@ -28,6 +28,7 @@ func defaults(name, iface string, vrid uint8, line int, vips ...string) Instance
 		VRID:           vrid,
 		Priority:       100,
 		AdvertInterval: time.Second,
+		Version:        3,
 		Preempt:        true,
 		Announce:       Announce{Count: 2, Interval: 1100 * time.Millisecond},
 		Verify:         Verify{Enabled: true, Period: 30 * time.Second},
@@ -127,7 +128,7 @@ instances:
 `,
 			want: &Config{Node: "a", ControlSocket: "/tmp/v.sock", AnnounceRate: 12.5, MetricsListen: "127.0.0.1:9650", StateDir: "/srv/vipd", Instances: []Instance{{
 				Name: "web", Interface: "eth0", VRID: 42, Priority: 254,
-				AdvertInterval: 40950 * time.Millisecond, Preempt: false, PreemptDelay: time.Hour,
+				AdvertInterval: 40950 * time.Millisecond, Version: 3, Preempt: false, PreemptDelay: time.Hour,
 				UnicastPeers:     []netip.Addr{netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("192.0.2.13")},
 				Announce:         Announce{Count: 100, Interval: 10 * time.Millisecond, Refresh: time.Second},
 				VIPs:             []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24"), netip.MustParsePrefix("192.0.2.101/32")},

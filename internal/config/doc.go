@@ -18,7 +18,9 @@
 //	    interface: eth0                  # required, a Linux interface name
 //	    vrid: 42                         # required, 1..255
 //	    priority: 150                    # 1..255, default 100; 255 = address owner
-//	    advert_interval: 100ms           # 10ms..40.95s in 10ms steps, default 1s
+//	    advert_interval: 100ms           # 10ms..40.95s in 10ms steps, default 1s (version 2: 1s..255s, whole seconds)
+//	    version: 3                       # VRRP version: 3 (RFC 5798, default) or 2 (RFC 3768, IPv4 only)
+//	    auth_pass: s3cret                # version 2 only: simple password, 1..8 bytes, sent in clear (no security)
 //	    preempt: true                    # default true
 //	    preempt_delay: 0s                # 0s..1h, default 0s
 //	    unicast_peers: [192.0.2.12]      # default: multicast

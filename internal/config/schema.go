@@ -99,6 +99,7 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		Priority:       DefaultPriority,
 		AdvertInterval: DefaultAdvertInterval,
 		Preempt:        true,
+		Version:        DefaultVersion,
 		Announce: Announce{
 			Count:    DefaultAnnounceCount,
 			Interval: DefaultAnnounceInterval,
@@ -116,7 +117,10 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		{name: "interface", required: true, decode: str(&in.Interface, checkIfname)},
 		{name: "vrid", required: true, decode: integer(&in.VRID, 1, 255)},
 		{name: "priority", decode: integer(&in.Priority, 1, 255)},
-		{name: "advert_interval", decode: duration(&in.AdvertInterval, checkAdvertInterval)},
+		// advert_interval's range depends on version: checkVersion.
+		{name: "advert_interval", decode: duration(&in.AdvertInterval, func(time.Duration) string { return "" })},
+		{name: "version", decode: integer(&in.Version, 2, 3)},
+		{name: "auth_pass", decode: str(&in.AuthPass, checkAuthPass)},
 		{name: "preempt", decode: boolean(&in.Preempt)},
 		{name: "preempt_delay", decode: duration(&in.PreemptDelay, between(0, time.Hour))},
 		{name: "unicast_peers", decode: func(d *decoder, v *yaml.Node, path string) bool {
@@ -155,6 +159,7 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 	}
 	where.path = path
 	where.name, where.iface, where.vrid = m.ok("name"), m.ok("interface"), m.ok("vrid")
+	d.checkVersion(&in, m, path)
 	d.checkFamily(&in, peers, "peer")
 	d.checkFamily(&in, targets, "target")
 	if m.ok("priority") != nil || !m.has("priority") {

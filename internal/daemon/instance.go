@@ -55,8 +55,9 @@ type instance struct {
 	advVIPs []netip.Addr // the addresses carried in advertisements
 	peers   map[netip.Addr]bool
 	centis  uint16
-	buf     []byte
-	m       *fsm.Machine
+	wireVersion
+	buf []byte
+	m   *fsm.Machine
 	// lastHeard is when the master was last heard (priority > 0): a
 	// takeover's failover starts there.
 	lastHeard time.Time
@@ -112,11 +113,12 @@ func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Add
 
 // configure derives the instance's wire parameters from cfg.
 func (in *instance) configure(cfg config.Instance) error {
-	centis, err := vrrp.IntervalCentis(cfg.AdvertInterval)
+	centis, err := vrrp.IntervalCentisVersion(cfg.Version, cfg.AdvertInterval)
 	if err != nil {
 		return err
 	}
 	in.cfg, in.centis = cfg, centis
+	in.configureVersion(cfg)
 	in.dsts = nil
 	in.peers = map[netip.Addr]bool{}
 	vips := make([]netip.Addr, len(cfg.VIPs))
@@ -149,6 +151,7 @@ func (in *instance) fsmConfig() fsm.Config {
 		Preempt:        in.cfg.Preempt,
 		PreemptDelay:   in.cfg.PreemptDelay,
 		PrimaryAddr:    in.src,
+		V2:             in.version == vrrp.Version2,
 	}
 }
 

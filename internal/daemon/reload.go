@@ -103,7 +103,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 // sameIdentity reports whether b can be applied to a running a in place.
 func sameIdentity(a, b config.Instance) bool {
 	return a.Interface == b.Interface && a.VRID == b.VRID && a.IPv6() == b.IPv6() &&
-		(a.Priority == 255) == (b.Priority == 255)
+		(a.Priority == 255) == (b.Priority == 255) && a.Version == b.Version
 }
 
 func sameInstance(a, b config.Instance) bool {

@@ -15,9 +15,16 @@ func (in *instance) receive(p transport.Packet) {
 		in.drop(vrrp.DropTTL)
 		return
 	}
+	if v := vrrp.VersionOf(p.Payload); (v == vrrp.Version2 || v == vrrp.Version3) && v != in.version {
+		in.dropVersion(p.Src, v)
+		return
+	}
 	adv, err := vrrp.Parse(p.Payload, p.Src, p.Dst)
 	if err != nil {
 		in.drop(vrrp.ReasonOf(err))
+		return
+	}
+	if adv.Version == vrrp.Version2 && !in.checkV2(p.Src, adv) {
 		return
 	}
 	switch {
@@ -71,7 +78,8 @@ func sameAddrs(a, b []netip.Addr) bool {
 
 // send advertises with priority prio to every destination.
 func (in *instance) send(prio uint8) {
-	adv := vrrp.Advertisement{VRID: in.cfg.VRID, Priority: prio, MaxAdvertInterval: in.centis, Addresses: in.advVIPs}
+	adv := vrrp.Advertisement{Version: in.version, VRID: in.cfg.VRID, Priority: prio, MaxAdvertInterval: in.centis,
+		Addresses: in.advVIPs, AuthType: in.authType, AuthData: in.authData}
 	for _, dst := range in.dsts {
 		b, err := adv.AppendMarshal(in.buf[:0], in.src, dst)
 		if err == nil {

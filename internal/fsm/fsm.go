@@ -83,12 +83,18 @@ func (m *Machine) Master() MasterInfo { return m.master }
 // Owner reports whether this instance is the address owner (priority 255).
 func (m *Machine) Owner() bool { return m.cfg.Priority == 255 }
 
-// SkewTime returns Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256.
+// SkewTime returns Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256,
+// or (256 − Priority) / 256 seconds for VRRPv2 (RFC 3768 §6.1).
 func (m *Machine) SkewTime() time.Duration {
+	if m.cfg.V2 {
+		return time.Duration(256-int64(m.priority)) * time.Second / 256
+	}
 	return time.Duration(256-int64(m.priority)) * m.masterAdverInterval / 256
 }
 
-// MasterDownInterval returns 3 × Master_Adver_Interval + Skew_Time.
+// MasterDownInterval returns 3 × Master_Adver_Interval + Skew_Time (for
+// VRRPv2, 3 × Advertisement_Interval + Skew_Time: a v2 backup does not
+// learn the interval).
 func (m *Machine) MasterDownInterval() time.Duration {
 	return 3*m.masterAdverInterval + m.SkewTime()
 }
@@ -359,7 +365,7 @@ func (m *Machine) toBackup(now time.Time, a Advert) {
 }
 
 func (m *Machine) learn(now time.Time, a Advert) {
-	if a.Interval > 0 {
+	if a.Interval > 0 && !m.cfg.V2 {
 		m.masterAdverInterval = a.Interval
 	}
 	m.master = MasterInfo{Addr: a.From, MAC: a.MAC(), Priority: a.Priority, Interval: a.Interval, Seen: now}

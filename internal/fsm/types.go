@@ -99,6 +99,11 @@ type Config struct {
 	// PrimaryAddr is this router's primary address on the interface, used
 	// to break priority ties.
 	PrimaryAddr netip.Addr
+	// V2 selects VRRPv2's timers (RFC 3768 §6.1): Skew_Time is
+	// (256 − Priority) / 256 seconds whatever the interval, and
+	// Master_Down_Interval uses this router's own Advertisement_Interval
+	// (adverts with another interval are dropped before they get here).
+	V2 bool
 }
 
 // Event is an input to Step.
