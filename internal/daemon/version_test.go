@@ -125,8 +125,8 @@ func TestV2ReceiveDrops(t *testing.T) {
 	mu.Unlock()
 	for msg, want := range map[string]int{
 		"advertisement of another VRRP version dropped: set version: 3": 1,
-		"VRRPv2 advertisement with another authentication type dropped":  1,
-		"VRRPv2 advertisement with another interval dropped":             1,
+		"VRRPv2 advertisement with another authentication type dropped": 1,
+		"VRRPv2 advertisement with another interval dropped":            1,
 	} {
 		if got := strings.Count(out, msg); got != want {
 			t.Errorf("log has %q %d times, want %d:\n%s", msg, got, want, out)
