@@ -34,6 +34,13 @@ type KeepalivedConfig struct {
 	VIPs []netip.Addr
 	// UnicastPeers, if set, replace multicast advertisements.
 	UnicastPeers []netip.Addr
+	// Version is the VRRP version: 0 or 3 write vrrp_version 3; 2 writes
+	// no vrrp_version, keepalived's default (VRRPv2, IPv4 only, whole
+	// seconds).
+	Version int
+	// AuthPass, with Version 2, adds authentication { auth_type PASS
+	// auth_pass AuthPass } to every instance.
+	AuthPass string
 	// Global and InstanceExtra are verbatim lines added to global_defs and
 	// to every vrrp_instance.
 	Global, InstanceExtra []string
@@ -68,6 +75,12 @@ func (c KeepalivedConfig) Render() (string, error) {
 	if c.AdvertInt < 10*time.Millisecond || c.AdvertInt > 40950*time.Millisecond || c.AdvertInt%(10*time.Millisecond) != 0 {
 		return "", fmt.Errorf("labnet: keepalived: advert_int %v, want 10 ms to 40.95 s in whole centiseconds", c.AdvertInt)
 	}
+	if c.Version == 2 && c.AdvertInt%time.Second != 0 {
+		return "", fmt.Errorf("labnet: keepalived: advert_int %v, VRRPv2 wants whole seconds", c.AdvertInt)
+	}
+	if c.AuthPass != "" && c.Version != 2 {
+		return "", fmt.Errorf("labnet: keepalived: auth_pass is VRRPv2's, set Version 2")
+	}
 	if c.Interface == "" || c.Instance == "" || c.RouterID == "" {
 		return "", fmt.Errorf("labnet: keepalived: interface, instance and router_id must be set")
 	}
@@ -87,7 +100,10 @@ func (c KeepalivedConfig) Render() (string, error) {
 		return "", fmt.Errorf("labnet: keepalived: no VIPs")
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n    vrrp_version 3\n", c.RouterID)
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n", c.RouterID)
+	if c.Version != 2 {
+		b.WriteString("    vrrp_version 3\n")
+	}
 	for _, l := range c.Global {
 		fmt.Fprintf(&b, "    %s\n", l)
 	}
@@ -106,6 +122,9 @@ func (c KeepalivedConfig) Render() (string, error) {
 		}
 		if c.NoPreempt {
 			b.WriteString("    nopreempt\n")
+		}
+		if c.AuthPass != "" {
+			fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", c.AuthPass)
 		}
 		var peers []netip.Addr
 		for _, p := range c.UnicastPeers {

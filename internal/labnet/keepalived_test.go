@@ -47,6 +47,22 @@ func TestKeepalivedRender(t *testing.T) {
 				"vrrp_sync_group VI_1_G {\n    group {\n        VI_1\n        VI_1_6\n    }\n}\n",
 			},
 		},
+		{
+			name: "VRRPv2 with a password",
+			mod: func(c *KeepalivedConfig) {
+				c.VIPs = []netip.Addr{v4}
+				c.Version, c.AuthPass = 2, "s3cret"
+			},
+			want: []string{
+				"global_defs {\n    router_id a\n}\n",
+				"    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n",
+			},
+			notWant: []string{"vrrp_version"},
+		},
+		{name: "VRRPv2 half second", mod: func(c *KeepalivedConfig) {
+			c.VIPs, c.Version, c.AdvertInt = []netip.Addr{v4}, 2, 500*time.Millisecond
+		}, err: true},
+		{name: "auth_pass on VRRPv3", mod: func(c *KeepalivedConfig) { c.VIPs, c.AuthPass = []netip.Addr{v4}, "x" }, err: true},
 		{name: "no VIPs", mod: func(c *KeepalivedConfig) {}, err: true},
 		{name: "VRID 0", mod: func(c *KeepalivedConfig) { c.VIPs = []netip.Addr{v4}; c.VRID = 0 }, err: true},
 		{name: "priority 256", mod: func(c *KeepalivedConfig) { c.VIPs = []netip.Addr{v4}; c.Priority = 256 }, err: true},
