@@ -102,6 +102,7 @@ Exit status: 0 on success, 1 on error, 2 on bad usage.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newEventsCmd(), newReloadCmd(), newMaintenanceCmd(), newVersionCmd(), newLabCmd(), newDoctorCmd(), newNudgeCmd())
+	root.AddCommand(newImportCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		fmt.Fprintf(c.ErrOrStderr(), "vipd: %v\n%s", err, c.UsageString())
 		return exitError{code: 2}
