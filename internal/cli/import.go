@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +52,7 @@ func runImport(cmd *cobra.Command, path, id string) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	res := kaconf.Convert(tree, kaconf.Options{VirtualMAC: configHasVirtualMAC(), Source: path})
+	res := kaconf.Convert(tree, kaconf.Options{VirtualMAC: kaconf.VirtualMACSupported(), Source: path})
 	for _, n := range res.Notes {
 		fmt.Fprintln(stderr, n)
 	}
@@ -77,11 +76,3 @@ func runImport(cmd *cobra.Command, path, id string) error {
 	fmt.Fprintf(stderr, "vipd import: %s: %d instance(s) converted, %d note(s)\n", path, res.Instances, len(res.Notes))
 	return err
 }
-
-// configHasVirtualMAC reports whether this vipd's configuration knows
-// virtual_mac (RFC 5798 §7.3), by asking the loader.
-var configHasVirtualMAC = sync.OnceValue(func() bool {
-	const probe = "node: probe\ninstances:\n  - name: p\n    interface: eth0\n    vrid: 1\n    virtual_mac: true\n    vips: [192.0.2.1/32]\n"
-	_, err := config.Parse([]byte(probe))
-	return err == nil
-})

@@ -46,6 +46,7 @@ type converter struct {
 	routers  map[string]*instanceOut
 	vipOwner map[netip.Addr]*instanceOut
 	names    map[string]bool
+	kept     int // instances written by yaml
 }
 
 // garpDefaults are global_defs' announcement settings, the defaults of
@@ -94,7 +95,8 @@ func Convert(t *Tree, opt Options) *Result {
 			c.note(s.node, "not converted: no vrrp_instance tracks it (vipd's checks belong to an instance)")
 		}
 	}
-	return &Result{YAML: c.yaml(), Instances: len(c.out), Notes: sortNotes(c.notes)}
+	out := c.yaml()
+	return &Result{YAML: out, Instances: c.kept, Notes: sortNotes(c.notes)}
 }
 
 func (c *converter) note(n *Node, format string, args ...any) {
@@ -110,7 +112,15 @@ func sortNotes(ns []Note) []Note {
 			order[n.File] = len(order)
 		}
 	}
-	out := append([]Note(nil), ns...)
+	// The two halves of a split instance would say the same thing twice.
+	seen := map[Note]bool{}
+	var out []Note
+	for _, n := range ns {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
 	// Insertion sort: stable, and the lists are short.
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && lessNote(out[j], out[j-1], order); j-- {

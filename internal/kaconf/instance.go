@@ -179,10 +179,11 @@ func (c *converter) instance(n *Node) {
 		c.note(n, "no virtual address: not converted (a vipd instance holds at least one VIP)")
 		return
 	}
+	var kept4, kept6 *instanceOut
 	if len(v4) > 0 {
 		four := *in
 		four.vips = v4
-		c.finish(&four, advertNode, authNode, len(v6) > 0)
+		kept4 = c.finish(&four, advertNode, authNode, len(v6) > 0)
 	}
 	if len(v6) > 0 {
 		six := *in
@@ -190,8 +191,6 @@ func (c *converter) instance(n *Node) {
 		if len(v4) > 0 {
 			six.name = in.name + "_v6"
 			six.comment = fmt.Sprintf("IPv6 half of %s: VRRP carries one address family per instance", n.Args[0])
-			c.note(n, "mixes IPv4 and IPv6 VIPs: converted to two instances, %s (IPv4) and %s (IPv6), "+
-				"which fail over independently", in.name, six.name)
 		}
 		if six.version == 2 {
 			six.version = 3
@@ -199,13 +198,17 @@ func (c *converter) instance(n *Node) {
 				c.note(versionNode, "VRRPv2 is IPv4 only: the IPv6 VIPs use VRRPv3, as keepalived does")
 			}
 		}
-		c.finish(&six, advertNode, authNode, len(v4) > 0)
+		kept6 = c.finish(&six, advertNode, authNode, len(v4) > 0)
+	}
+	if kept4 != nil && kept6 != nil {
+		c.note(n, "mixes IPv4 and IPv6 VIPs: converted to two instances, %s (IPv4) and %s (IPv6), "+
+			"which fail over independently", kept4.name, kept6.name)
 	}
 }
 
 // finish applies the version-dependent settings, the uniqueness rules,
-// and keeps the instance.
-func (c *converter) finish(in *instanceOut, advertNode, authNode *Node, split bool) {
+// and keeps the instance; it returns nil if nothing of it was kept.
+func (c *converter) finish(in *instanceOut, advertNode, authNode *Node, split bool) *instanceOut {
 	v6 := in.vips[0].Addr().Is6()
 	var peers []netip.Addr
 	for _, p := range in.peers {
@@ -227,7 +230,7 @@ func (c *converter) finish(in *instanceOut, advertNode, authNode *Node, split bo
 	if first := c.routers[key]; first != nil {
 		c.note(in.src, "interface %s already has virtual_router_id %d for this address family (vrrp_instance at %s): "+
 			"not converted", in.iface, in.vrid, first.src.Where())
-		return
+		return nil
 	}
 	var vips []netip.Prefix
 	for _, p := range in.vips {
@@ -240,12 +243,13 @@ func (c *converter) finish(in *instanceOut, advertNode, authNode *Node, split bo
 		vips = append(vips, p)
 	}
 	if len(vips) == 0 {
-		return
+		return nil
 	}
 	in.vips = vips
 	c.routers[key] = in
 	in.name = uniqueName(in.name, c.names)
 	c.out = append(c.out, in)
+	return in
 }
 
 // advertInt converts advert_int for the instance's version.
@@ -321,6 +325,10 @@ func (c *converter) peers(b *Node) []netip.Addr {
 			c.note(k, "not an IP address: not converted")
 			continue
 		}
+		if a = a.Unmap(); a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
+			c.note(k, "not a unicast address: not converted")
+			continue
+		}
 		if len(k.Args) > 0 {
 			c.note(k, "%s: not supported (vipd checks the TTL is 255, as RFC 5798 asks)", k.Args[0])
 		}
@@ -342,6 +350,10 @@ func (c *converter) vips(b *Node, in *instanceOut) []netip.Prefix {
 		p, ok := parseVIP(k.Keyword)
 		if !ok {
 			c.note(k, "not an IP address or prefix: not converted")
+			continue
+		}
+		if a := p.Addr(); a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			c.note(k, "not a unicast address (unspecified, loopback, multicast or broadcast): not converted")
 			continue
 		}
 		if !strings.Contains(k.Keyword, "/") {

@@ -1,6 +1,8 @@
 package kaconf
 
 import (
+	"net"
+	"regexp"
 	"strconv"
 	"time"
 )
@@ -12,6 +14,7 @@ type script struct {
 	command  string
 	interval time.Duration
 	timeout  time.Duration // 0: the interval, as keepalived
+	timeoutN *Node
 	weight   int
 	rise     int
 	fall     int
@@ -44,7 +47,7 @@ func (c *converter) script(n *Node) {
 			}
 		case "timeout":
 			if d, ok := c.seconds(k, 0.01, 3600); ok {
-				s.timeout = d
+				s.timeout, s.timeoutN = d, k
 			}
 		case "weight":
 			if v, ok := c.intArg(k, -254, 254); ok {
@@ -107,12 +110,17 @@ func (c *converter) trackScripts(b *Node, owner bool) []check {
 			timeout = s.interval
 		}
 		if timeout > s.interval {
-			c.note(s.node, "timeout %s is longer than the interval %s: vipd ends a run before the next one starts, "+
+			c.note(s.timeoutN, "timeout %s is longer than the interval %s: vipd ends a run before the next one starts, "+
 				"timeout set to %s", fmtDuration(timeout), fmtDuration(s.interval), fmtDuration(s.interval))
 			timeout = s.interval
 		}
-		out = append(out, c.effect(t, check{name: s.name, typ: "exec", target: s.command, interval: s.interval,
-			timeout: timeout, rise: s.rise, fall: s.fall}, weight, owner))
+		ch := check{name: s.name, typ: "exec", target: s.command, interval: s.interval,
+			timeout: timeout, rise: s.rise, fall: s.fall}
+		if hp, ok := devTCP(s.command); ok {
+			// bash's connect test; /bin/sh is not bash on Debian.
+			ch.typ, ch.target = "tcp", hp
+		}
+		out = append(out, c.effect(t, ch, weight, owner))
 	}
 	return out
 }
@@ -156,6 +164,18 @@ func (c *converter) effect(t *Node, ch check, weight int, owner bool) check {
 		ch.weight = weight
 	}
 	return ch
+}
+
+var devTCPRE = regexp.MustCompile(`^\s*(?:bash -c\s+'?\s*)?<\s*/dev/tcp/([^/\s']+)/([0-9]{1,5})\s*'?\s*$`)
+
+// devTCP recognises bash's connect test "</dev/tcp/HOST/PORT" (which
+// keepalived's samples use) and returns HOST:PORT for a tcp check.
+func devTCP(cmd string) (string, bool) {
+	m := devTCPRE.FindStringSubmatch(cmd)
+	if m == nil {
+		return "", false
+	}
+	return net.JoinHostPort(m[1], m[2]), true
 }
 
 // joinArgs rebuilds a command line from its words.

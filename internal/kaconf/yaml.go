@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vipd/vipd/internal/config"
 )
 
 // hookOrder is the order of vipd's notify keys.
@@ -19,15 +21,49 @@ func (c *converter) yaml() []byte {
 	}
 	fmt.Fprintf(&b, "# vipd configuration converted by `vipd import` from %s.\n", src)
 	b.WriteString("# What was not converted, and why, went to stderr. Check it with `vipd check --config FILE`.\n")
-	if len(c.out) == 0 {
+	var kept []string
+	for _, in := range c.out {
+		text := in.render()
+		// The converter knows vipd's rules that span instances; what one
+		// instance's values break (an interface name keepalived accepts
+		// and Linux does not, say) is checked by vipd's own loader.
+		if err := checkInstance(text); err != nil {
+			c.note(in.src, "not converted: vipd check rejects the result: %v", err)
+			continue
+		}
+		kept = append(kept, text)
+	}
+	c.kept = len(kept)
+	if len(kept) == 0 {
 		b.WriteString("instances: []\n")
 		return []byte(b.String())
 	}
 	b.WriteString("instances:\n")
-	for i, in := range c.out {
-		if i > 0 {
-			b.WriteByte('\n')
+	b.WriteString(strings.Join(kept, "\n"))
+	return []byte(b.String())
+}
+
+// checkInstance validates one rendered instance as vipd check does.
+func checkInstance(text string) error {
+	_, err := config.Options{Hostname: func() (string, error) { return "import", nil }}.Parse([]byte("instances:\n" + text))
+	if err != nil && !VirtualMACSupported() && strings.Contains(text, "    virtual_mac: true\n") {
+		// Not known to this vipd: noted already; check the rest.
+		return checkInstance(strings.ReplaceAll(text, "    virtual_mac: true\n", ""))
+	}
+	if errs, ok := err.(config.Errors); ok {
+		msgs := make([]string, 0, len(errs))
+		for _, e := range errs {
+			msgs = append(msgs, e.Path+": "+e.Msg)
 		}
+		return fmt.Errorf("%s", strings.Join(msgs, "; "))
+	}
+	return err
+}
+
+// render writes one instance as an item of vipd's instances list.
+func (in *instanceOut) render() string {
+	var b strings.Builder
+	{
 		fmt.Fprintf(&b, "  # from %s vrrp_instance %s\n", in.src.Where(), in.src.Args[0])
 		if in.comment != "" {
 			fmt.Fprintf(&b, "  # %s\n", in.comment)
@@ -99,7 +135,7 @@ func (c *converter) yaml() []byte {
 			fmt.Fprintf(&b, "      - %s\n", p)
 		}
 	}
-	return []byte(b.String())
+	return b.String()
 }
 
 // q quotes s as a YAML scalar when it needs it.
