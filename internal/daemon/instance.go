@@ -125,7 +125,11 @@ func (in *instance) configure(cfg config.Instance) error {
 	for i, p := range cfg.VIPs {
 		vips[i] = p.Addr()
 	}
-	n := min(len(vips), vrrp.MaxAddresses(!cfg.IPv6(), in.ifi.MTU))
+	mtu := in.ifi.MTU
+	if cfg.Version == vrrp.Version2 {
+		mtu -= vrrp.AuthDataLen // VRRPv2's authentication data follows the addresses
+	}
+	n := min(len(vips), vrrp.MaxAddresses(!cfg.IPv6(), mtu))
 	in.advVIPs = vips[:n]
 	if n < len(vips) {
 		in.log.Info("advertisements carry only the first VIPs; the rest are excluded addresses",

@@ -136,3 +136,18 @@ func TestV2ReceiveDrops(t *testing.T) {
 		t.Errorf("a password is in the log:\n%s", out)
 	}
 }
+
+// TestReloadVersionChangeRestarts: a reload that changes the VRRP version
+// restarts the instance (another protocol on the wire), one that changes
+// the password reconfigures it in place.
+func TestReloadVersionChangeRestarts(t *testing.T) {
+	v2 := v2Config(t, "100", "    auth_pass: one\n").Instances[0]
+	v2b := v2Config(t, "100", "    auth_pass: two\n").Instances[0]
+	v3 := testConfigAdvert(t, 100, true, "1s").Instances[0]
+	if !sameIdentity(v2, v2b) {
+		t.Error("a new password restarts the instance")
+	}
+	if sameIdentity(v2, v3) {
+		t.Error("a version change keeps the instance")
+	}
+}
