@@ -84,6 +84,8 @@ func TestIntegrationMigrateFromKeepalived(t *testing.T) {
 	kA.Stop()
 	nb.waitState("VI_1", "MASTER", v2Down)
 	took := time.Since(stopped)
+	t.Logf("vipd on B master %v after keepalived on A stopped (Skew_Time of priority 100: %v; Master_Down_Interval: %v)",
+		took.Round(time.Millisecond), 156*time.Second/256, 3*v2Advert+156*time.Second/256)
 	st, err = nb.status()
 	if err != nil {
 		t.Fatal(err)
