@@ -137,6 +137,7 @@ interrupted.`,
 	f.DurationVar(&o.Watch, "watch", lab.DefaultWatch, "longest watch after the fault (it ends 1s after every VIP recovered)")
 	f.DurationVar(&o.ProbeInterval, "probe-interval", lab.DefaultProbeInterval, "ICMP probe interval per VIP (the total is capped at 20000/s)")
 	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: the daemon's default (adaptive)")
+	f.DurationVar(&o.Idle, "idle", 0, "before the fault, measure for this long the CPU the daemons use at rest (A master, B backup, no client traffic)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (no progress display)")
 	f.BoolVar(&allVIPs, "all-vips", false, "list every VIP in the table, also beyond 100")
 	f.StringVar(&svgFile, "svg", "", "write a timeline as SVG to `FILE`")

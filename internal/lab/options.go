@@ -85,6 +85,10 @@ type Options struct {
 	// AnnounceRate is the lab vipd's announce_rate; 0 means the daemon's
 	// default (adaptive: full speed, slower on evidence of loss).
 	AnnounceRate float64
+	// Idle, if positive, measures before the fault, for that long, the
+	// CPU each node's daemons use at rest (A master, B backup, no client
+	// traffic).
+	Idle time.Duration
 	// Exe is the vipd binary run on the nodes; empty means os.Executable.
 	Exe string
 	// Version is vipd's version, for the report.
@@ -153,6 +157,8 @@ func (o Options) validate() error {
 		return bad("advert interval %v: want 10ms to 40.95s in whole centiseconds", o.Advert)
 	case o.Runs < 1 || o.Runs > 1000:
 		return bad("%d runs: want 1 to 1000", o.Runs)
+	case o.Idle < 0 || o.Idle > time.Hour:
+		return bad("idle %v: want 0 (off) up to 1h", o.Idle)
 	case o.Watch < time.Second || o.Watch > time.Hour:
 		return bad("watch %v: want 1s to 1h", o.Watch)
 	case o.ProbeInterval < time.Millisecond || o.ProbeInterval > 10*time.Second:

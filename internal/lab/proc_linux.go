@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,29 +162,15 @@ func (p *proc) kill() {
 // one (the daemons of a node and their children) and waits until none is
 // left. The calling process is never killed.
 func killNamespace(ns string, timeout time.Duration) error {
-	var st unix.Stat_t
-	if err := unix.Stat(filepath.Join("/run/netns", ns), &st); err != nil {
-		return fmt.Errorf("lab: namespace %s: %w", ns, err)
-	}
-	want := "net:[" + strconv.FormatUint(st.Ino, 10) + "]"
-	self := os.Getpid()
 	deadline := time.Now().Add(timeout)
 	for {
-		ents, err := os.ReadDir("/proc")
+		left, err := nsPids(ns)
 		if err != nil {
-			return fmt.Errorf("lab: read /proc: %w", err)
+			return err
 		}
-		var left []int
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil || pid == self {
-				continue
-			}
-			if link, err := os.Readlink("/proc/" + e.Name() + "/ns/net"); err == nil && link == want {
-				left = append(left, pid)
-				if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-					return fmt.Errorf("lab: kill %d in %s: %w", pid, ns, err)
-				}
+		for _, pid := range left {
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("lab: kill %d in %s: %w", pid, ns, err)
 			}
 		}
 		if len(left) == 0 {

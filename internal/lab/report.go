@@ -77,6 +77,9 @@ type RunResult struct {
 	// did not within the watch. Expect the Master_Down_Interval of RFC 5798
 	// (3 × advert + (256 − 100) / 256 × advert) minus FaultAfterAdvertMS.
 	TakeoverMS float64 `json:"takeover_ms"`
+	// IdleCPU is the CPU the daemons used at rest, when measured
+	// (Options.Idle).
+	IdleCPU *IdleCPU `json:"idle_cpu,omitempty"`
 	// WatchedMS is how long the client watched after the fault.
 	WatchedMS float64 `json:"watched_ms"`
 	// ProbeIntervalMS is the per-VIP probe interval in effect: the outages'
@@ -252,4 +255,12 @@ func newReport(o Options) *Report {
 		rep.LossPercent = o.LossPercent
 	}
 	return rep
+}
+
+// IdleCPU is the CPU time every process of a node's namespace (the daemon
+// and whatever it runs) used over a period at rest, in percent of one CPU.
+type IdleCPU struct {
+	Seconds float64 `json:"seconds"`
+	Master  float64 `json:"master_percent"`
+	Backup  float64 `json:"backup_percent"`
 }

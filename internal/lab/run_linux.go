@@ -226,6 +226,15 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, err
 	}
 	res.ElectMS = ms(time.Since(started))
+	if o.Idle > 0 {
+		pr.Update(fmt.Sprintf("measuring the daemons' CPU at rest for %v", o.Idle))
+		if res.IdleCPU, err = idleCPU(ctx, a.NS, b.NS, o.Idle); err != nil {
+			return res, err
+		}
+		if err := ds.check(false); err != nil {
+			return res, err
+		}
+	}
 	// Both nodes know their gateway, as nodes that talk to the world do:
 	// otherwise B's first replies wait for its own ARP request to the
 	// router, which the policer and the lossy router drop too, and the

@@ -44,7 +44,11 @@ func (s Stat) String() string {
 
 // summaryLine is a run's one-line result.
 func (r RunResult) summaryLine() string {
-	return fmt.Sprintf("recovered=%d/%d p50=%s max=%s takeover=%s", r.Recovered, r.Total, r.P50, r.Max, fmtSeconds(r.TakeoverMS))
+	s := fmt.Sprintf("recovered=%d/%d p50=%s max=%s takeover=%s", r.Recovered, r.Total, r.P50, r.Max, fmtSeconds(r.TakeoverMS))
+	if c := r.IdleCPU; c != nil {
+		s += fmt.Sprintf(" idle_cpu(%.0fs)=master %.2f%%, backup %.2f%%", c.Seconds, c.Master, c.Backup)
+	}
+	return s
 }
 
 // SummaryLine is the implementation's result in one line, as `vipd lab`
