@@ -379,6 +379,9 @@ func TestParseErrors(t *testing.T) {
 		{"tab indentation", "instances:\n\t- name: web\n", []wantErr{{2, "tab in indentation: YAML indents with spaces only"}}},
 		{"tab deeper", "instances:\n  - name: web\n\tinterface: eth0\n", []wantErr{{3, "tab in indentation"}}},
 		{"unclosed flow list", "instances: [\n", []wantErr{{1, "YAML syntax: "}}},
+		{"unclosed flow list mid-file: at its bracket", base + "    notify: [a, b\n    priority: 100\n", []wantErr{{7, "YAML syntax: '[' is never closed"}}},
+		{"unclosed flow mapping mid-file: at its brace", base + "    announce: {count: 2\n    priority: 100\n", []wantErr{{7, "YAML syntax: '{' is never closed"}}},
+		{"block list broken: the line after the list's start", "node: a\ninstances:\n  - name: web\n   vrid: 3\n", []wantErr{{3, "YAML syntax: did not find expected '-' indicator"}}},
 		{"bad indentation", "node: a\n  control_socket: /x\n", []wantErr{{2, "YAML syntax: mapping values are not allowed"}}},
 		{"invalid UTF-8", "node: a\nnode2: \xff\n", []wantErr{{2, "invalid UTF-8 (byte 0xff)"}}},
 		{"control character", "node: a\n\nnode: \x07\n", []wantErr{{3, "control character U+0007 not allowed"}}},
@@ -902,5 +905,20 @@ func BenchmarkParse4096(b *testing.B) {
 		if _, err := testOpts.Parse(in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSyntaxErrorColumn: an unclosed bracket is reported at its own line
+// and column, not at the line before (the YAML library counts a parser
+// error's line from 0).
+func TestSyntaxErrorColumn(t *testing.T) {
+	in := "node: a\ninstances:\n  - name: web\n    interface: eth0\n    vrid: 42\n    vips: [192.0.2.100/24, \"a]b\", 192.0.2.101/24 # [c\n    priority: 100\n"
+	_, err := Parse([]byte(in))
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 {
+		t.Fatalf("got %v, want one error", err)
+	}
+	if e := errs[0]; e.Line != 6 || e.Column != 11 {
+		t.Fatalf("error at %d:%d (%s), want 6:11, the '['", e.Line, e.Column, e.Msg)
 	}
 }

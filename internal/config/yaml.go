@@ -68,6 +68,30 @@ func syntaxError(data []byte, err error) *Error {
 		msg = msg[len(m[0]):]
 	}
 	col := 1
+	// The library's parser (unlike its scanner) reports the line of the
+	// construct it was parsing counted from 0, and drops the column: the
+	// line after the one it names holds the cause. An unclosed bracket is
+	// the commonest case; it is found and pointed at.
+	if strings.HasPrefix(msg, "did not find expected") {
+		line++
+		switch msg {
+		case "did not find expected ',' or ']'":
+			if l, c := unclosedFlow(data, '['); l > 0 {
+				return &Error{Line: l, Column: c, Msg: "YAML syntax: '[' is never closed (" + msg + ")"}
+			}
+		case "did not find expected ',' or '}'":
+			if l, c := unclosedFlow(data, '{'); l > 0 {
+				return &Error{Line: l, Column: c, Msg: "YAML syntax: '{' is never closed (" + msg + ")"}
+			}
+		case "did not find expected node content": // "[" at the end
+			for _, open := range []byte("[{") {
+				if l, c := unclosedFlow(data, open); l > 0 {
+					return &Error{Line: l, Column: c, Msg: "YAML syntax: '" + string(open) + "' is never closed (" + msg + ")"}
+				}
+			}
+		}
+		col = firstColumn(data, line)
+	}
 	switch {
 	case line > 0:
 	case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "control characters"):
@@ -85,6 +109,68 @@ func syntaxError(data []byte, err error) *Error {
 		return &Error{Line: tl, Column: 1, Msg: "tab in indentation: YAML indents with spaces only (" + msg + ")"}
 	}
 	return &Error{Line: line, Column: col, Msg: "YAML syntax: " + msg}
+}
+
+// unclosedFlow returns the line and column of the last '[' or '{' (open)
+// that starts a flow collection and is never closed, or 0. Brackets inside
+// quotes, comments and plain scalars ("a[1]") are not counted.
+func unclosedFlow(data []byte, open byte) (line, col int) {
+	type mark struct {
+		c         byte
+		line, col int
+	}
+	var stack []mark
+	n := 0
+	for l := range bytes.Lines(data) {
+		n++
+		var quote rune
+		prev := ' ' // the last non-space character before this one on the line
+		last := ' ' // the character just before this one
+		c := 0
+		for _, r := range string(l) {
+			c++
+			before := last
+			last = r
+			if quote != 0 {
+				if r == quote {
+					quote = 0
+				}
+				continue
+			}
+			switch {
+			case r == '#' && (before == ' ' || before == '\t'):
+				goto next
+			case (r == '\'' || r == '"') && strings.ContainsRune(" :-,[{", prev):
+				quote = r
+			case (r == '[' || r == '{') && strings.ContainsRune(" :-,[{", prev):
+				stack = append(stack, mark{byte(r), n, c})
+			case (r == ']' || r == '}') && len(stack) > 0:
+				stack = stack[:len(stack)-1]
+			}
+			if r != ' ' && r != '\t' && r != '\n' && r != '\r' {
+				prev = r
+			}
+		}
+	next:
+	}
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].c == open {
+			return stack[i].line, stack[i].col
+		}
+	}
+	return 0, 1
+}
+
+// firstColumn is the column of the first character of line that is not
+// a space, or 1.
+func firstColumn(data []byte, line int) int {
+	n := 0
+	for l := range bytes.Lines(data) {
+		if n++; n == line {
+			return utf8.RuneCount(l[:len(l)-len(bytes.TrimLeft(l, " "))]) + 1
+		}
+	}
+	return 1
 }
 
 // tabIndented returns the first line, up to and including line upTo, whose
