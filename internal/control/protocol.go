@@ -6,6 +6,17 @@ import (
 	"fmt"
 )
 
+// The commands of the daemon's control socket that have no data type of
+// their own here ([CommandStatus] and [CommandEvents] sit next to theirs).
+const (
+	// CommandReload re-reads the configuration; the response is empty or
+	// the reason it was rejected.
+	CommandReload = "reload"
+	// CommandMaintenance turns maintenance mode on or off; its Args are
+	// daemon.MaintenanceArgs.
+	CommandMaintenance = "maintenance"
+)
+
 // Request is one command sent to the daemon, encoded as a single JSON line.
 type Request struct {
 	// Command names what to do, e.g. "status".

@@ -33,14 +33,14 @@ func (d *Daemon) mux() *control.Mux {
 			}
 		}
 	})
-	m.HandleFunc("reload", func(ctx context.Context, req control.Request, w control.ResponseWriter) {
+	m.HandleFunc(control.CommandReload, func(ctx context.Context, req control.Request, w control.ResponseWriter) {
 		if err := d.Reload(); err != nil {
 			w.Write(control.ErrorResponse(err))
 			return
 		}
 		control.Reply(w, nil)
 	})
-	m.HandleFunc("maintenance", func(ctx context.Context, req control.Request, w control.ResponseWriter) {
+	m.HandleFunc(control.CommandMaintenance, func(ctx context.Context, req control.Request, w control.ResponseWriter) {
 		var args MaintenanceArgs
 		if err := req.DecodeArgs(&args); err != nil {
 			w.Write(control.ErrorResponse(err))
