@@ -15,8 +15,12 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check [--config FILE]",
 		Short: "validate a configuration file",
 		Long: `check parses and validates a configuration file without touching the network.
-Every problem is printed on its own line as FILE:LINE: PATH: MESSAGE, in line
-order, so that an editor can jump to it. Unknown keys are errors.
+Every problem is printed to standard error on its own line as
+FILE:LINE:COL: PATH: MESSAGE (PATH such as instances[0].vrid; without it for
+a problem of the whole file, such as a YAML syntax error), in line order, so
+that an editor can jump to it, followed by "FILE: N error(s)". Unknown keys
+are errors. A valid file prints one line to standard output:
+"FILE: ok: node NAME, N instance(s), M VIP(s)".
 
 Exit status: 0 when the file is valid, 1 otherwise.`,
 		Args: cobra.NoArgs,

@@ -6,28 +6,33 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
 )
 
 func newEventsCmd() *cobra.Command {
 	var (
-		socket string
 		asJSON bool
 	)
 	cmd := &cobra.Command{
-		Use:   "events [--socket PATH] [--json]",
+		Use:   "events [--config FILE | --socket PATH] [--json]",
 		Short: "stream the daemon's events",
 		Long: `events prints, as they happen, the events of a running daemon: state
 transitions, VIP verification results and repairs, address conflicts,
 misdirected traffic, health check changes, reloads and maintenance. It runs
-until interrupted. --json prints one JSON object per line.`,
+until interrupted. --json prints one JSON object per line.
+
+Exit status: 0 when interrupted (Ctrl-C, SIGTERM), 1 when the daemon goes
+away or cannot be reached.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			socket, err := socketFor(cmd)
+			if err != nil {
+				return err
+			}
 			req, _ := control.NewRequest(control.CommandEvents, nil)
 			first := true
 			enc := json.NewEncoder(cmd.OutOrStdout())
-			err := control.Stream(cmd.Context(), socket, req, func(r control.Response) error {
+			err = control.Stream(cmd.Context(), socket, req, func(r control.Response) error {
 				if err := r.Err(); err != nil {
 					return err
 				}
@@ -47,10 +52,14 @@ until interrupted. --json prints one JSON object per line.`,
 			if cmd.Context().Err() != nil && (err == nil || errors.Is(err, cmd.Context().Err())) {
 				return nil // interrupted: the normal way to end
 			}
+			if err == nil {
+				// The daemon ended the stream: it stopped or restarted.
+				return errors.New("events: the daemon closed the connection (it stopped or is restarting)")
+			}
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&socket, "socket", "s", config.DefaultControlSocket, "control socket of the daemon")
+	addSocketFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	return cmd
 }

@@ -40,7 +40,8 @@ The watch ends one second after every VIP recovered, or after --watch.
 The router can behave like the devices that break failover:
   plain        a stock Linux router
   sticky       neighbour entries valid for 4 hours, gratuitous ARP (unsolicited
-               NA) ignored for --sticky-fraction of the VIPs: the seed's device
+               NA) ignored for --sticky-fraction of the VIPs, like a
+               load balancer with a sticky ARP table
   reply-only   only the reply form of gratuitous ARP is honoured
   policer      ARP/ND rate-limited (--policer-rate per second)
   lossy        a share of ARP/ND dropped (--loss percent)
@@ -83,6 +84,14 @@ interrupted.`,
 			}
 			if cmd.Flags().Changed("loss") && (lossShare < 1 || lossShare > 100) {
 				return usageError(cmd, "--loss %d: want 1 to 100", lossShare)
+			}
+			// lab.Run takes 0 for its defaults; on the command line 0 is
+			// a mistake.
+			if !sweep && (o.VIPs < 1 || o.VIPs > lab.MaxVIPs) {
+				return usageError(cmd, "--vips %d: want 1 to %d", o.VIPs, lab.MaxVIPs)
+			}
+			if o.Runs < 1 {
+				return usageError(cmd, "--runs %d: want at least 1", o.Runs)
 			}
 			o.PolicerRate, o.LossPercent = policerRate, lossShare
 			if os.Geteuid() != 0 {

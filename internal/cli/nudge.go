@@ -61,10 +61,10 @@ each rung, until the VIP is verified or --timeout passes:
   2. directed     an ARP request "who-has TARGET tell VIP" sent to the target's
                   MAC: a host asked about its own address creates or overrides
                   its entry for the asker, whatever it does with gratuitous ARP
-                  (this is what the 2010 story's "nmap --spoof-mac" against the
-                  sticky device did by accident); IPv6: a Neighbor Solicitation
-                  for the target from the VIP, with this node's MAC as source
-                  link-layer address
+                  (what "nmap --spoof-mac" towards a sticky upstream does by
+                  accident); IPv6: a Neighbor Solicitation for the target
+                  from the VIP, with this node's MAC as source link-layer
+                  address
   3. unicast      an ARP reply "VIP is-at our MAC" to the target only; IPv6: an
                   unsolicited Neighbor Advertisement with Override to the
                   target only

@@ -5,15 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/daemon"
 )
 
 func newReloadCmd() *cobra.Command {
-	var socket string
 	cmd := &cobra.Command{
-		Use:   "reload [--socket PATH]",
+		Use:   "reload [--config FILE | --socket PATH]",
 		Short: "make the daemon re-read its configuration",
 		Long: `reload asks a running daemon to re-read its configuration file, like SIGHUP.
 Unchanged instances keep their state and their VIPs untouched; a changed
@@ -25,24 +23,23 @@ configuration stays as it is. node, control_socket and announce_rate take
 effect at the next restart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := call(cmd, socket, "reload", nil); err != nil {
+			if err := call(cmd, control.CommandReload, nil); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "reloaded")
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&socket, "socket", "s", config.DefaultControlSocket, "control socket of the daemon")
+	addSocketFlags(cmd)
 	return cmd
 }
 
 func newMaintenanceCmd() *cobra.Command {
 	var (
-		socket   string
 		instance string
 	)
 	cmd := &cobra.Command{
-		Use:   "maintenance on|off [--instance NAME]",
+		Use:   "maintenance on|off [--instance NAME] [--config FILE | --socket PATH]",
 		Short: "take this node out of (or back into) the election",
 		Long: `maintenance on hands this node's VIPs over gracefully: every master sends an
 advertisement with priority 0, so its backup takes over after Skew_Time (the
@@ -62,7 +59,7 @@ and survives restarts. Without --instance it applies to every instance.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "vipd: maintenance: want on or off, got %q\n", args[0])
 				return exitError{code: 2}
 			}
-			if err := call(cmd, socket, "maintenance", daemon.MaintenanceArgs{On: on, Instance: instance}); err != nil {
+			if err := call(cmd, control.CommandMaintenance, daemon.MaintenanceArgs{On: on, Instance: instance}); err != nil {
 				return err
 			}
 			what := "all instances"
@@ -73,13 +70,17 @@ and survives restarts. Without --instance it applies to every instance.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&socket, "socket", "s", config.DefaultControlSocket, "control socket of the daemon")
+	addSocketFlags(cmd)
 	cmd.Flags().StringVarP(&instance, "instance", "i", "", "only this instance")
 	return cmd
 }
 
 // call sends one command and returns the daemon's error, if any.
-func call(cmd *cobra.Command, socket, command string, args any) error {
+func call(cmd *cobra.Command, command string, args any) error {
+	socket, err := socketFor(cmd)
+	if err != nil {
+		return err
+	}
 	req, err := control.NewRequest(command, args)
 	if err != nil {
 		return err

@@ -7,14 +7,45 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X github.com/vipd/vipd/internal/cli.Version=...".
-var Version = "0.1.0-dev"
+// Version is set at build time with -ldflags "-X github.com/vipd/vipd/internal/cli.Version=..."
+// (the Makefile passes `git describe`). Empty: see version.
+var Version = ""
+
+// version is Version, or else what the Go toolchain recorded in the binary:
+// the module's version (go install) or the commit (a build in a git tree),
+// or else "dev".
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return strings.TrimPrefix(v, "v")
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev != "" {
+		return "dev-" + rev + dirty
+	}
+	return "dev"
+}
 
 // DefaultConfig is where vipd looks for its configuration.
 const DefaultConfig = "/etc/vipd/vipd.yaml"
@@ -39,7 +70,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	var ce configError
-	if hint := permissionHint(err); hint != "" && !errors.As(err, &ce) && !strings.HasPrefix(err.Error(), "permission denied: vipd needs") {
+	var me missingCapsError
+	if hint := permissionHint(err); hint != "" && !errors.As(err, &ce) && !errors.As(err, &me) {
 		fmt.Fprintf(stderr, "vipd: %s (%v)\n", hint, err)
 		return 1
 	}
@@ -79,17 +111,6 @@ sender who the owner is; a second host answering for a held VIP is reported
 as a conflict. A master that stops sends priority 0 so that its backup takes
 over at once.
 
-Commands:
-  run          run the daemon in the foreground (systemd starts it this way)
-  check        validate a configuration file and print every error with its line
-  status       show the state of a running daemon's instances and VIPs
-  events       stream state changes, verification results, conflicts, ...
-  reload       re-read the configuration (also SIGHUP)
-  maintenance  hand this node's VIPs over and stay out of the election
-  doctor       diagnose every VIP: who answers for it, does the upstream deliver it here
-  nudge        one-shot repair of stale upstream entries, without a daemon
-  lab          run the story's network in namespaces and measure a failover
-
 Files:
   /etc/vipd/vipd.yaml    configuration (see examples/vipd.yaml)
   /run/vipd/vipd.sock    control socket (mode 0600)
@@ -99,15 +120,46 @@ Exit status: 0 on success, 1 on error, 2 on bad usage.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SuggestionsMinimumDistance = 2
+	root.Version = version()
+	root.SetVersionTemplate("vipd {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newEventsCmd(), newReloadCmd(), newMaintenanceCmd(), newVersionCmd(), newLabCmd(), newDoctorCmd(), newNudgeCmd())
 	root.AddCommand(newImportCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintf(c.ErrOrStderr(), "vipd: %v\n%s", err, c.UsageString())
-		return exitError{code: 2}
+		return usageError(c, "%v", err)
 	})
+	// Without a command vipd prints its help; an unknown command is a
+	// usage error (exit 2) like a bad flag or a wrong number of arguments.
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		hint := ""
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = " (did you mean " + strings.Join(s, ", ") + "?)"
+		}
+		return usageError(cmd, "unknown command %q%s", args[0], hint)
+	}
+	for _, c := range root.Commands() {
+		c.Args = usageArgs(c.Args)
+	}
 	return root
+}
+
+// usageArgs makes a wrong number or kind of arguments a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	if check == nil {
+		return nil
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError(cmd, "%s: %v", cmd.Name(), err)
+		}
+		return nil
+	}
 }
 
 func newVersionCmd() *cobra.Command {
@@ -116,7 +168,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "print vipd's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "vipd %s\n", Version)
+			fmt.Fprintf(cmd.OutOrStdout(), "vipd %s\n", cmd.Root().Version)
 			return nil
 		},
 	}

@@ -66,7 +66,7 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 				return configError{fmt.Errorf("%w (run 'vipd check --config %s' for every error)", err, path)}
 			}
 			if missing := missingCaps(); missing != "" {
-				return fmt.Errorf("permission denied: vipd needs %s (CAP_NET_RAW: VRRP, ARP and ICMP sockets; CAP_NET_ADMIN: addresses); run it as root or grant them (see contrib/vipd.service)", missing)
+				return missingCapsError{missing}
 			}
 			return runDaemon(cmd.Context(), cfg, path, log)
 		},
@@ -201,6 +201,14 @@ func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
 type configError struct{ error }
 
 func (e configError) Unwrap() error { return e.error }
+
+// missingCapsError is vipd run without the capabilities it needs: its
+// message says what to do, Main adds nothing.
+type missingCapsError struct{ missing string }
+
+func (e missingCapsError) Error() string {
+	return fmt.Sprintf("permission denied: vipd needs %s (CAP_NET_RAW: VRRP, ARP and ICMP sockets; CAP_NET_ADMIN: addresses); run it as root or grant them (see contrib/vipd.service)", e.missing)
+}
 
 // missingCaps names the capabilities vipd needs and does not have in its
 // effective set ("" when it has both, or when that cannot be read).

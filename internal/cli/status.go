@@ -6,18 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
 )
 
 func newStatusCmd() *cobra.Command {
 	var (
-		socket  string
 		asJSON  bool
 		verbose bool
 	)
 	cmd := &cobra.Command{
-		Use:   "status [--socket PATH] [--json] [-v]",
+		Use:   "status [--config FILE | --socket PATH] [--json] [-v]",
 		Short: "show the instances and VIPs of a running daemon",
 		Long: `status asks a running vipd, through its control socket, for the state of
 every instance: VRRP state, configured and effective priority, the current
@@ -26,7 +24,11 @@ master (address, MAC, priority), the VIPs held on the interface, and counters
 one). -v adds one line per VIP. --json prints the same as a JSON document.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := control.NewRequest("status", nil)
+			socket, err := socketFor(cmd)
+			if err != nil {
+				return err
+			}
+			req, err := control.NewRequest(control.CommandStatus, nil)
 			if err != nil {
 				return err
 			}
@@ -49,7 +51,7 @@ one). -v adds one line per VIP. --json prints the same as a JSON document.`,
 			return control.RenderStatusOptions{Verbose: verbose, Now: time.Now()}.Render(cmd.OutOrStdout(), st)
 		},
 	}
-	cmd.Flags().StringVarP(&socket, "socket", "s", config.DefaultControlSocket, "control socket of the daemon")
+	addSocketFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "one line per VIP")
 	return cmd

@@ -1,8 +1,8 @@
 // Package doctor is `vipd doctor`: for every virtual IP of a VRRP (RFC
 // 5798) configuration it finds out, from one node, whether the VIP is
-// reachable, and if not why and what to do. It automates what the
-// administrator of the 2010 story did by hand with ping, traceroute,
-// tcpdump and nmap when half of ~20 VIPs did not follow a failover.
+// reachable, and if not why and what to do. It automates what an
+// administrator does by hand with ping, traceroute, tcpdump and nmap when
+// half of ~20 VIPs did not follow a failover behind a sticky upstream.
 //
 // # What it looks at, per VIP
 //

@@ -60,9 +60,9 @@
 // REACHABLE and that ignores gratuitous ARP: a host asked about its own
 // address creates or overrides its entry for the asker (RFC 826's merge;
 // Linux neigh_event_ns, whatever arp_accept, drop_gratuitous_arp and
-// locktime say; RFC 4861 §7.2.3 for a solicitation). This is the 2010
-// story's "nmap against the site selector with the new MAC" done on
-// purpose. Rung 3 helps devices that ignore requests but accept replies.
+// locktime say; RFC 4861 §7.2.3 for a solicitation). This is what
+// traffic from the new MAC to a sticky upstream ("nmap --spoof-mac") does
+// by accident, done on purpose. Rung 3 helps devices that ignore requests but accept replies.
 // The ladder reaches rung 2 within a few probe timeouts of the takeover:
 // in the namespace lab a stale VIP is verified about 270 ms after a Nudge
 // starts.
