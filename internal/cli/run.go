@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -186,7 +188,7 @@ func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: namedValues}
 	switch strings.ToLower(format) {
 	case "text":
 		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts)), nil
@@ -194,6 +196,23 @@ func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// namedValues logs a value that has a name (a state, a reason, a kind:
+// anything with a String method) by that name, in JSON as in text:
+// "from":"BACKUP", not "from":1. Errors and values that encode themselves
+// (addresses, times) keep their own form.
+func namedValues(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindAny {
+		return a
+	}
+	switch v := a.Value.Any().(type) {
+	case error, encoding.TextMarshaler, json.Marshaler:
+		return a
+	case fmt.Stringer:
+		return slog.String(a.Key, v.String())
+	}
+	return a
 }
 
 // configError marks an error reading the configuration: a "permission

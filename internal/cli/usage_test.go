@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/fsm"
 )
 
 func TestVersion(t *testing.T) {
@@ -162,5 +165,31 @@ func TestEventsExitsWhenTheDaemonGoesAway(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "events", "--socket", sock)
 	if code != 1 || !strings.Contains(stdout, "BACKUP -> MASTER") || !strings.Contains(stderr, "daemon closed the connection") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
+// TestJSONLogsNameStates: a state (or any value with a name) is logged by
+// its name in JSON, as in text.
+func TestJSONLogsNameStates(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var b strings.Builder
+		cmd := &cobra.Command{}
+		cmd.SetErr(&b)
+		log, err := newLogger(cmd, "info", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.With("instance", "web").Info("state change", "from", fsm.Backup, "to", fsm.Master, "reason", fsm.ReasonMasterDown,
+			"vip", netip.MustParseAddr("192.0.2.1"), "err", errors.New("boom"))
+		out := b.String()
+		want := []string{`"from":"BACKUP"`, `"to":"MASTER"`, `"vip":"192.0.2.1"`, `"err":"boom"`}
+		if format == "text" {
+			want = []string{"from=BACKUP", "to=MASTER", "vip=192.0.2.1", "err=boom"}
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s log lacks %s: %s", format, w, out)
+			}
+		}
 	}
 }

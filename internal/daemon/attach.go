@@ -191,7 +191,7 @@ func (d *Daemon) watchFor(ifi *net.Interface, s announce.Sender) *present.WatchS
 		return ws
 	}
 	w, err := d.env.OpenWatcher(ifi, watch.Deps{
-		Pacer: d.pacer, Sender: s, Logger: d.log.With("iface", ifi.Name), OnReport: d.onWatchReport,
+		Pacer: d.pacer, Sender: s, Logger: d.log, OnReport: d.onWatchReport,
 	})
 	if err != nil {
 		d.log.Error("cannot watch for misdirected traffic and conflicts", "iface", ifi.Name, "err", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/vipd/vipd/internal/netmon"
 	"github.com/vipd/vipd/internal/netmon/netmontest"
 	"github.com/vipd/vipd/internal/statedir"
+	"github.com/vipd/vipd/internal/testutil"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/transport/transporttest"
 	"github.com/vipd/vipd/internal/verify"
@@ -144,7 +145,8 @@ func failureLog(t *testing.T, node string) *slog.Logger {
 			t.Logf("log of %s:\n%s", node, b.String())
 		}
 	})
-	return slog.New(slog.NewTextHandler(lockedWriter{&mu, &b}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// A line with a key twice fails the test, whichever test logs it.
+	return slog.New(testutil.NoDuplicateKeys(t, slog.NewTextHandler(lockedWriter{&mu, &b}, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
 type lockedWriter struct {

@@ -127,7 +127,7 @@ func (d *Daemon) SetMaintenance(ctx context.Context, name string, on bool) error
 	if on {
 		msg = "on"
 	}
-	d.log.Info("maintenance "+msg, "instance", what)
+	d.log.Info("maintenance mode changed", "maintenance", msg, "instance", what)
 	d.publish(control.Event{Type: control.EventMaintenance, Instance: name, Message: "maintenance " + msg})
 	return nil
 }

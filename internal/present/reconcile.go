@@ -207,8 +207,7 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 	if len(pl.unexpected) > 0 {
 		for _, pfx := range pl.unexpected {
 			state(pfx).unexpected = true
-			p.log.Warn("VIP present on a node that is not master; vipd did not add it and leaves it alone",
-				"vip", pfx, "iface", p.cfg.Interface.Name)
+			p.log.Warn("VIP present on a node that is not master; vipd did not add it and leaves it alone", "vip", pfx)
 		}
 		p.unexpected.Add(uint64(len(pl.unexpected)))
 		p.deps.Report(Unexpected{VIPs: pl.unexpected})
@@ -247,7 +246,7 @@ func (p *L2) addChunks(ctx context.Context, vips []netip.Prefix) error {
 // restore finishes putting back VIPs removed behind vipd's back.
 func (p *L2) restore(vips []netip.Prefix) {
 	for _, pfx := range vips {
-		p.log.Warn("VIP removed behind vipd's back; restored", "vip", pfx, "iface", p.cfg.Interface.Name)
+		p.log.Warn("VIP removed behind vipd's back; restored", "vip", pfx)
 	}
 	p.restored.Add(uint64(len(vips)))
 	p.deps.Report(Restored{VIPs: vips})

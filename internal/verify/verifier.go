@@ -61,7 +61,10 @@ type Deps struct {
 	// Neighbors gives the targets' MACs; nil leaves them unknown (the
 	// directed rung is then broadcast and the unicast rung skipped).
 	Neighbors Neighbors
-	// Clock defaults to clock.System(), Logger to a discarding one.
+	// Clock defaults to clock.System(), Logger to a discarding one. The
+	// Logger carries the instance's keys (the daemon's has instance, vrid
+	// and iface); the Verifier adds none of them, so no line has a key
+	// twice.
 	Clock  clock.Clock
 	Logger *slog.Logger
 	// OnEvent, if set, is called from the Verifier's goroutine with each
@@ -125,7 +128,7 @@ func New(cfg Config, deps Deps) *Verifier {
 		cfg:   cfg,
 		deps:  deps,
 		clock: deps.Clock,
-		log:   deps.Logger.With("instance", cfg.Instance),
+		log:   deps.Logger,
 		key:   "verify/" + cfg.Instance,
 		core:  newCore(cfg.Timing, cfg.CheckOnly, cfg.VIPs, cfg.Targets, cfg.Primary4, cfg.Primary6),
 	}

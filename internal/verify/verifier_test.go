@@ -14,6 +14,7 @@ import (
 	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/announce/announcetest"
 	"github.com/vipd/vipd/internal/clock/clocktest"
+	"github.com/vipd/vipd/internal/testutil"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/verify/verifytest"
 )
@@ -188,7 +189,7 @@ func TestVerifierTakeover(t *testing.T) {
 	}, verify.Deps{
 		Prober: prober, Pacer: syncPacer{}, Sender: r, Clock: clock,
 		Neighbors: verifytest.Neighbors{gw: gwMAC},
-		Logger:    slog.New(logs),
+		Logger:    slog.New(testutil.NoDuplicateKeys(t, logs)).With("instance", "vi_1"), // as the daemon gives it
 		OnEvent: func(e verify.Event) {
 			chMu.Lock()
 			defer chMu.Unlock()

@@ -471,25 +471,25 @@ func (w *Watcher) logReport(r Report) {
 	switch r.Kind {
 	case ReportMisdirected:
 		m := r.Misdirected
-		msg := fmt.Sprintf("watch: upstream %s still sends %s here; owner is %s", m.SrcMAC, m.VIP, m.Owner)
+		msg := "watch: an upstream still sends a VIP's traffic here; told it the owner's MAC"
 		if len(m.Owner.MAC) == 0 {
-			msg += "; no repair without the owner's MAC"
+			msg = "watch: an upstream still sends a VIP's traffic here; no repair without the owner's MAC"
 		}
 		w.log.Warn(msg, "iface", r.Iface, "vip", m.VIP, "src_mac", m.SrcMAC.String(), "src_ip", m.SrcIP,
 			"packets", m.Packets, "sources", r.Sources, "since", m.First, "owner", m.Owner.Node,
 			"owner_mac", m.Owner.MAC.String())
 	case ReportMisdirectedEnded:
 		m := r.Misdirected
-		w.log.Info(fmt.Sprintf("watch: upstream %s no longer sends %s here", m.SrcMAC, m.VIP),
+		w.log.Info("watch: the upstream no longer sends the VIP's traffic here",
 			"iface", r.Iface, "vip", m.VIP, "src_mac", m.SrcMAC.String(), "repairs", m.Repairs,
 			"last", m.Last)
 	case ReportConflict:
 		c := r.Conflict
-		w.log.Error(fmt.Sprintf("watch: duplicate owner: %s also claims %s", c.MAC, c.VIP),
+		w.log.Error("watch: duplicate owner: another host claims a VIP held here",
 			"iface", r.Iface, "vip", c.VIP, "mac", c.MAC.String(), "count", c.Count, "since", c.First)
 	case ReportConflictEnded:
 		c := r.Conflict
-		w.log.Info(fmt.Sprintf("watch: %s no longer claims %s", c.MAC, c.VIP),
+		w.log.Info("watch: the other host no longer claims the VIP",
 			"iface", r.Iface, "vip", c.VIP, "mac", c.MAC.String(), "count", c.Count, "last", c.Last)
 	}
 }
