@@ -29,16 +29,8 @@ Exit status: 0 when the file is valid, 1 otherwise.`,
 			if err != nil {
 				var errs config.Errors
 				if errors.As(err, &errs) {
-					for _, e := range errs {
-						where := fmt.Sprintf("%s:%d:%d", path, e.Line, e.Column)
-						if e.Column == 0 {
-							where = fmt.Sprintf("%s:%d", path, e.Line)
-						}
-						if e.Path != "" {
-							fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s: %s\n", where, e.Path, e.Msg)
-						} else {
-							fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", where, e.Msg)
-						}
+					for _, l := range config.Lines(path, errs) {
+						fmt.Fprintln(cmd.ErrOrStderr(), l)
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d error(s)\n", path, len(errs))
 					return exitError{code: 1}

@@ -128,21 +128,26 @@ func runDaemon(ctx context.Context, cfg *config.Config, path string, log *slog.L
 		m = metrics.New(cfg.Node, status)
 	}
 	opts := daemon.Options{
-		Config:  cfg,
-		Load:    func() (*config.Config, error) { return config.Load(path) },
-		Reload:  reload,
-		Env:     env,
-		Logger:  log,
-		Version: Version,
-		Ledger:  ledger,
+		Config:     cfg,
+		Load:       func() (*config.Config, error) { return config.Load(path) },
+		ConfigFile: path,
+		Reload:     reload,
+		Env:        env,
+		Logger:     log,
+		Version:    Version,
+		Ledger:     ledger,
 		Ready: func() {
 			sdnotify.Ready()
 			sdnotify.Status("running")
 		},
 		Reloaded: func(err error) {
-			if err != nil {
-				sdnotify.Status("reload rejected: " + err.Error())
-			} else {
+			var re *daemon.ReloadError
+			switch {
+			case errors.As(err, &re):
+				sdnotify.Status(fmt.Sprintf("%s: %s", re.Result, summaryOf(re.Lines)))
+			case err != nil:
+				sdnotify.Status("reload failed: " + err.Error())
+			default:
 				sdnotify.Status("running")
 			}
 			sdnotify.Ready()
@@ -196,6 +201,14 @@ func newLogger(cmd *cobra.Command, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// summaryOf puts a reload's problems on one line (systemd's STATUS=).
+func summaryOf(lines []string) string {
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%s (and %d more)", lines[0], len(lines)-1)
 }
 
 // namedValues logs a value that has a name (a state, a reason, a kind:

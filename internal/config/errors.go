@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,4 +60,32 @@ func (e Errors) sort() {
 	slices.SortStableFunc(e, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
+}
+
+// Located formats e as `vipd check` prints it: "FILE:LINE:COL: PATH:
+// MESSAGE" (without PATH for a problem of the whole file), so that an
+// editor can jump to it.
+func (e *Error) Located(file string) string {
+	where := fmt.Sprintf("%s:%d:%d", file, e.Line, e.Column)
+	if e.Column == 0 {
+		where = fmt.Sprintf("%s:%d", file, e.Line)
+	}
+	if e.Path == "" {
+		return where + ": " + e.Msg
+	}
+	return where + ": " + e.Path + ": " + e.Msg
+}
+
+// Lines describes an error of [Load] or [Parse] for file: one Located
+// line per problem of an [Errors], else the error's text.
+func Lines(file string, err error) []string {
+	var errs Errors
+	if !errors.As(err, &errs) {
+		return []string{err.Error()}
+	}
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Located(file)
+	}
+	return out
 }

@@ -37,6 +37,12 @@ func (o RenderStatusOptions) Render(w io.Writer, s Status) error {
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 
 	fmt.Fprintln(tw, header(s, now, o.Verbose))
+	if r := s.LastReload; r != nil {
+		fmt.Fprintf(tw, "last reload: %s (%s ago, %s): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), age(now.Sub(r.Time)), r.Trigger, r.Result)
+		for _, e := range r.Errors {
+			fmt.Fprintln(tw, "  "+e)
+		}
+	}
 	if len(s.Instances) == 0 {
 		fmt.Fprintln(tw, "no instances configured")
 	} else {

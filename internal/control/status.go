@@ -24,8 +24,30 @@ type Status struct {
 	// Goroutines and OpenFDs describe the daemon process, to spot leaks.
 	Goroutines int `json:"goroutines"`
 	OpenFDs    int `json:"open_fds"`
+	// LastReload is the last reload attempt since the daemon started;
+	// nil when there was none.
+	LastReload *ReloadStatus `json:"last_reload,omitempty"`
 	// Instances lists the VRRP instances; always an array in JSON.
 	Instances []InstanceStatus `json:"instances"`
+}
+
+// Results of a reload.
+const (
+	ReloadApplied  = "applied"  // the new configuration runs
+	ReloadPartial  = "partial"  // it runs, but some instances could not start (Errors)
+	ReloadRejected = "rejected" // it was invalid; the running one is unchanged (Errors)
+)
+
+// ReloadStatus is the outcome of a reload.
+type ReloadStatus struct {
+	Time time.Time `json:"time"`
+	// Trigger is what asked for it: "SIGHUP" or "vipd reload".
+	Trigger string `json:"trigger"`
+	// Result is ReloadApplied, ReloadPartial or ReloadRejected.
+	Result string `json:"result"`
+	// Errors say why, one problem each, a configuration error as
+	// "FILE:LINE:COL: PATH: MESSAGE" like `vipd check`.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // MarshalJSON encodes s, writing a nil Instances as [].

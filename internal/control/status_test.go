@@ -211,3 +211,18 @@ func TestRenderCells(t *testing.T) {
 		t.Errorf("counters with unknown states = %q", got)
 	}
 }
+
+func TestRenderLastReload(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	s := Status{Node: "a", PID: 1, LastReload: &ReloadStatus{Time: now.Add(-90 * time.Second), Trigger: "SIGHUP", Result: ReloadRejected,
+		Errors: []string{"/etc/vipd/vipd.yaml:6:11: YAML syntax: '[' is never closed"}}}
+	var b strings.Builder
+	if err := (RenderStatusOptions{Now: now}).Render(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"last reload: ", "(1m30s ago, SIGHUP): rejected\n", "  /etc/vipd/vipd.yaml:6:11: YAML syntax: '[' is never closed\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -34,7 +34,7 @@ func (d *Daemon) mux() *control.Mux {
 		}
 	})
 	m.HandleFunc(control.CommandReload, func(ctx context.Context, req control.Request, w control.ResponseWriter) {
-		if err := d.Reload(); err != nil {
+		if err := d.Reload(TriggerControl); err != nil {
 			w.Write(control.ErrorResponse(err))
 			return
 		}
@@ -68,6 +68,10 @@ func (d *Daemon) Status(ctx context.Context) (st control.Status) {
 		OpenFDs:    openFDs(),
 	}
 	d.mu.Lock()
+	if r := d.lastReload; r != nil {
+		c := *r
+		st.LastReload = &c
+	}
 	var rs []*running
 	var waiting []config.Instance
 	order := make([]string, 0, len(d.cfg.Instances))

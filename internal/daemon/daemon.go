@@ -23,10 +23,13 @@ type Options struct {
 	Config *config.Config
 	// Load re-reads the configuration for a reload (SIGHUP, `vipd
 	// reload`); nil disables reloading.
-	Load    func() (*config.Config, error)
-	Env     Env
-	Logger  *slog.Logger
-	Version string
+	Load func() (*config.Config, error)
+	// ConfigFile is the file Load reads, for the messages of a rejected
+	// reload ("FILE:LINE:COL: PATH: MESSAGE", like `vipd check`).
+	ConfigFile string
+	Env        Env
+	Logger     *slog.Logger
+	Version    string
 	// Clock is the daemon's one clock; nil means the system's.
 	Clock clock.Clock
 	// Ready, when set, is called once every instance runs and the control
@@ -86,6 +89,8 @@ type Daemon struct {
 	// FAULT because their link is down.
 	waiting  map[string]bool
 	linkDown map[string]bool
+	// lastReload is the outcome of the last reload, for `vipd status`.
+	lastReload *control.ReloadStatus
 }
 
 // linkResync is how often the links are looked at without an event, in
@@ -236,10 +241,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			done = true
 		case <-d.opts.Reload:
-			err := d.Reload()
-			if err != nil {
-				d.log.Error("reload rejected; the running configuration is unchanged", "err", err)
-			}
+			err := d.Reload(TriggerSignal)
 			if d.opts.Reloaded != nil {
 				d.opts.Reloaded(err)
 			}

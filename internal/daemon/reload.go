@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
@@ -13,21 +14,96 @@ import (
 	"github.com/vipd/vipd/internal/notify"
 )
 
+// What asked for a reload, as logged and shown by `vipd status`.
+const (
+	TriggerSignal  = "SIGHUP"
+	TriggerControl = "vipd reload"
+)
+
+// ReloadError is a reload that was rejected (the running configuration is
+// unchanged) or applied only in part (some instances could not start).
+type ReloadError struct {
+	Result string   // control.ReloadRejected or control.ReloadPartial
+	Lines  []string // one problem each; "FILE:LINE:COL: PATH: MESSAGE" for the file's
+}
+
+func (e *ReloadError) Error() string {
+	head := "reload rejected; the running configuration is unchanged:\n"
+	if e.Result == control.ReloadPartial {
+		head = "reload applied, but some instances could not start:\n"
+	}
+	return head + strings.Join(e.Lines, "\n")
+}
+
 // Reload re-reads the configuration and applies the difference: unchanged
 // instances keep their state and VIPs; changed ones are updated in place
 // when their identity (interface, VRID, family, address ownership) is the
 // same, else restarted; removed ones stop gracefully; new ones start. An
-// invalid configuration changes nothing.
-func (d *Daemon) Reload() error {
+// invalid configuration changes nothing. Whatever asked for it (trigger),
+// the outcome is logged, published as one event and kept for Status; a
+// rejection is a *ReloadError.
+func (d *Daemon) Reload(trigger string) error {
+	st := control.ReloadStatus{Time: d.clock.Now(), Trigger: trigger, Result: control.ReloadApplied}
+	var err error
 	if d.opts.Load == nil {
-		return errors.New("daemon: reload: no configuration file to reload from")
+		err = errors.New("daemon: reload: no configuration file to reload from")
+		st.Result, st.Errors = control.ReloadRejected, []string{err.Error()}
+	} else if cfg, lerr := d.opts.Load(); lerr != nil {
+		st.Result, st.Errors = control.ReloadRejected, config.Lines(d.configFile(), lerr)
+	} else if aerr := d.apply(cfg); aerr != nil {
+		st.Result, st.Errors = control.ReloadPartial, errorLines(aerr)
 	}
-	cfg, err := d.opts.Load()
-	if err != nil {
-		d.publish(control.Event{Type: control.EventReload, Message: "rejected: " + err.Error()})
-		return fmt.Errorf("daemon: reload: %w", err)
+	switch st.Result {
+	case control.ReloadRejected:
+		for _, l := range st.Errors {
+			d.log.Error("reload rejected; the running configuration is unchanged", "trigger", trigger, "err", l)
+		}
+		d.publish(control.Event{Type: control.EventReload, Message: "rejected: " + summary(st.Errors),
+			Fields: map[string]string{"trigger": trigger}})
+	case control.ReloadPartial:
+		for _, l := range st.Errors {
+			d.log.Error("reload applied, but an instance could not start", "trigger", trigger, "err", l)
+		}
+		d.publish(control.Event{Type: control.EventReload, Message: "partial: " + summary(st.Errors),
+			Fields: map[string]string{"trigger": trigger}})
 	}
-	return d.apply(cfg)
+	d.mu.Lock()
+	d.lastReload = &st
+	d.mu.Unlock()
+	if err == nil && st.Result != control.ReloadApplied {
+		err = &ReloadError{Result: st.Result, Lines: st.Errors}
+	}
+	return err
+}
+
+// configFile names the configuration file in messages.
+func (d *Daemon) configFile() string {
+	if d.opts.ConfigFile != "" {
+		return d.opts.ConfigFile
+	}
+	return "configuration"
+}
+
+// errorLines splits a joined error into its parts, one line each.
+func errorLines(err error) []string {
+	var lines []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			lines = append(lines, errorLines(e)...)
+		}
+		return lines
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+// summary puts problems on one line for an event: the first few, and how
+// many more there are.
+func summary(lines []string) string {
+	const shown = 3
+	if len(lines) <= shown {
+		return strings.Join(lines, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(lines[:shown], "; "), len(lines)-shown)
 }
 
 // apply moves the running daemon to cfg.

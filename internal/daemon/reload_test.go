@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,8 +41,8 @@ func TestReloadAddsInstanceAndRemovesVIPWithoutTouchingOthers(t *testing.T) {
 	seg := transporttest.NewNetwork(nil)
 	env := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")
 	next := reloadBase
-	d, err := New(Options{Config: mustParse(t, reloadBase), Env: env, NoControl: true,
-		Load: func() (*config.Config, error) { return config.Parse([]byte(next)) }})
+	d, err := New(Options{Config: mustParse(t, reloadBase), Env: env, NoControl: true, ConfigFile: "/etc/vipd/vipd.yaml",
+		Load: func() (*config.Config, error) { return config.Parse([]byte(next)) }, Logger: failureLog(t, "a")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +58,23 @@ func TestReloadAddsInstanceAndRemovesVIPWithoutTouchingOthers(t *testing.T) {
 	events, unsub := d.bus.subscribe()
 	defer unsub()
 
-	// A broken file changes nothing.
+	// A broken file changes nothing, and says why like `vipd check`.
 	next = "instances: [}"
-	if err := d.Reload(); err == nil {
-		t.Fatal("broken config accepted")
+	err = d.Reload(TriggerControl)
+	var re *ReloadError
+	if !errors.As(err, &re) || re.Result != control.ReloadRejected || len(re.Lines) != 1 ||
+		!strings.HasPrefix(re.Lines[0], "/etc/vipd/vipd.yaml:1:") || !strings.Contains(err.Error(), "the running configuration is unchanged") {
+		t.Fatalf("broken config: %#v", err)
+	}
+	if lr := d.Status(context.Background()).LastReload; lr == nil || lr.Result != control.ReloadRejected || lr.Trigger != TriggerControl ||
+		!slices.Equal(lr.Errors, re.Lines) || lr.Time.IsZero() {
+		t.Fatalf("status after a rejected reload: %+v", lr)
+	}
+	// Two problems: one line each, in order.
+	next = reloadBase + "    vrid: 300\n    colour: blue\n"
+	err = d.Reload(TriggerSignal)
+	if !errors.As(err, &re) || len(re.Lines) != 2 || !strings.HasPrefix(re.Lines[0], "/etc/vipd/vipd.yaml:10:5: instances[0].vrid: duplicate key") || !strings.HasPrefix(re.Lines[1], "/etc/vipd/vipd.yaml:11:5: instances[0].colour: unknown key") {
+		t.Fatalf("two problems: %v", err)
 	}
 	// One VIP removed, one instance added.
 	next = `
@@ -78,7 +93,7 @@ instances:
     advert_interval: 100ms
     vips: [192.0.2.110/24]
 `
-	if err := d.Reload(); err != nil {
+	if err := d.Reload(TriggerControl); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "api master", 2*time.Second, func() bool {
@@ -105,16 +120,25 @@ instances:
 	if st := d.Status(context.Background()).Instances[0]; st.State != "MASTER" || st.Counters.Transitions != 2 {
 		t.Fatalf("web: %s after %d transitions", st.State, st.Counters.Transitions)
 	}
-	var sawReject, sawApply bool
+	var rejects []string
+	var sawApply bool
 	for len(events) > 0 {
 		e := <-events
 		if e.Type == control.EventReload {
-			sawReject = sawReject || e.Message != "applied"
+			if strings.HasPrefix(e.Message, "rejected: ") {
+				rejects = append(rejects, e.Message)
+				if strings.Contains(e.Message, "\n") {
+					t.Errorf("event on more than one line: %q", e.Message)
+				}
+			}
 			sawApply = sawApply || e.Message == "applied"
 		}
 	}
-	if !sawReject || !sawApply {
-		t.Fatalf("reload events: rejected %v applied %v", sawReject, sawApply)
+	if len(rejects) != 2 || !sawApply || !strings.HasPrefix(rejects[0], "rejected: /etc/vipd/vipd.yaml:1:") {
+		t.Fatalf("reload events: rejected %q, applied %v", rejects, sawApply)
+	}
+	if lr := d.Status(context.Background()).LastReload; lr == nil || lr.Result != control.ReloadApplied || len(lr.Errors) != 0 {
+		t.Fatalf("status after an applied reload: %+v", lr)
 	}
 }
 
