@@ -102,7 +102,7 @@ func TestIntegrationInteropVipdMasterKeepalivedBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := st.Instances[0].Counters.Drops; len(d) > 0 {
+	if d := nonZero(st.Instances[0].Counters.Drops); len(d) > 0 {
 		t.Errorf("vipd dropped keepalived's packets: %v", d)
 	}
 	checkKeepalivedLog(t, k)
@@ -147,7 +147,7 @@ func TestIntegrationInteropKeepalivedMasterVipdBackup(t *testing.T) {
 		if in.State != "BACKUP" || in.Master == nil || in.Master.Priority != 200 || in.Master.MAC != a.MAC.String() {
 			t.Fatalf("%s: state %s master %+v, want BACKUP under A (%s)", in.Name, in.State, in.Master, a.MAC)
 		}
-		if len(in.Counters.Drops) > 0 {
+		if len(nonZero(in.Counters.Drops)) > 0 {
 			t.Errorf("%s: vipd dropped keepalived's packets: %v", in.Name, in.Counters.Drops)
 		}
 		if in.Counters.AdvertsReceived == 0 {
@@ -180,4 +180,16 @@ func TestIntegrationInteropKeepalivedMasterVipdBackup(t *testing.T) {
 	waitFor(t, "vipd released VIPs", 5*time.Second, func() bool { return holdsNone(t, b, all) })
 	waitFor(t, "client reaches VIPs on A again", 15*time.Second, p.AllReachable)
 	checkKeepalivedLog(t, k)
+}
+
+// nonZero keeps the counters that counted something: status lists every
+// drop reason, at 0 until it happens.
+func nonZero(m map[string]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }

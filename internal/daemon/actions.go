@@ -23,10 +23,18 @@ func (in *instance) apply(acts []fsm.Action) {
 		case fsm.SendAdvert:
 			in.send(a.Priority)
 		case fsm.TakeOver:
+			// Measured from the previous master last heard, and only
+			// when this is a failover from another master (a zero since
+			// measures nothing).
+			now := in.clock.Now()
+			reason := failoverReason(in.lastTr.Reason, a.From != nil, in.lastHeard, now, in.m.MasterDownInterval())
 			since := in.lastHeard
-			if since.IsZero() {
-				since = in.clock.Now()
+			if reason == "" {
+				since = time.Time{}
+			} else if since.IsZero() {
+				since = now
 			}
+			in.failover.Store(&reason)
 			if a.From != nil {
 				// The master this router preempts answers for the VIPs
 				// until it hears us.
@@ -105,7 +113,13 @@ func (in *instance) report(r present.Report) {
 		}
 	case present.FailoverVerified:
 		d := r.Duration.Round(time.Millisecond)
-		in.obs.ObserveFailover(in.name, r.Duration)
+		reason := ""
+		if p := in.failover.Load(); p != nil {
+			reason = *p
+		}
+		if reason != "" {
+			in.obs.ObserveFailover(in.name, reason, r.Duration)
+		}
 		in.log.Info("every VIP verified at the upstream", "since_master_last_heard", d)
 		in.publish(control.Event{Type: control.EventVerify, Instance: in.name, Message: "all VIPs verified",
 			Fields: map[string]string{"failover": d.String()}})

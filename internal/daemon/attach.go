@@ -44,7 +44,7 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 			return nil, fmt.Errorf("daemon: instance %s: open VRRP socket on %s: %w", ic.Name, ic.Interface, err)
 		}
 		v6 := ic.IPv6()
-		l = &link{ifi: ifi, ipv6: v6, conn: conn, byVRID: map[uint8]*instance{}, drops: map[string]uint64{},
+		l = &link{ifi: ifi, ipv6: v6, conn: conn, byVRID: map[uint8]*instance{}, drops: linkDrops(),
 			log: d.log.With("iface", ifi.Name), clock: d.clock, publish: d.publish,
 			reopen: func() (transport.PacketConn, error) { return env.ListenVRRP(ifi, v6) }}
 	}

@@ -278,6 +278,7 @@ func (d *Daemon) startWatcher(ws *present.WatchSet) { d.goEdge(ws.Watcher().Run)
 
 // startInstance runs an attached instance. Callers hold d.mu.
 func (d *Daemon) startInstance(r *running) {
+	d.declare(r.in.cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
 	faults := d.maint.faultsFor(r.in.cfg.Name)

@@ -61,6 +61,10 @@ type instance struct {
 	// lastHeard is when the master was last heard (priority > 0): a
 	// takeover's failover starts there.
 	lastHeard time.Time
+	// failover is why the current takeover is a failover ("" when it is
+	// not: a start-up election); written by the loop at the takeover,
+	// read by the Presenter's report of its end.
+	failover atomic.Pointer[string]
 
 	pres present.Presenter
 	// leftovers are the VIPs an earlier run left that its Presenter took

@@ -36,13 +36,11 @@ func (in *instance) status() control.InstanceStatus {
 		}
 		st.Master = ps
 	}
-	drops := map[string]uint64{}
+	drops := instanceDrops()
 	for k, v := range in.drops {
 		drops[k] = v
 	}
-	if q := in.queued.Load(); q > 0 {
-		drops["queue_full"] = q
-	}
+	drops[queueFull] = in.queued.Load()
 	st.Counters = control.Counters{
 		AdvertsSent:     in.sent,
 		AdvertsReceived: in.received,

@@ -135,6 +135,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 			restarted = append(restarted, name)
 		} else {
 			removed = append(removed, name)
+			d.obs.ForgetInstance(name)
 		}
 	}
 	for name := range d.waiting {
@@ -151,6 +152,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 				continue
 			}
 			r.in.do(context.Background(), r.done, func() { r.in.reconfigure(ic) })
+			d.declare(ic)
 			changed = append(changed, ic.Name)
 			continue
 		}

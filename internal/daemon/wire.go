@@ -60,6 +60,34 @@ func (in *instance) receive(p transport.Packet) {
 
 func (in *instance) drop(r vrrp.DropReason) { in.drops[r.String()]++ }
 
+// linkDropReasons are counted per interface, before a packet reaches an
+// instance; the others per instance.
+var linkDropReasons = []vrrp.DropReason{vrrp.DropTooShort, vrrp.DropUnknownVRID, vrrp.DropMalformedIP}
+
+// queueFull counts packets dropped because the instance's queue was full.
+const queueFull = "queue_full"
+
+// instanceDrops returns every drop reason an instance counts, at 0, so that
+// `vipd status --json` and the metrics show each one from the start.
+func instanceDrops() map[string]uint64 {
+	m := map[string]uint64{queueFull: 0}
+	for _, r := range vrrp.AllDropReasons() {
+		if r != vrrp.DropUnknownVRID && r != vrrp.DropMalformedIP {
+			m[r.String()] = 0
+		}
+	}
+	return m
+}
+
+// linkDrops returns the drop reasons of an interface, at 0.
+func linkDrops() map[string]uint64 {
+	m := make(map[string]uint64, len(linkDropReasons))
+	for _, r := range linkDropReasons {
+		m[r.String()] = 0
+	}
+	return m
+}
+
 func sameAddrs(a, b []netip.Addr) bool {
 	if len(a) != len(b) {
 		return false

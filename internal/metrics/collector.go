@@ -62,6 +62,7 @@ type statusCollector struct {
 	vipsHeld             *prometheus.Desc
 	vipHeld              *prometheus.Desc
 	vipVerificationState *prometheus.Desc
+	vipConflict          *prometheus.Desc
 }
 
 func newStatusCollector(node string, src func() control.Status) *statusCollector {
@@ -107,6 +108,8 @@ func newStatusCollector(node string, src func() control.Status) *statusCollector
 			"Whether the virtual address is present on the interface (1) or not (0).", "vip"),
 		vipVerificationState: d("vipd_vip_verification_state",
 			"Verification state of the virtual address: 1 for the current state, 0 for the others.", "vip", "state"),
+		vipConflict: d("vipd_vip_conflict",
+			"Whether another host answers for the virtual address while this node holds it (1) or not (0).", "vip"),
 	}
 }
 
@@ -117,7 +120,7 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.advertInterval, c.masterAdvertInterval, c.lastTransition,
 		c.transitions, c.advertsSent, c.advertsReceived, c.drops,
 		c.addressMismatch, c.vipsConfigured, c.vipsHeld, c.vipHeld,
-		c.vipVerificationState,
+		c.vipVerificationState, c.vipConflict,
 	} {
 		ch <- d
 	}
@@ -191,6 +194,7 @@ func (c *statusCollector) collectInstance(ch chan<- prometheus.Metric, in *contr
 			held++
 		}
 		gauge(c.vipHeld, boolFloat(v.Held), vip)
+		gauge(c.vipConflict, boolFloat(v.ConflictMAC != ""), vip)
 		if vs, ok := c.verification(v); ok {
 			for _, s := range VerificationStates {
 				gauge(c.vipVerificationState, boolFloat(vs == s), vip, s)

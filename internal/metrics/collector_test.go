@@ -24,7 +24,7 @@ func sampleStatus() control.Status {
 				Master: &control.PeerStatus{Address: "192.0.2.11", Priority: 140, Self: true},
 				VIPs: []control.VIPStatus{
 					{Address: "192.0.2.100/24", Held: true},
-					{Address: "192.0.2.101/24", Held: true},
+					{Address: "192.0.2.101/24", Held: true, ConflictMAC: "02:00:00:00:00:99"},
 				},
 				Counters: control.Counters{
 					AdvertsSent: 1000, AdvertsReceived: 12, Transitions: 2, AddressMismatch: 1,
@@ -111,6 +111,11 @@ vipd_vips_held{family="ipv6",iface="eth0",instance="web6",vrid="43"} 0
 vipd_vip_held{family="ipv4",iface="eth0",instance="web",vip="192.0.2.100",vrid="42"} 1
 vipd_vip_held{family="ipv4",iface="eth0",instance="web",vip="192.0.2.101",vrid="42"} 1
 vipd_vip_held{family="ipv6",iface="eth0",instance="web6",vip="2001:db8::64",vrid="43"} 0
+# HELP vipd_vip_conflict Whether another host answers for the virtual address while this node holds it (1) or not (0).
+# TYPE vipd_vip_conflict gauge
+vipd_vip_conflict{family="ipv4",iface="eth0",instance="web",vip="192.0.2.100",vrid="42"} 0
+vipd_vip_conflict{family="ipv4",iface="eth0",instance="web",vip="192.0.2.101",vrid="42"} 1
+vipd_vip_conflict{family="ipv6",iface="eth0",instance="web6",vip="2001:db8::64",vrid="43"} 0
 `
 
 func TestCollectorExposition(t *testing.T) {

@@ -31,16 +31,21 @@
 //	vipd_vips_held                             VIPs present on the interface
 //	vipd_vip_held{vip}                         1 if this VIP is on the interface (vip: the bare address)
 //	vipd_vip_verification_state{vip,state}     1 for the VIP's verification state (see below)
+//	vipd_vip_conflict{vip}                     1 if another host answers for a VIP held here
 //
 // and vipd_info{node,version} (always 1). The Go runtime and process
 // collectors add go_goroutines, process_open_fds and the like.
 //
-// Recorded as events, labelled instance:
+// Recorded as events, labelled instance, every series declared at 0 when
+// the instance starts ([Metrics.DeclareInstance]) so that it exists from
+// the first scrape:
 //
-//	vipd_failover_duration_seconds             histogram: fault detected → every VIP verified
+//	vipd_failover_duration_seconds{reason}     histogram: previous master last heard → every VIP
+//	                                           verified; takeovers from another master only
+//	                                           (master_down, preempted, resigned), not start-up
 //	vipd_remediation_packets_total{kind}       packets sent to repair a neighbour entry
 //	vipd_misdirected_packets_total{vip}        packets for a VIP seen arriving at a non-owner
-//	vipd_health_check_up{check}                1 if the health check passes
+//	vipd_health_check_up{check}                1 if the health check passes (0 until it does)
 //
 // [Serve] runs the HTTP endpoint: /metrics and a small index page at /.
 package metrics

@@ -29,7 +29,7 @@ func Example() {
 		}
 	}()
 
-	m.ObserveFailover("web", 420*time.Millisecond)
+	m.ObserveFailover("web", metrics.FailoverMasterDown, 420*time.Millisecond)
 	m.RemediationSent("web", "directed", 2)
 	m.HealthCheck("web", "nginx", true)
 }

@@ -21,8 +21,8 @@ var FailoverBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60
 // Metrics is vipd's Prometheus registry: the scrape-time status collector,
 // the event instruments, and the Go and process collectors. Its methods are
 // safe for concurrent use; the event methods (ObserveFailover,
-// RemediationSent, Misdirected, HealthCheck, ForgetInstance) are no-ops on a
-// nil *Metrics.
+// RemediationSent, Misdirected, HealthCheck, DeclareInstance,
+// ForgetInstance) are no-ops on a nil *Metrics.
 type Metrics struct {
 	reg *prometheus.Registry
 
@@ -41,9 +41,9 @@ func New(node string, src func() control.Status) *Metrics {
 		reg: prometheus.NewRegistry(),
 		failover: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "vipd_failover_duration_seconds",
-			Help:    "Time from a fault being detected to every VIP of the instance being verified at this node.",
+			Help:    "Time from the previous master last heard to every VIP of the instance verified at this node, for takeovers from another master (not start-up elections), by reason: master_down, preempted, resigned.",
 			Buckets: FailoverBuckets,
-		}, []string{"instance"}),
+		}, []string{"instance", "reason"}),
 		remediation: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vipd_remediation_packets_total",
 			Help: "Packets sent to repair a neighbour's entry for a VIP, by kind.",
@@ -54,7 +54,7 @@ func New(node string, src func() control.Status) *Metrics {
 		}, []string{"instance", "vip"}),
 		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vipd_health_check_up",
-			Help: "Whether a health check passes (1) or fails (0).",
+			Help: "Whether a health check passes (1) or fails or has not passed yet (0).",
 		}, []string{"instance", "check"}),
 	}
 	m.reg.MustRegister(
@@ -81,14 +81,50 @@ func (m *Metrics) Handler() http.Handler {
 	}))
 }
 
-// ObserveFailover records that instance took over in d: from the fault
-// being detected (Master_Down timer, priority-0 advertisement) to every VIP
-// being verified at this node.
-func (m *Metrics) ObserveFailover(instance string, d time.Duration) {
+// Why a failover happened: the reason label of
+// vipd_failover_duration_seconds.
+const (
+	FailoverMasterDown = "master_down" // the master went silent (Master_Down_Interval)
+	FailoverPreempted  = "preempted"   // this node preempted a lower-priority master
+	FailoverResigned   = "resigned"    // the master resigned (priority 0)
+)
+
+// FailoverReasons lists the reasons, in the order they are declared.
+var FailoverReasons = []string{FailoverMasterDown, FailoverPreempted, FailoverResigned}
+
+// ObserveFailover records that instance took over from another master for
+// reason (a FailoverReasons value) in d: from the previous master last
+// heard to every VIP being verified at this node.
+func (m *Metrics) ObserveFailover(instance, reason string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.failover.WithLabelValues(instance).Observe(d.Seconds())
+	m.failover.WithLabelValues(instance, reason).Observe(d.Seconds())
+}
+
+// DeclareInstance creates the event series of instance at zero, so that
+// they exist from the first scrape (rate() and absent() need them): a
+// failover histogram per reason, remediation packets per kind, misdirected
+// packets per VIP, and each health check (0, "not up", until it passes).
+// Declaring again after a reload adds the new series and leaves the
+// existing ones as they are.
+func (m *Metrics) DeclareInstance(instance string, kinds, vips, checks []string) {
+	if m == nil {
+		return
+	}
+	for _, r := range FailoverReasons {
+		m.failover.WithLabelValues(instance, r)
+	}
+	for _, k := range kinds {
+		m.remediation.WithLabelValues(instance, k)
+	}
+	for _, v := range vips {
+		m.misdirected.WithLabelValues(instance, VIPLabel(v))
+	}
+	for _, c := range checks {
+		// A gauge created here is 0; one already set keeps its value.
+		m.health.WithLabelValues(instance, c)
+	}
 }
 
 // RemediationSent counts n packets of kind (for example "gratuitous",

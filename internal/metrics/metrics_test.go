@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +18,9 @@ import (
 func TestEvents(t *testing.T) {
 	m := New("a", func() control.Status { return control.Status{} })
 
-	m.ObserveFailover("web", 30*time.Millisecond)
-	m.ObserveFailover("web", 1500*time.Millisecond)
-	m.ObserveFailover("web", 2*time.Minute)
+	m.ObserveFailover("web", FailoverMasterDown, 30*time.Millisecond)
+	m.ObserveFailover("web", FailoverMasterDown, 1500*time.Millisecond)
+	m.ObserveFailover("web", FailoverMasterDown, 2*time.Minute)
 	m.RemediationSent("web", "directed", 3)
 	m.RemediationSent("web", "directed", 2)
 	m.RemediationSent("web", "unicast", 0)  // nothing
@@ -31,30 +32,30 @@ func TestEvents(t *testing.T) {
 	m.HealthCheck("web", "disk", false)
 
 	const want = `
-# HELP vipd_failover_duration_seconds Time from a fault being detected to every VIP of the instance being verified at this node.
+# HELP vipd_failover_duration_seconds Time from the previous master last heard to every VIP of the instance verified at this node, for takeovers from another master (not start-up elections), by reason: master_down, preempted, resigned.
 # TYPE vipd_failover_duration_seconds histogram
-vipd_failover_duration_seconds_bucket{instance="web",le="0.05"} 1
-vipd_failover_duration_seconds_bucket{instance="web",le="0.1"} 1
-vipd_failover_duration_seconds_bucket{instance="web",le="0.25"} 1
-vipd_failover_duration_seconds_bucket{instance="web",le="0.5"} 1
-vipd_failover_duration_seconds_bucket{instance="web",le="1"} 1
-vipd_failover_duration_seconds_bucket{instance="web",le="2"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="3"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="5"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="10"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="20"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="30"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="60"} 2
-vipd_failover_duration_seconds_bucket{instance="web",le="+Inf"} 3
-vipd_failover_duration_seconds_sum{instance="web"} 121.53
-vipd_failover_duration_seconds_count{instance="web"} 3
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="0.05"} 1
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="0.1"} 1
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="0.25"} 1
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="0.5"} 1
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="1"} 1
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="2"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="3"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="5"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="10"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="20"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="30"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="60"} 2
+vipd_failover_duration_seconds_bucket{instance="web",reason="master_down",le="+Inf"} 3
+vipd_failover_duration_seconds_sum{instance="web",reason="master_down"} 121.53
+vipd_failover_duration_seconds_count{instance="web",reason="master_down"} 3
 # HELP vipd_remediation_packets_total Packets sent to repair a neighbour's entry for a VIP, by kind.
 # TYPE vipd_remediation_packets_total counter
 vipd_remediation_packets_total{instance="web",kind="directed"} 5
 # HELP vipd_misdirected_packets_total Packets for a VIP seen arriving at this node while another node owns it.
 # TYPE vipd_misdirected_packets_total counter
 vipd_misdirected_packets_total{instance="web",vip="192.0.2.100"} 8
-# HELP vipd_health_check_up Whether a health check passes (1) or fails (0).
+# HELP vipd_health_check_up Whether a health check passes (1) or fails or has not passed yet (0).
 # TYPE vipd_health_check_up gauge
 vipd_health_check_up{check="disk",instance="web"} 0
 vipd_health_check_up{check="nginx",instance="web"} 1
@@ -74,16 +75,58 @@ vipd_health_check_up{check="nginx",instance="web"} 1
 
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
-	m.ObserveFailover("web", time.Second)
+	m.DeclareInstance("web", []string{"directed"}, []string{"192.0.2.1/24"}, []string{"c"})
+	m.ObserveFailover("web", FailoverResigned, time.Second)
 	m.RemediationSent("web", "directed", 1)
 	m.Misdirected("web", "192.0.2.1", 1)
 	m.HealthCheck("web", "c", true)
 	m.ForgetInstance("web")
 }
 
+// TestDeclaredSeriesAtZero: every event series of a declared instance is
+// there at the first scrape, at 0, before anything happened; later events
+// count on from there, and declaring again (a reload) resets nothing.
+func TestDeclaredSeriesAtZero(t *testing.T) {
+	m := New("a", func() control.Status { return control.Status{} })
+	m.DeclareInstance("web", []string{"gratuitous_request", "directed_request"}, []string{"192.0.2.100/24", "192.0.2.101/24"}, []string{"nginx"})
+	names := []string{"vipd_failover_duration_seconds", "vipd_remediation_packets_total",
+		"vipd_misdirected_packets_total", "vipd_health_check_up"}
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, mf := range mfs {
+		if !slices.Contains(names, mf.GetName()) {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			v := mt.GetCounter().GetValue() + mt.GetGauge().GetValue() + float64(mt.GetHistogram().GetSampleCount())
+			if v != 0 {
+				t.Errorf("%s %v = %v at the first scrape, want 0", mf.GetName(), mt.GetLabel(), v)
+			}
+			got[mf.GetName()]++
+		}
+	}
+	for name, want := range map[string]int{names[0]: 3, names[1]: 2, names[2]: 2, names[3]: 1} {
+		if got[name] != want {
+			t.Errorf("%s: %d series at the first scrape, want %d", name, got[name], want)
+		}
+	}
+	m.RemediationSent("web", "directed_request", 2)
+	m.HealthCheck("web", "nginx", true)
+	m.DeclareInstance("web", []string{"gratuitous_request", "directed_request"}, []string{"192.0.2.100/24"}, []string{"nginx"})
+	if v := testutil.ToFloat64(m.remediation.WithLabelValues("web", "directed_request")); v != 2 {
+		t.Errorf("remediation after a second declaration: %v, want 2", v)
+	}
+	if v := testutil.ToFloat64(m.health.WithLabelValues("web", "nginx")); v != 1 {
+		t.Errorf("health after a second declaration: %v, want 1", v)
+	}
+}
+
 func TestRegistryLint(t *testing.T) {
 	m := New("a", sampleStatus)
-	m.ObserveFailover("web", time.Second)
+	m.ObserveFailover("web", FailoverResigned, time.Second)
 	m.RemediationSent("web", "directed", 1)
 	m.Misdirected("web", "192.0.2.100", 1)
 	m.HealthCheck("web", "c", true)
