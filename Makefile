@@ -3,7 +3,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/vipd/vipd/internal/cli.Version=$(VERSION)
 
-.PHONY: build test bench install deps clean
+DEBDIR  ?= dist
+
+.PHONY: build test bench install deps clean man deb
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o vipd ./cmd/vipd
@@ -31,5 +33,18 @@ install:
 	@test -x vipd || { echo "run 'make build' first"; exit 1; }
 	install -D -m 0755 vipd $(DESTDIR)/usr/local/sbin/vipd
 
+# Man pages (vipd(8), vipd-run(8), ...) and bash/zsh/fish completion,
+# generated from the commands' help.
+man:
+	rm -rf build/man build/completion
+	$(GO) run -ldflags "$(LDFLAGS)" ./internal/cli/gendoc -man build/man -completion build/completion
+
+# The Debian package, into $(DEBDIR): a static vipd in /usr/sbin, the man
+# pages, completion, the systemd unit and /etc/vipd/vipd.yaml (a conffile).
+# Installing it starts nothing.
+deb: man
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o vipd ./cmd/vipd
+	contrib/deb/build "$(VERSION)" "$(DEBDIR)"
+
 clean:
-	rm -f vipd
+	rm -rf vipd build $(DEBDIR)
