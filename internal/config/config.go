@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/vipd/vipd/internal/announce"
 )
 
 // Defaults and limits of the file format. The limits are those of the
@@ -17,11 +19,11 @@ const (
 	DefaultPriority       = 100
 	DefaultAdvertInterval = time.Second
 	DefaultVersion        = 3
-	DefaultAnnounceCount  = 2
-	// DefaultAnnounceInterval is a little over one second because Linux
-	// ignores a second neighbour update for the same address within its
-	// locktime (1 s by default), so a second round sent sooner is wasted.
-	DefaultAnnounceInterval = 1100 * time.Millisecond
+	// The announcement schedule's defaults are package announce's, which
+	// says why (rounds 1.1 s apart: Linux ignores a second neighbour
+	// update within its 1 s locktime); defined there only.
+	DefaultAnnounceCount    = announce.DefaultCount
+	DefaultAnnounceInterval = announce.DefaultInterval
 
 	DefaultStateDir      = "/var/lib/vipd"
 	DefaultVerifyPeriod  = 30 * time.Second

@@ -112,15 +112,12 @@ type running struct {
 	srcSeen, srcGone bool
 }
 
-// announceBurst is how many announcement packets may leave back to back
-// at a fixed announce_rate.
-const announceBurst = 50
-
-// pacerBurst is the burst for an announce_rate: announceBurst for a fixed
-// one, the pacer's own for the adaptive default (0).
+// pacerBurst is the pacer's burst for an announce_rate, as NewPacer picks
+// it for a burst of 0: announce.DefaultBurst for a fixed rate, 0 (the
+// pacer's own) for the adaptive default.
 func pacerBurst(rate float64) int {
 	if rate > 0 {
-		return announceBurst
+		return announce.DefaultBurst
 	}
 	return 0
 }
@@ -158,7 +155,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.indexVIPs(opts.Config)
-	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, pacerBurst(opts.Config.AnnounceRate), d.clock, d.log)
+	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, 0, d.clock, d.log) // the pacer's burst for the rate
 	// Open every edge first: a missing interface or privilege fails here,
 	// before any address is touched.
 	var pending []*instance

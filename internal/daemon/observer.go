@@ -3,10 +3,10 @@ package daemon
 import (
 	"time"
 
-	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/fsm"
 	"github.com/vipd/vipd/internal/metrics"
+	"github.com/vipd/vipd/internal/verify"
 )
 
 // Observer receives the measurements that are events rather than state
@@ -55,13 +55,11 @@ func failoverReason(reason fsm.Reason, preempting bool, lastHeard, now time.Time
 // remediationKinds are the repair packets an instance of the family can
 // send (the verifier's ladder), declared at 0 for the metrics.
 func remediationKinds(ipv6 bool) []string {
-	ks := []announce.Kind{announce.KindGratuitousRequest, announce.KindGratuitousReply, announce.KindDirectedRequest, announce.KindUnicastReply}
-	if ipv6 {
-		ks = []announce.Kind{announce.KindUnsolicitedNA, announce.KindNeighborSolicit, announce.KindUnicastNA}
-	}
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = k.String()
+	var out []string
+	for _, s := range verify.Ladder {
+		for _, k := range s.Kinds(ipv6) {
+			out = append(out, k.String())
+		}
 	}
 	return out
 }

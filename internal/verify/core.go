@@ -557,8 +557,9 @@ func (c *core) resolve(now time.Time, ti int) {
 // schedules what must come first.
 func (c *core) remediate(now time.Time, i int) {
 	pr := &c.pairs[i]
+	_, more := nextRung(pr.level)
 	switch {
-	case pr.level >= numSteps-1:
+	case !more:
 		// The whole ladder went unanswered: wait, probe, and climb again.
 		pr.climbs++
 		pr.level = StepNone
@@ -578,7 +579,7 @@ func (c *core) remediate(now time.Time, i int) {
 
 func (c *core) sendStep(now time.Time, i int) {
 	pr := &c.pairs[i]
-	pr.level++
+	pr.level, _ = nextRung(pr.level) // remediate checked there is one
 	pr.attempts++
 	pr.queued++
 	pr.lastStep = pr.level

@@ -482,7 +482,7 @@ func TestOnlyAfterTakeover(t *testing.T) {
 	tm := Timing{Period: 100 * 365 * 24 * time.Hour}
 	w := newWorld(t, tm, false, []netip.Addr{vip}, []netip.Addr{gw4}, primary4, primary6)
 	r := w.routers[gw4]
-	for s := StepGratuitous; s < numSteps; s++ {
+	for _, s := range Ladder {
 		r.setIgnore(s, vip)
 	}
 	w.takeover()

@@ -33,7 +33,7 @@ func TestLadderRandomized(t *testing.T) {
 			r.loss = func() bool { return rng.IntN(100) < lossPct }
 			for _, v := range vips {
 				ok := false
-				for s := StepGratuitous; s < numSteps; s++ {
+				for _, s := range Ladder {
 					if rng.IntN(2) == 0 {
 						r.setIgnore(s, v)
 					} else {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vipd/vipd/internal/announce"
@@ -75,9 +76,26 @@ const (
 	// only, or an unsolicited Neighbor Advertisement with Override sent to
 	// the target only.
 	StepUnicast
-
-	numSteps
 )
+
+// Ladder is the remediation ladder: the rungs a stale pair climbs, in
+// order, one per missed probe. After the last it waits (with backoff) and
+// climbs again from the first. The order is the policy: the cheapest and
+// least intrusive first.
+var Ladder = []Step{StepGratuitous, StepDirected, StepUnicast}
+
+// nextRung returns the rung after s (the first one after StepNone), and
+// false when s is the last.
+func nextRung(s Step) (Step, bool) {
+	if s == StepNone {
+		return Ladder[0], true
+	}
+	i := slices.Index(Ladder, s)
+	if i < 0 || i+1 >= len(Ladder) {
+		return StepNone, false
+	}
+	return Ladder[i+1], true
+}
 
 // String returns the family-neutral name of the step.
 func (s Step) String() string {
