@@ -120,9 +120,9 @@ func (in *instance) report(r present.Report) {
 		if reason != "" {
 			in.obs.ObserveFailover(in.name, reason, r.Duration)
 		}
-		in.log.Info("every VIP verified at the upstream", "since_master_last_heard", d)
+		in.log.Info("every VIP verified at the upstream", "since_master_last_heard", d, "failover", reason)
 		in.publish(control.Event{Type: control.EventVerify, Instance: in.name, Message: "all VIPs verified",
-			Fields: map[string]string{"failover": d.String()}})
+			Fields: map[string]string{"failover": d.String(), "reason": reason}})
 	case present.Verify:
 		in.verifyEvent(r.Event)
 	}
