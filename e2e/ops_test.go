@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -345,8 +346,17 @@ func TestIntegrationOpsMetrics(t *testing.T) {
 	if !ok {
 		t.Fatal("no vipd_transitions_total before the failover")
 	}
-	if n, ok := m.get("vipd_failover_duration_seconds_count", inst); ok && n != 0 {
-		t.Errorf("failover histogram count %v before any failover", n)
+	// Every failover reason's series is there from the start, at 0:
+	// start-up elections are not failovers.
+	for _, r := range []string{"master_down", "preempted", "resigned"} {
+		if n, ok := m.get("vipd_failover_duration_seconds_count", with("reason", r)); !ok || n != 0 {
+			t.Errorf("failover histogram count{reason=%s} %v (present %v) before any failover, want 0", r, n, ok)
+		}
+	}
+	for _, name := range []string{"vipd_remediation_packets_total", "vipd_misdirected_packets_total", "vipd_vip_conflict"} {
+		if n, ok := m.get(name, inst); !ok || n != 0 {
+			t.Errorf("%s %v (present %v) before anything happened, want 0", name, n, ok)
+		}
 	}
 	evB := nb.subscribe(t)
 
@@ -366,7 +376,8 @@ func TestIntegrationOpsMetrics(t *testing.T) {
 	})
 	flipped := time.Since(fault)
 	trDuring, _ := m.get("vipd_transitions_total", inst)
-	countDuring, _ := m.get("vipd_failover_duration_seconds_count", inst)
+	down := with("reason", "master_down")
+	countDuring, _ := m.get("vipd_failover_duration_seconds_count", down)
 	t.Logf("during: %d scrapes; state MASTER seen %v after the fault; transitions %v → %v; failover histogram count %v",
 		scrapes, flipped.Round(time.Millisecond), trBefore, trDuring, countDuring)
 	if trDuring <= trBefore {
@@ -379,12 +390,12 @@ func TestIntegrationOpsMetrics(t *testing.T) {
 	// After: every VIP verified at the router completes the failover.
 	waitFor(t, "failover histogram count >= 1", 10*time.Second, func() bool {
 		m, err = scrape(b, addr)
-		n, _ := m.get("vipd_failover_duration_seconds_count", inst)
+		n, _ := m.get("vipd_failover_duration_seconds_count", down)
 		return err == nil && n >= 1
 	})
-	sum, _ := m.get("vipd_failover_duration_seconds_sum", inst)
-	count, _ := m.get("vipd_failover_duration_seconds_count", inst)
-	inf, _ := m.get("vipd_failover_duration_seconds_bucket", with("le", "+Inf"))
+	sum, _ := m.get("vipd_failover_duration_seconds_sum", down)
+	count, _ := m.get("vipd_failover_duration_seconds_count", down)
+	inf, _ := m.get("vipd_failover_duration_seconds_bucket", with("reason", "master_down", "le", "+Inf"))
 	verified := evB.wait(t, "B's 'all VIPs verified' event", 5*time.Second, func(e control.Event) bool {
 		return e.Type == control.EventVerify && e.Message == "all VIPs verified"
 	})
@@ -564,14 +575,19 @@ func TestIntegrationOpsReload(t *testing.T) {
 		t.Errorf("vipd reload of a broken file: %v, want exit status 1", err)
 	}
 	t.Logf("vipd reload of a broken file: %v: %s%s", err, out, strings.TrimSpace(errOut))
-	for _, want := range []string{"vrid: must be 1..255, got 300", "advert_interval", "line "} {
-		if !strings.Contains(errOut, want) {
-			t.Errorf("vipd reload's error does not mention %q: %s", want, errOut)
+	// Like vipd check: FILE:LINE:COL: PATH: MESSAGE, one line each.
+	for _, want := range []string{
+		`(?m)^vipd: reload rejected; the running configuration is unchanged:$`,
+		`(?m)^/\S+\.yaml:\d+:\d+: instances\[\d\]\.vrid: must be 1\.\.255, got 300$`,
+		`(?m)^/\S+\.yaml:\d+:\d+: instances\[\d\]\.advert_interval: `,
+	} {
+		if !regexp.MustCompile(want).MatchString(errOut) {
+			t.Errorf("vipd reload's error does not match %q: %s", want, errOut)
 		}
 	}
 	rej := ev.wait(t, "rejected reload event", 5*time.Second, reloadEvent(r3, "rejected"))
-	if !strings.Contains(rej.Message, "300") {
-		t.Errorf("rejected reload event: %q", rej.Message)
+	if !strings.Contains(rej.Message, "got 300") || strings.Contains(rej.Message, "\n") || rej.Fields["trigger"] != "vipd reload" {
+		t.Errorf("rejected reload event: %q %v", rej.Message, rej.Fields)
 	}
 	// And on SIGHUP.
 	r4 := time.Now()
@@ -585,6 +601,9 @@ func TestIntegrationOpsReload(t *testing.T) {
 	}
 	if statusShape(after) != statusShape(before) || after.PID != before.PID {
 		t.Errorf("status changed by a rejected reload:\nbefore:\n%safter:\n%s", statusShape(before), statusShape(after))
+	}
+	if lr := after.LastReload; lr == nil || lr.Result != control.ReloadRejected || lr.Trigger != "SIGHUP" || len(lr.Errors) != 2 || lr.Time.Before(r4) {
+		t.Errorf("status's last reload after the SIGHUP: %+v", lr)
 	}
 	if !hasAll(t, a, all) {
 		t.Error("A lost VIPs on a rejected reload")
