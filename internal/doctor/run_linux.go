@@ -71,6 +71,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		ifi, err := net.InterfaceByName(name)
 		if err != nil {
 			j.err = fmt.Sprintf("interface %s: %v", name, err)
+			j.missing = true
 			continue
 		}
 		vips := append(append([]netip.Addr(nil), j.v4...), j.v6...)
@@ -137,7 +138,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			ob := Observation{Instance: in.Name, Interface: in.Interface, VIP: p, Daemon: views[VIPKey{in.Name, a}]}
 			switch {
 			case j.ifi == nil:
-				ob.AnswerErr, ob.CheckErr = j.err, j.err
+				ob.AnswerErr, ob.CheckErr, ob.NoInterface = j.err, j.err, j.missing
 			default:
 				ob.OurMAC = j.ifi.HardwareAddr
 				ob.Held = j.assigned[a]
@@ -171,6 +172,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 type ifaceJob struct {
 	ifi      *net.Interface // nil when it could not be read (err)
 	err      string
+	missing  bool // no interface of that name
 	assigned map[netip.Addr]bool
 	p4       netip.Addr
 	v4, v6   []netip.Addr

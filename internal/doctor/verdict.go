@@ -108,6 +108,8 @@ type Observation struct {
 	// run; Answers is then empty.
 	Answers   []net.HardwareAddr
 	AnswerErr string
+	// NoInterface: Interface does not exist on this node.
+	NoInterface bool
 	// Targets are verify.Check's results for the VIP, one per target; only
 	// for a VIP held here. CheckErr is set when Check could not run.
 	Targets  []verify.VIPStatus
@@ -196,6 +198,10 @@ func Judge(o Observation) Finding {
 		f.Verdict = Conflict
 		f.Reason = fmt.Sprintf("%s all answer %s for %s: duplicate owners", macList(others), proto, vip)
 		f.Fix = fmt.Sprintf("keep %s only on the VRRP master: remove it from the other hosts (ip addr del %s dev IFACE); vipd status on each node shows the master", vip, o.VIP)
+	case o.NoInterface:
+		f.Verdict = Unverifiable
+		f.Reason = "interface " + o.Interface + " does not exist on this node: " + o.AnswerErr
+		f.Fix = "create the interface or correct instance " + o.Instance + "'s interface: in the configuration; vipd run refuses a missing interface unless the instance sets wait_for_interface: true"
 	case !o.Held && o.AnswerErr != "":
 		f.Verdict = Unverifiable
 		f.Reason = "this node does not hold it, and who does could not be probed: " + o.AnswerErr

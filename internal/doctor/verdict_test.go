@@ -69,6 +69,9 @@ func TestJudge(t *testing.T) {
 		{name: "held, target undecided", obs: held(vip4, target(vip4, rtr4, verify.Unknown)), want: Unverifiable},
 		{name: "held, no target", obs: held(vip4, verify.VIPStatus{VIP: vip4.Addr(), State: verify.Unverifiable}), want: Unverifiable,
 			reason: "no upstream target", fix: "verify.targets"},
+		{name: "interface missing", obs: with(base(vip4), func(o *Observation) {
+			o.AnswerErr, o.CheckErr, o.NoInterface = "interface eth0: no such network interface", "interface eth0: no such network interface", true
+		}), want: Unverifiable, reason: "interface eth0 does not exist on this node", fix: "wait_for_interface: true"},
 		{name: "held, check failed", obs: with(held(vip4), func(o *Observation) { o.CheckErr = "operation not permitted" }),
 			want: Unverifiable, reason: "operation not permitted"},
 		{name: "held, another MAC answers", obs: with(held(vip4, target(vip4, rtr4, verify.Verified)), func(o *Observation) {
