@@ -65,7 +65,8 @@ Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 			}
 			cfg, err := config.Load(path)
 			if err != nil {
-				return configError{fmt.Errorf("%w (run 'vipd check --config %s' for every error)", err, path)}
+				// As vipd check prints it: FILE:LINE:COL: PATH: MESSAGE.
+				return configError{fmt.Errorf("configuration rejected:\n%s", strings.Join(config.Lines(path, err), "\n"))}
 			}
 			if missing := missingCaps(); missing != "" {
 				return missingCapsError{missing}

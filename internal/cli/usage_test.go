@@ -193,3 +193,14 @@ func TestJSONLogsNameStates(t *testing.T) {
 		}
 	}
 }
+
+// TestRunRejectsABrokenConfigLikeCheck: vipd run names each problem as
+// vipd check does, before touching anything.
+func TestRunRejectsABrokenConfigLikeCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vipd.yaml")
+	os.WriteFile(path, []byte("node: a\ninstances:\n  - name: web\n    interface: eth0\n    vrid: 42\n    vips: [192.0.2.100/24, 192.0.2.101/24\n    priority: 100\n"), 0o644)
+	code, _, stderr := runCLI(t, "run", "--config", path)
+	if want := path + ":6:11: YAML syntax: '[' is never closed"; code != 1 || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr %q, want exit 1 and %q", code, stderr, want)
+	}
+}
