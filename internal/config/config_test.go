@@ -379,6 +379,7 @@ func TestParseErrors(t *testing.T) {
 		{"tab indentation", "instances:\n\t- name: web\n", []wantErr{{2, "tab in indentation: YAML indents with spaces only"}}},
 		{"tab deeper", "instances:\n  - name: web\n\tinterface: eth0\n", []wantErr{{3, "tab in indentation"}}},
 		{"unclosed flow list", "instances: [\n", []wantErr{{1, "YAML syntax: "}}},
+		{"flow list closed by a brace", "node: a\ninstances: [}\n", []wantErr{{2, "YAML syntax: '[' is never closed"}}},
 		{"unclosed flow list mid-file: at its bracket", base + "    notify: [a, b\n    priority: 100\n", []wantErr{{7, "YAML syntax: '[' is never closed"}}},
 		{"unclosed flow mapping mid-file: at its brace", base + "    announce: {count: 2\n    priority: 100\n", []wantErr{{7, "YAML syntax: '{' is never closed"}}},
 		{"block list broken: the line after the list's start", "node: a\ninstances:\n  - name: web\n   vrid: 3\n", []wantErr{{3, "YAML syntax: did not find expected '-' indicator"}}},

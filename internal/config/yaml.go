@@ -144,7 +144,8 @@ func unclosedFlow(data []byte, open byte) (line, col int) {
 				quote = r
 			case (r == '[' || r == '{') && strings.ContainsRune(" :-,[{", prev):
 				stack = append(stack, mark{byte(r), n, c})
-			case (r == ']' || r == '}') && len(stack) > 0:
+			case r == ']' && len(stack) > 0 && stack[len(stack)-1].c == '[',
+				r == '}' && len(stack) > 0 && stack[len(stack)-1].c == '{':
 				stack = stack[:len(stack)-1]
 			}
 			if r != ' ' && r != '\t' && r != '\n' && r != '\r' {
