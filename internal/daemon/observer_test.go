@@ -89,3 +89,15 @@ func (r *declared) check(t *testing.T, instance string, kinds []string) {
 		t.Errorf("declared kinds of %s: %v, want %v", instance, got, kinds)
 	}
 }
+
+// nonZeroDrops keeps the drop counters that counted something: status
+// lists every reason, at 0 until it happens.
+func nonZeroDrops(m map[string]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -347,8 +347,9 @@ func TestWatcherMisdirected(t *testing.T) {
 	log := r.logged()
 	for _, s := range []string{
 		"level=WARN",
-		"upstream 0a:00:00:00:00:01 still sends 192.0.2.101 here; owner is node b (02:00:00:00:00:0b)",
+		`msg="watch: an upstream still sends a VIP's traffic here; told it the owner's MAC" iface=eth0 vip=192.0.2.101 src_mac=0a:00:00:00:00:01`,
 		"src_ip=198.51.100.10",
+		"owner=b owner_mac=02:00:00:00:00:0b",
 		"watch: repair sent",
 	} {
 		if !strings.Contains(log, s) {
@@ -396,7 +397,7 @@ func TestWatcherProbeConflict(t *testing.T) {
 	if c := r.w.Conflicts(); len(c) != 1 || c[0].Count != 2 {
 		t.Fatalf("conflicts %+v", c)
 	}
-	if !strings.Contains(r.logged(), "level=ERROR") || !strings.Contains(r.logged(), "duplicate owner: 02:00:00:00:00:0c also claims 192.0.2.101") {
+	if !strings.Contains(r.logged(), "level=ERROR") || !strings.Contains(r.logged(), `msg="watch: duplicate owner: another host claims a VIP held here" iface=eth0 vip=192.0.2.101 mac=02:00:00:00:00:0c`) {
 		t.Errorf("log:\n%s", r.logged())
 	}
 	r.armed(t, timeZero.Add(2*time.Second))
