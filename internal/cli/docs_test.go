@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestManPages: vipd(8) and one page per command, each with its help.
@@ -16,8 +18,20 @@ func TestManPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := map[string]string{"vipd.8": "vipd moves virtual IP addresses"}
-	for _, c := range newRoot(io.Discard, io.Discard).Commands() {
-		pages["vipd-"+c.Name()+".8"] = c.Short
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() && !sub.IsAdditionalHelpTopicCommand() {
+				pages[strings.ReplaceAll(sub.CommandPath(), " ", "-")+".8"] = sub.Short
+				walk(sub)
+			}
+		}
+	}
+	walk(newRoot(io.Discard, io.Discard))
+	for _, must := range []string{"vipd-run.8", "vipd-status.8", "vipd-reload.8", "vipd-check.8"} {
+		if _, ok := pages[must]; !ok {
+			t.Errorf("no page %s planned", must)
+		}
 	}
 	for name, want := range pages {
 		b, err := os.ReadFile(filepath.Join(dir, name))

@@ -143,9 +143,18 @@ Exit status: 0 on success, 1 on error, 2 on bad usage.`,
 		}
 		return usageError(cmd, "unknown command %q%s", args[0], hint)
 	}
-	for _, c := range root.Commands() {
-		c.Args = usageArgs(c.Args)
+	// cobra adds help and completion when it runs; added now, their
+	// arguments are checked like the others'.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	var wrap func(c *cobra.Command)
+	wrap = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			sub.Args = usageArgs(sub.Args)
+			wrap(sub)
+		}
 	}
+	wrap(root)
 	return root
 }
 

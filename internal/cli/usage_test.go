@@ -45,6 +45,7 @@ func TestUsageErrorsExit2Everywhere(t *testing.T) {
 		{"lab", "--vips", "0"},
 		{"lab", "--vips", "-3"},
 		{"lab", "--runs", "0"},
+		{"completion", "bash", "extra"},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != 2 {
