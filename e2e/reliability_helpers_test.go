@@ -147,7 +147,7 @@ func (n relNode) state(name string) string {
 // maintenance turns maintenance mode on or off for every instance.
 func (n relNode) maintenance(on bool) {
 	n.t.Helper()
-	resp, err := n.call("maintenance", map[string]bool{"on": on})
+	resp, err := n.call(control.CommandMaintenance, map[string]bool{"on": on})
 	if err == nil {
 		err = resp.Err()
 	}

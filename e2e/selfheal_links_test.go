@@ -579,7 +579,7 @@ func TestIntegrationLinkFlapMaster(t *testing.T) {
 		t.Helper()
 		writeConfig(t, s.nb.vipdNode, s.config("b", prio))
 		at := time.Now()
-		resp, err := s.nb.call("reload", nil)
+		resp, err := s.nb.call(control.CommandReload, nil)
 		if err == nil {
 			err = resp.Err()
 		}
