@@ -88,12 +88,64 @@ func newVipdNode(t *testing.T, h *labnet.Host, config string) *vipdNode {
 	}
 	t.Cleanup(func() {
 		n.kill()
+		b, _ := os.ReadFile(n.log)
+		// Every e2e run checks that no log line carries a key twice.
+		for i, l := range duplicateKeyLines(b) {
+			if i == 5 {
+				t.Errorf("... and more lines with a key twice")
+				break
+			}
+			t.Errorf("vipd on %s logged a key twice: %s", h.Name, l)
+		}
 		if t.Failed() {
-			b, _ := os.ReadFile(n.log)
 			t.Logf("vipd log of %s:\n%s", h.Name, b)
 		}
 	})
 	return n
+}
+
+// duplicateKeyLines returns the lines of a text (logfmt) log that carry a
+// key twice, e.g. "instance=web ... instance=web". Quoted values may hold
+// anything.
+func duplicateKeyLines(b []byte) []string {
+	var bad []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "time=") {
+			continue // not a log line (a race report, a panic)
+		}
+		seen := map[string]bool{}
+		for rest := l; rest != ""; {
+			rest = strings.TrimLeft(rest, " ")
+			eq := strings.IndexByte(rest, '=')
+			sp := strings.IndexByte(rest, ' ')
+			if eq < 0 || (sp >= 0 && sp < eq) {
+				break // not key=value: give up on this line
+			}
+			k := rest[:eq]
+			if seen[k] {
+				bad = append(bad, l)
+				break
+			}
+			seen[k] = true
+			rest = rest[eq+1:]
+			if strings.HasPrefix(rest, `"`) {
+				// A quoted value: up to the unescaped closing quote.
+				i := 1
+				for i < len(rest) && rest[i] != '"' {
+					if rest[i] == '\\' {
+						i++
+					}
+					i++
+				}
+				rest = rest[min(i+1, len(rest)):]
+			} else if sp := strings.IndexByte(rest, ' '); sp >= 0 {
+				rest = rest[sp:]
+			} else {
+				rest = ""
+			}
+		}
+	}
+	return bad
 }
 
 func (n *vipdNode) start() {
@@ -224,4 +276,16 @@ func holdsNone(t *testing.T, h *labnet.Host, addrs []netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// TestDuplicateKeyLines checks the log scanner itself (no root needed).
+func TestDuplicateKeyLines(t *testing.T) {
+	log := `time=2026-12-06T22:46:53.715Z level=INFO msg="a b=c instance=x" instance=web vrid=42
+time=2026-12-06T22:46:53.715Z level=INFO msg=x instance=web iface=eth0 err="quoted \"instance=web\" x" iface=eth0
+not a log line instance=a instance=a
+time=2026-12-06T22:46:53.715Z level=WARN msg="ok" err=""`
+	got := duplicateKeyLines([]byte(log))
+	if len(got) != 1 || !strings.Contains(got[0], "msg=x") {
+		t.Fatalf("%q", got)
+	}
 }
