@@ -143,8 +143,20 @@ Exit status: 0 on success, 1 on error, 2 on bad usage.`,
 		}
 		return usageError(cmd, "unknown command %q%s", args[0], hint)
 	}
-	// cobra adds help and completion when it runs; added now, their
-	// arguments are checked like the others'.
+	// help for an unknown command is a usage error too.
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError(c.Root(), "help: unknown command %q", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	})
+	// cobra adds completion when it runs; added now, its arguments are
+	// checked like the others'.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	var wrap func(c *cobra.Command)

@@ -46,6 +46,7 @@ func TestUsageErrorsExit2Everywhere(t *testing.T) {
 		{"lab", "--vips", "-3"},
 		{"lab", "--runs", "0"},
 		{"completion", "bash", "extra"},
+		{"help", "bogus"},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != 2 {
