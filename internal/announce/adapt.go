@@ -11,9 +11,10 @@ import "time"
 // packets/s drops 1−R/S of what is sent at S, nearly everything when S is
 // far above R, while random loss drops the same share at any rate and
 // slowing down would not help it. So a window of outcomes whose loss share
-// is above MaxLoss cuts the rate to twice what got through (2·S·(1−loss):
-// just above a policer's R, where repairs still fill it), at most once per
-// CutGap; a lower share keeps the rate, and the repairs of what a lossy
+// is above MaxLoss cuts the rate to what got through (S·(1−loss): about a
+// policer's R, where what is sent gets through; an estimate from VIPs
+// announced with several frames each is higher, and the next window cuts
+// again), at most once per CutGap; a lower share keeps the rate, and the repairs of what a lossy
 // path dropped go out at full speed. The rate doubles again after each
 // RaiseAfter without a cut, up to AutoMaxRate. A send that fails (a full
 // transmit queue) halves it.
@@ -97,7 +98,7 @@ func (c *rateControl) judge(now time.Time) bool {
 		// what a lossy path, not a policer, does.
 		return false
 	}
-	return c.set(now, 2*c.rate*float64(n-lost)/float64(n))
+	return c.set(now, c.rate*float64(n-lost)/float64(n))
 }
 
 // cut halves the rate at now (a failed send), unless it was cut less than

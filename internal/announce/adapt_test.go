@@ -28,33 +28,32 @@ func window(c *rateControl, at time.Time, lost, delivered int) bool {
 }
 
 // TestRateControlPolicer: a window where most VIPs were lost (what a
-// policer far below the rate does) cuts the rate to twice what got
-// through; outcomes within CutGap of a cut are not held against the new
+// policer far below the rate does) cuts the rate to what got through; outcomes within CutGap of a cut are not held against the new
 // rate; the rate doubles back after RaiseAfter without a cut.
 func TestRateControlPolicer(t *testing.T) {
 	c := newRateControl(0)
 	if !c.adaptive || c.rate != AutoMaxRate {
 		t.Fatalf("start %+v", c)
 	}
-	// 31 of 32 stale: 2 * 20000 * 1/32 = 1250, once the window closes.
+	// 31 of 32 stale: 20000 * 1/32 = 625, once the window closes.
 	if feed(&c, tRC, 31, 1) || c.rate != AutoMaxRate {
 		t.Fatalf("judged a window younger than CutGap: %v", c.rate)
 	}
-	if !c.raise(tRC.Add(CutGap)) || c.rate != 1250 {
-		t.Fatalf("after 31 of 32 lost: %v, want 1250", c.rate)
+	if !c.raise(tRC.Add(CutGap)) || c.rate != 625 {
+		t.Fatalf("after 31 of 32 lost: %v, want 625", c.rate)
 	}
 	cutAt := tRC.Add(CutGap)
 	// The outcomes of frames sent before the cut keep coming: ignored.
-	if feed(&c, cutAt.Add(CutGap/2), 64, 0) || c.rate != 1250 {
+	if feed(&c, cutAt.Add(CutGap/2), 64, 0) || c.rate != 625 {
 		t.Fatalf("cut again within CutGap: %v", c.rate)
 	}
-	// At the new rate, 3 of 4 lost: 2 * 1250 / 4 = 625.
-	if !window(&c, cutAt.Add(CutGap), 24, 8) || c.rate != 625 {
-		t.Fatalf("second cut: %v, want 625", c.rate)
+	// At the new rate, 3 of 4 lost: 625 / 4 = 156.25.
+	if !window(&c, cutAt.Add(CutGap), 24, 8) || c.rate != 156.25 {
+		t.Fatalf("second cut: %v, want 156.25", c.rate)
 	}
 	// Half lost, or just below MaxLoss: what a lossy path does; the
 	// rate stays.
-	if window(&c, cutAt.Add(4*CutGap), 16, 16) || window(&c, cutAt.Add(6*CutGap), 22, 10) || c.rate != 625 {
+	if window(&c, cutAt.Add(4*CutGap), 16, 16) || window(&c, cutAt.Add(6*CutGap), 22, 10) || c.rate != 156.25 {
 		t.Fatalf("cut on half lost: %v", c.rate)
 	}
 	// Everything lost many times over: down to the floor, not below.
@@ -112,12 +111,12 @@ func TestRateControlSmallWindows(t *testing.T) {
 	if window(&c, tRC, 1, 0) || c.rate != AutoMaxRate {
 		t.Fatalf("one stale VIP cut the rate to %v", c.rate)
 	}
-	// 9 of 10 lost: 2 * 20000 / 10 = 4000.
+	// 9 of 10 lost: 20000 / 10 = 2000.
 	if feed(&c, tRC.Add(2*CutGap), 9, 1) {
 		t.Fatal("judged a young window")
 	}
-	if !c.raise(tRC.Add(3*CutGap)) || c.rate != 4000 {
-		t.Fatalf("window of 10 judged by raise: %v, want 4000", c.rate)
+	if !c.raise(tRC.Add(3*CutGap)) || c.rate != 2000 {
+		t.Fatalf("window of 10 judged by raise: %v, want 2000", c.rate)
 	}
 }
 

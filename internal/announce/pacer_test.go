@@ -778,7 +778,7 @@ func TestPacerAdaptive(t *testing.T) {
 	}
 	r.clk.Advance(announce.CutGap)
 	r.p.Delivered() // 30 of 33 lost
-	if rate, want := r.p.Rate(), 2.0*announce.AutoMaxRate*3/33; rate != want {
+	if rate, want := r.p.Rate(), announce.AutoMaxRate*3/33.0; rate != want {
 		t.Fatalf("rate after 30 of 33 stale: %v, want %v", rate, want)
 	}
 	rate := r.p.Rate()
