@@ -17,7 +17,7 @@ import (
 // maxOutput bounds the output a proc keeps (its tail); maxMarks the time
 // stamps kept per watched string.
 const (
-	maxOutput = 1 << 20
+	maxOutput = 8 << 20
 	maxMarks  = 1000
 )
 

@@ -21,11 +21,15 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.mu.Unlock()
 	if p.waitRound != 0 && roundDone >= p.waitRound {
 		// The takeover's first round is on the wire: probe now, verify
-		// once the upstream had a moment to process the burst — as long
-		// again as the burst took, and verifySettle.
+		// once the upstream had a moment to work through its backlog.
+		// (The round's length is mostly the adds and the pacing, which
+		// the upstream does not wait for: it processed each frame as it
+		// came.)
 		p.waitRound = 0
+		took := now.Sub(p.announcedAt)
+		p.log.Info("takeover announced: every VIP's first round is on the wire", "vips", len(w.set.VIPs), "took", took)
 		if !p.verifyAt.IsZero() {
-			p.verifyAt = now.Add(verifySettle + now.Sub(p.announcedAt))
+			p.verifyAt = now.Add(verifySettle + took/10)
 		}
 		if !p.probeAt.IsZero() {
 			p.probeAt = now
@@ -193,9 +197,12 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 			p.log.Error("cannot add VIPs", "err", err)
 			p.deps.Report(AddFailed{Err: err})
 		} else {
+			// confirmWait counts from the end of the adds: thousands of
+			// them take a second, and their events come after.
+			added := p.deps.Clock.Now()
 			for _, pfx := range pl.add {
 				s := state(pfx)
-				s.state, s.at, s.unexpected = stAdding, now, false
+				s.state, s.at, s.unexpected = stAdding, added, false
 			}
 			if len(pl.restored) > 0 {
 				p.restore(pl.restored)
@@ -355,10 +362,11 @@ func probeSample(vips []netip.Addr) []netip.Addr {
 	return out
 }
 
-// verifySettle is the pause between a takeover's first round leaving and
-// its verification: an upstream still working through thousands of
-// announcements would answer the first probes the old way.
-const verifySettle = 100 * time.Millisecond
+// verifySettle (and a tenth of the time the first round took) is the
+// pause between a takeover's first round leaving and its verification: an
+// upstream still working through thousands of announcements would answer
+// the first probes the old way, and the VIPs would look stale.
+const verifySettle = 150 * time.Millisecond
 
 // roundSlack bounds the wait for the pacer's report of a first round
 // beyond twice its estimate.
