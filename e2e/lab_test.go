@@ -5,15 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/lab"
 	"github.com/vipd/vipd/internal/testutil"
 )
@@ -22,10 +25,26 @@ import (
 // test when the command fails or leaves any of its namespaces behind.
 func runLab(t *testing.T, timeout time.Duration, args ...string) *lab.Report {
 	t.Helper()
+	return runLabWith(t, vipdBin, timeout, args...)
+}
+
+// releaseBin is vipd built without the race detector, for comparisons of
+// speed with keepalived; built once, on first use.
+var releaseBin = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(filepath.Dir(vipdBin), "vipd-release")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/vipd").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build vipd without -race: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func runLabWith(t *testing.T, bin string, timeout time.Duration, args ...string) *lab.Report {
+	t.Helper()
 	testutil.RequireRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, vipdBin, append(append([]string{"lab"}, args...), "--json")...)
+	cmd := exec.CommandContext(ctx, bin, append(append([]string{"lab"}, args...), "--json")...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -135,50 +154,67 @@ func TestIntegrationLabStickyCompare(t *testing.T) {
 }
 
 // TestIntegrationLabScale fails over 4096 VIPs with 1 s advertisements
-// behind a plain router: every VIP answers the client again, the worst
-// within a bound relative to the configuration: the first announcement
-// round (8192 frames at the lab's announce_rate), one advertisement
-// interval, one client probe interval, and 2 s of slack for a busy CI
-// machine. (The fast-path issue tightens this against keepalived in the
-// same run.)
+// behind a plain router, vipd and keepalived in the same run: every VIP
+// answers vipd's client again, and vipd's median and worst outage after
+// the takeover are within keepalived's, with slack for a busy CI machine
+// (a quarter more, and two client probe intervals). The lab's sweep holds
+// vipd to keepalived's + 5 % on a quiet machine (docs/benchmarks.md).
 func TestIntegrationLabScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("4096 VIPs: not in -short")
 	}
-	rep := runLab(t, 5*time.Minute, "--router", "plain", "--vips", "4096", "--advert", "1s", "--watch", "20s")
-	v := rep.Impl(lab.Vipd)
-	if v == nil || len(v.Runs) != 1 {
-		t.Fatalf("no vipd run: %+v", rep.Impls)
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Fatal("keepalived is not installed (.ci/run installs it): the comparison needs it")
 	}
-	r := v.Runs[0]
-	t.Logf("%s; takeover %.0fms, probe interval %.1fms, announce_rate %v", v.SummaryLine(), r.TakeoverMS, r.ProbeIntervalMS, rep.AnnounceRate)
-	rate := rep.AnnounceRate
-	if rate == 0 { // the daemon's adaptive default starts at full speed
-		rate = announce.AutoMaxRate
+	// The race detector slows vipd several times over: compare the
+	// binary an operator runs.
+	bin, err := releaseBin()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r.Total != 4096 || r.Recovered != 4096 {
-		t.Errorf("recovered %d/%d, want 4096/4096", r.Recovered, r.Total)
+	rep := runLabWith(t, bin, 8*time.Minute, "--router", "plain", "--vips", "4096", "--advert", "1s", "--watch", "20s", "--compare", "keepalived")
+	v, k := rep.Impl(lab.Vipd), rep.Impl(lab.Keepalived)
+	if v == nil || len(v.Runs) != 1 || k == nil || len(k.Runs) != 1 {
+		t.Fatalf("want one run of each: %+v", rep.Impls)
 	}
-	if r.TakeoverMS < 0 {
+	vr, kr := v.Runs[0], k.Runs[0]
+	t.Logf("%s; takeover %.0fms, probe interval %.1fms", v.SummaryLine(), vr.TakeoverMS, vr.ProbeIntervalMS)
+	t.Logf("%s; takeover %.0fms", k.SummaryLine(), kr.TakeoverMS)
+	if vr.Total != 4096 || vr.Recovered != 4096 {
+		t.Errorf("vipd recovered %d/%d, want 4096/4096", vr.Recovered, vr.Total)
+	}
+	if vr.TakeoverMS < 0 || kr.TakeoverMS < 0 {
 		t.Fatal("B never became master")
 	}
-	round := 2 * 4096 / rate * 1000 // ms
-	bound := round + 1000 + r.ProbeIntervalMS + 2000
-	var worst float64
-	late := 0
+	vm, vw := afterTakeover(vr)
+	km, kw := afterTakeover(kr)
+	slack := 2 * vr.ProbeIntervalMS
+	t.Logf("after the takeover: vipd median %.0fms, worst %.0fms; keepalived median %.0fms, worst %.0fms", vm, vw, km, kw)
+	if kr.Recovered != kr.Total {
+		t.Logf("keepalived recovered %d/%d: its figures are over those that did", kr.Recovered, kr.Total)
+	}
+	if vm > 1.25*km+slack {
+		t.Errorf("vipd's median %.0fms after the takeover, keepalived's %.0fms: want at most %.0fms", vm, km, 1.25*km+slack)
+	}
+	if vw > 1.25*kw+slack {
+		t.Errorf("vipd's worst %.0fms after the takeover, keepalived's %.0fms: want at most %.0fms", vw, kw, 1.25*kw+slack)
+	}
+}
+
+// afterTakeover returns the median and the worst outage after the
+// takeover over the VIPs of r that came back.
+func afterTakeover(r lab.RunResult) (median, worst float64) {
+	var xs []float64
 	for _, x := range r.VIPs {
-		if !x.Recovered || x.AfterTakeoverMS == nil {
-			continue
-		}
-		worst = max(worst, *x.AfterTakeoverMS)
-		if *x.AfterTakeoverMS > bound {
-			late++
+		if x.Recovered && x.AfterTakeoverMS != nil {
+			xs = append(xs, max(0, *x.AfterTakeoverMS))
 		}
 	}
-	t.Logf("worst recovery %.0fms after the takeover (bound %.0fms)", worst, bound)
-	if late > 0 {
-		t.Errorf("%d VIPs recovered more than %.0fms after the takeover (worst %.0fms)", late, bound, worst)
+	if len(xs) == 0 {
+		return 0, 0
 	}
+	slices.Sort(xs)
+	return xs[len(xs)/2], xs[len(xs)-1]
 }
 
 // TestIntegrationLabKilledRun kills `vipd lab` while it watches: its

@@ -45,12 +45,14 @@ type SweepCell struct {
 
 // Sweep is the result of RunSweep.
 type Sweep struct {
-	Started  time.Time   `json:"started"`
-	Host     HostInfo    `json:"host"`
-	AdvertMS float64     `json:"advert_ms"`
-	Routers  []string    `json:"routers"`
-	Sizes    []int       `json:"sizes"`
-	Cells    []SweepCell `json:"cells"`
+	Started  time.Time `json:"started"`
+	Host     HostInfo  `json:"host"`
+	AdvertMS float64   `json:"advert_ms"`
+	// IPv6: the VIPs are IPv6 (Neighbor Discovery), else IPv4 (ARP).
+	IPv6    bool        `json:"ipv6"`
+	Routers []string    `json:"routers"`
+	Sizes   []int       `json:"sizes"`
+	Cells   []SweepCell `json:"cells"`
 	// LoadMax is the highest 1-minute load average seen at a cell's start
 	// or end: timings on a busy machine are disturbed.
 	LoadMax float64 `json:"load_max"`
@@ -188,7 +190,7 @@ var SweepSizes = []int{1, 20, 200, 1000, 4096}
 // skipped with the error; the sweep goes on. It stops early only when ctx
 // ends.
 func RunSweep(ctx context.Context, base Options, routers []labnet.Behaviour, sizes []int) (*Sweep, error) {
-	s := &Sweep{Started: time.Now(), Sizes: slices.Clone(sizes)}
+	s := &Sweep{Started: time.Now(), Sizes: slices.Clone(sizes), IPv6: base.IPv6}
 	for _, r := range routers {
 		s.Routers = append(s.Routers, r.String())
 	}

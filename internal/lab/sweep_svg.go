@@ -45,7 +45,10 @@ func (s *Sweep) WriteSVG(w io.Writer) error {
 	var g svg
 	g.f(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="%s">`+"\n",
 		width, height, width, height, svgFont)
-	title := "Outage after the takeover: vipd and keepalived, side by side"
+	title := "Outage after the takeover: vipd and keepalived, side by side, IPv4 VIPs"
+	if s.IPv6 {
+		title = "Outage after the takeover: vipd and keepalived, side by side, IPv6 VIPs"
+	}
 	g.f("<title>%s</title>\n", html.EscapeString(title))
 	g.rect(0, 0, width, height, `fill="#ffffff"`)
 	g.text(svgMargin, svgMargin+14, `font-size="17" font-weight="700" fill="`+colInk+`"`, title)
