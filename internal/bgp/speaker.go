@@ -66,6 +66,7 @@ type Speaker struct {
 
 	mu      sync.Mutex // guards the fields below
 	routes  map[netip.Prefix]Route
+	up      map[netip.Addr]bool // peers whose session is established
 	stopped bool
 }
 
@@ -83,7 +84,7 @@ func Start(ctx context.Context, cfg Config, deps Deps) (*Speaker, error) {
 	}
 	srv := server.NewBgpServer(server.LoggerOption(newLogger(deps.Logger)))
 	go srv.Serve()
-	s := &Speaker{srv: srv, cfg: cfg, deps: deps, routes: map[netip.Prefix]Route{}}
+	s := &Speaker{srv: srv, cfg: cfg, deps: deps, routes: map[netip.Prefix]Route{}, up: map[netip.Addr]bool{}}
 	if err := srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
 		Asn:        cfg.ASN,
 		RouterId:   cfg.RouterID.String(),
@@ -168,6 +169,13 @@ func (s *Speaker) Withdraw(ctx context.Context, pfx netip.Prefix) error {
 	}
 	delete(s.routes, pfx)
 	return nil
+}
+
+// Established reports whether the session with peer is up.
+func (s *Speaker) Established(peer netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.up[peer]
 }
 
 // Announced reports the routes announced now, by prefix.

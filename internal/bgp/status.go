@@ -92,6 +92,9 @@ func (s *Speaker) peerEvent(r *api.WatchEventResponse) {
 		return
 	}
 	ps := peerStatus(pe.GetPeer())
+	s.mu.Lock()
+	s.up[ps.Address] = ps.Established()
+	s.mu.Unlock()
 	s.deps.Logger.Info("bgp session state", "peer", ps.Address.String(), "peer_asn", ps.ASN, "state", ps.State)
 	if s.deps.OnPeer != nil {
 		s.deps.OnPeer(ps)
