@@ -73,7 +73,7 @@ func (d *decoder) defaultNode(root *yaml.Node, cfg *Config) {
 type instanceNodes struct {
 	path              string // instances[i], i counting every list item
 	name, iface, vrid *yaml.Node
-	mode              *yaml.Node // nil unless mode: bgp
+	mode              *yaml.Node   // nil unless mode: bgp
 	vips              []*yaml.Node // parallel to Instance.VIPs
 	vipPaths          []int        // index of each VIP in the file's list
 }

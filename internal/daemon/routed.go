@@ -152,7 +152,7 @@ func (d *Daemon) attachRouted(ic config.Instance) (*instance, error) {
 	}, deps)
 	in.leftovers = leftovers
 	if len(leftovers) > 0 {
-		in.log.Info("VIPs left bound by an earlier run are taken over", "count", len(leftovers), "iface", bindInterface)
+		in.log.Info("VIPs left bound by an earlier run are taken over", "count", len(leftovers), "bind", bindInterface)
 	}
 	return in, nil
 }

@@ -89,10 +89,12 @@ type Routed struct {
 	mu      sync.Mutex // guards the fields below
 	started bool
 	want    routedWant
-	stats   Status // Restored, Unexpected
+	stats   Status         // Restored, Unexpected
+	seen    []netip.Prefix // reported added since the last reconciliation
 
 	// Owned by run.
 	ours       map[netip.Prefix]bool           // bound by vipd (or left by an earlier run)
+	adding     map[netip.Prefix]bool           // added, not reported by the kernel yet
 	bound      map[netip.Prefix]bool           // seen bound while held: gone again means removed behind our back
 	announced  map[netip.Prefix]bgp.Preference // what the speaker announces
 	unexpected map[netip.Prefix]bool           // reported
@@ -127,6 +129,7 @@ func NewRouted(cfg RoutedConfig, deps RoutedDeps) *Routed {
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		want:       routedWant{priority: cfg.Priority, set: cfg.Settings},
 		ours:       map[netip.Prefix]bool{},
+		adding:     map[netip.Prefix]bool{},
 		bound:      map[netip.Prefix]bool{},
 		announced:  map[netip.Prefix]bgp.Preference{},
 		unexpected: map[netip.Prefix]bool{},
@@ -181,7 +184,14 @@ func (p *Routed) SetVIPs(s Settings) {
 func (p *Routed) SetPriority(prio uint8) { p.change(func(w *routedWant) { w.priority = prio }) }
 
 // Reconcile implements Presenter.
-func (p *Routed) Reconcile(...netip.Prefix) {
+func (p *Routed) Reconcile(added ...netip.Prefix) {
+	if len(added) > 0 {
+		p.mu.Lock()
+		if len(p.seen) < maxSeen {
+			p.seen = append(p.seen, added...)
+		}
+		p.mu.Unlock()
+	}
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -252,7 +262,17 @@ func (p *Routed) run() {
 func (p *Routed) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.mu.Lock()
 	w := p.want
+	seen := p.seen
+	p.seen = nil
 	p.mu.Unlock()
+	for _, pfx := range seen {
+		// The kernel reported our add: bound, even if it is gone again
+		// (then it was removed behind our back: bind restores it).
+		if p.adding[pfx] {
+			delete(p.adding, pfx)
+			p.bound[pfx] = true
+		}
+	}
 	held := w.held && !w.closing
 	want := map[netip.Prefix]bool{}
 	for _, v := range w.set.VIPs {
@@ -273,7 +293,7 @@ func (p *Routed) reconcile(now time.Time) (wake time.Time, stop bool) {
 		p.bind(w, actual)
 		pref := bgp.PreferenceFor(w.priority)
 		for _, pfx := range w.set.VIPs {
-			if !actual[pfx] && !p.bound[pfx] {
+			if !actual[pfx] && !p.bound[pfx] && !p.adding[pfx] {
 				continue // not bound: never announced
 			}
 			if old, ok := p.announced[pfx]; ok && old == pref {
@@ -298,7 +318,7 @@ func (p *Routed) reconcile(now time.Time) (wake time.Time, stop bool) {
 		if until := p.withdrawAt.Add(unbindDelay); now.Before(until) {
 			wake = until
 		} else {
-			p.unbind(unbind)
+			p.unbind(unbind, actual)
 		}
 	}
 	if !held {
@@ -332,6 +352,9 @@ func (p *Routed) bind(w routedWant, actual map[netip.Prefix]bool) {
 		switch {
 		case actual[pfx]:
 			p.bound[pfx] = true
+			delete(p.adding, pfx)
+		case p.adding[pfx]:
+			// Added; the kernel's event is on its way.
 		case p.bound[pfx]:
 			restored = append(restored, pfx)
 			todo = append(todo, pfx)
@@ -355,28 +378,29 @@ func (p *Routed) bind(w routedWant, actual map[netip.Prefix]bool) {
 		return
 	}
 	for _, pfx := range todo {
-		p.ours[pfx], p.bound[pfx], actual[pfx] = true, true, true
+		p.ours[pfx], p.adding[pfx], actual[pfx] = true, true, true
+		delete(p.bound, pfx)
 	}
 	if len(restored) > 0 {
 		p.mu.Lock()
 		p.stats.Restored += uint64(len(restored))
 		p.mu.Unlock()
-		p.log.Warn("VIPs removed behind vipd's back were bound again", "count", len(restored), "iface", p.cfg.Bind.Name)
+		p.log.Warn("VIPs removed behind vipd's back were bound again", "count", len(restored), "bind", p.cfg.Bind.Name)
 		p.deps.Report(Restored{VIPs: restored})
 	}
 }
 
 func (p *Routed) failBind(w routedWant, err error) {
 	p.addFailed = w.takeover
-	p.log.Error("cannot bind VIPs", "iface", p.cfg.Bind.Name, "err", err)
+	p.log.Error("cannot bind VIPs", "bind", p.cfg.Bind.Name, "err", err)
 	p.deps.Report(AddFailed{Err: err})
 }
 
-func (p *Routed) unbind(vips []netip.Prefix) {
+func (p *Routed) unbind(vips []netip.Prefix, actual map[netip.Prefix]bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if err := p.deps.Addresses.Remove(ctx, p.cfg.Bind.Index, vips); err != nil {
-		p.log.Error("cannot unbind VIPs", "iface", p.cfg.Bind.Name, "err", err)
+		p.log.Error("cannot unbind VIPs", "bind", p.cfg.Bind.Name, "err", err)
 		p.deps.Report(RemoveFailed{Err: err})
 		return
 	}
@@ -388,6 +412,8 @@ func (p *Routed) unbind(vips []netip.Prefix) {
 	for _, pfx := range vips {
 		delete(p.ours, pfx)
 		delete(p.bound, pfx)
+		delete(p.adding, pfx)
+		delete(actual, pfx)
 	}
 }
 
@@ -403,7 +429,7 @@ func (p *Routed) reportUnexpected(w routedWant, actual map[netip.Prefix]bool) {
 		p.mu.Lock()
 		p.stats.Unexpected += uint64(len(found))
 		p.mu.Unlock()
-		p.log.Warn("VIPs bound while not announced, not by vipd: left alone", "count", len(found), "iface", p.cfg.Bind.Name)
+		p.log.Warn("VIPs bound while not announced, not by vipd: left alone", "count", len(found), "bind", p.cfg.Bind.Name)
 		p.deps.Report(Unexpected{VIPs: found})
 	}
 }

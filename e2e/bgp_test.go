@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/labnet"
+	"github.com/vipd/vipd/internal/present"
+)
+
+// TestIntegrationBGP proves routed mode against BIRD 2 as the upstream
+// router: every VIP (IPv4 and IPv6) reaches the client through the
+// highest-priority node; node A powered off → back through B within the
+// hold time + 1 s; SIGTERM on A → within 1 s; A's health check failing →
+// within 1 s of the failure being seen; each time A comes back every VIP
+// moves back without a lost probe.
+func TestIntegrationBGP(t *testing.T) {
+	lab := newBGPLab(t)
+	startBird(t, lab)
+	ha, hb := lab.Nodes[0], lab.Nodes[1]
+	flag := filepath.Join(t.TempDir(), "app-down")
+	a := newRelNode(t, ha, bgpNodeConfig(lab, "a", 150, "test ! -e "+flag))
+	b := newRelNode(t, hb, bgpNodeConfig(lab, "b", 100, ""))
+	b.start()
+	a.start()
+
+	// Steady state: A's paths win; each node knows which it is.
+	waitFor(t, "every BGP session up on both nodes", 15*time.Second, func() bool { return sessionsUp(a) && sessionsUp(b) })
+	waitFor(t, "the router's routes via A", 10*time.Second, func() bool { return viaNode(t, lab, ha) })
+	waitFor(t, "A: every VIP best here", 10*time.Second, func() bool { return allRoutes(a, present.RouteBestHere) })
+	waitFor(t, "B: every VIP best elsewhere", 10*time.Second, func() bool { return allRoutes(b, present.RouteBestElsewhere) })
+	if st, _ := a.st(); st.BGP == nil || st.BGP.Peers[0].PrefixesSent != 2 || st.BGP.Peers[1].PrefixesSent != 1 {
+		t.Errorf("A's sessions: %+v, want 2 IPv4 and 1 IPv6 prefix sent", st.BGP)
+	}
+	// The VIPs are on A's loopback, and A does not answer ARP for them on
+	// the LAN (they are outside it: the router routes, nobody asks).
+	if in := a.inst("web"); in.State != "ANNOUNCING" || in.Mode != "bgp" {
+		t.Errorf("A's instance: state %s mode %q, want ANNOUNCING bgp", in.State, in.Mode)
+	}
+
+	p, err := lab.NewProber(vipAddrs(), 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Start(ctx)
+	defer p.Stop()
+	waitFor(t, "the client reaches every VIP", 5*time.Second, p.AllReachable)
+
+	back := func(what string, bring func()) {
+		t.Helper()
+		since := time.Now()
+		bring()
+		waitFor(t, "the router's routes via A again ("+what+")", 15*time.Second, func() bool { return viaNode(t, lab, ha) })
+		time.Sleep(300 * time.Millisecond) // probes sent around the switch are answered
+		for _, r := range p.Results(since) {
+			if !r.FirstLoss.IsZero() {
+				t.Errorf("%s: VIP %s lost probes moving back to A (outage %v)", what, r.VIP, clientOutage(r))
+			}
+		}
+		waitFor(t, "A: every VIP best here ("+what+")", 10*time.Second, func() bool { return allRoutes(a, present.RouteBestHere) })
+	}
+	failover := func(what string, bound time.Duration, fail func()) {
+		t.Helper()
+		since := time.Now()
+		fail()
+		rs := waitRecovered(t, p, since, bound+5*time.Second)
+		for _, r := range rs {
+			if o := clientOutage(r); o > bound {
+				t.Errorf("%s: VIP %s dark for %v, more than %v", what, r.VIP, o, bound)
+			} else {
+				t.Logf("%s: VIP %s dark for %v (bound %v)", what, r.VIP, o, bound)
+			}
+		}
+		if !viaNode(t, lab, hb) {
+			t.Errorf("%s: the router's routes are %v, want via B", what, routerVia(t, lab))
+		}
+	}
+
+	// Powered off: port down, process killed. The router notices when
+	// the hold timer expires (no BFD in GoBGP).
+	failover("power off", bgpHold+time.Second, func() {
+		if err := lab.PortDown(ha); err != nil {
+			t.Fatal(err)
+		}
+		a.kill()
+	})
+	waitFor(t, "B: every VIP best here", 10*time.Second, func() bool { return allRoutes(b, present.RouteBestHere) })
+	back("after power off", func() {
+		if err := lab.PortUp(ha); err != nil {
+			t.Fatal(err)
+		}
+		a.start()
+	})
+
+	// SIGTERM: A withdraws before anything else.
+	failover("SIGTERM", time.Second, func() { a.stop() })
+	back("after SIGTERM", a.start)
+
+	// A failing health check withdraws (fault: true); seen within the
+	// check's interval (100 ms, fall 1).
+	failover("health check failing", time.Second+100*time.Millisecond, func() {
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if in := a.inst("web"); in.State != "FAULT" {
+		t.Errorf("A with its check failing: state %s, want FAULT", in.State)
+	}
+	back("after the check passes", func() {
+		if err := os.Remove(flag); err != nil {
+			t.Fatal(err)
+		}
+	})
+	a.stop()
+	b.stop()
+}
+
+var _ = labnet.VIPResult{}
