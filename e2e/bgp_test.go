@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vipd/vipd/internal/labnet"
 	"github.com/vipd/vipd/internal/present"
 )
 
@@ -120,4 +119,3 @@ func TestIntegrationBGP(t *testing.T) {
 	b.stop()
 }
 
-var _ = labnet.VIPResult{}

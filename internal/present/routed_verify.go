@@ -185,7 +185,8 @@ func (v *routeVerifier) setAll(pl routePlan) {
 		default:
 			rs.State = RouteUnknown
 		}
-		if old, ok := v.routes[pfx]; ok && old.State == rs.State {
+		old, ok := v.routes[pfx]
+		if ok && (old.State == rs.State || rs.State == RouteUnknown && old.Checked.After(time.Time{})) {
 			continue // keep what the last round found until the next one
 		}
 		v.setLocked(pfx, rs)
@@ -263,6 +264,7 @@ func (v *routeVerifier) allReplied() bool {
 func (v *routeVerifier) finish(now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	allHere := true
 	for _, pfx := range v.plan.announced {
 		rs := RouteStatus{Checked: now}
 		here, there := 0, 0
@@ -290,6 +292,7 @@ func (v *routeVerifier) finish(now time.Time) {
 		default:
 			rs.State = RouteUnknown // no echo could be sent
 		}
+		allHere = allHere && rs.State == RouteBestHere
 		v.setLocked(pfx, rs)
 	}
 	v.roundAt, v.sent = time.Time{}, nil
@@ -298,7 +301,15 @@ func (v *routeVerifier) finish(now time.Time) {
 		v.idle = true // period 0: verified after a change only
 	}
 	v.step = min(v.step*2, max(v.plan.period, idleAfter))
+	if !allHere {
+		// A standby cannot see the router's best path move to it (a
+		// peer that died, withdrew): it looks every standbyStep.
+		v.step, v.idle = min(v.step, standbyStep), false
+	}
 }
+
+// standbyStep is how often VIPs not best here are verified again.
+const standbyStep = 2 * time.Second
 
 // idleAfter: with period 0, the doubling rounds after a change stop once
 // they are this far apart.
