@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,18 @@ func TestIntegrationBGP(t *testing.T) {
 	// the LAN (they are outside it: the router routes, nobody asks).
 	if in := a.inst("web"); in.State != "ANNOUNCING" || in.Mode != "bgp" {
 		t.Errorf("A's instance: state %s mode %q, want ANNOUNCING bgp", in.State, in.Mode)
+	}
+
+	// vipd doctor checks the sessions and the routes (no ARP for routed
+	// VIPs); vipd status shows them.
+	out := a.mustCLI("doctor", "--config", a.config)
+	for _, want := range []string{"BGP PEER", "192.0.2.1", "2001:db8:1::1", "established", "198.18.1.1/32", "best here"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("vipd doctor on A does not show %q:\n%s", want, out)
+		}
+	}
+	if out := b.mustCLI("status", "--verbose"); !strings.Contains(out, "best elsewhere") || !strings.Contains(out, "established") {
+		t.Errorf("vipd status on B:\n%s", out)
 	}
 
 	p, err := lab.NewProber(vipAddrs(), 20*time.Millisecond)
