@@ -131,4 +131,3 @@ func TestIntegrationBGP(t *testing.T) {
 	a.stop()
 	b.stop()
 }
-
