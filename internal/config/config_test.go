@@ -781,7 +781,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"vipd.yaml": false, "ipv6.yaml": false}
+	want := map[string]bool{"vipd.yaml": false, "ipv6.yaml": false, "bgp.yaml": false}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			cfg, err := testOpts.Load(f)
