@@ -290,7 +290,7 @@ func render(t *testing.T, c *Config) []byte {
 		Timeout string `yaml:"timeout"`
 	}
 	type instance struct {
-		Name           string   `yaml:"name"`
+		Name           string    `yaml:"name"`
 		Mode           string    `yaml:"mode"`
 		Interface      string    `yaml:"interface"`
 		VRID           *uint8    `yaml:"vrid,omitempty"`
@@ -300,11 +300,11 @@ func render(t *testing.T, c *Config) []byte {
 		PreemptDelay   string    `yaml:"preempt_delay,omitempty"`
 		UnicastPeers   []string  `yaml:"unicast_peers,omitempty"`
 		Announce       *announce `yaml:"announce,omitempty"`
-		WaitForIface   bool     `yaml:"wait_for_interface"`
-		Verify         verify   `yaml:"verify"`
-		Checks         []check  `yaml:"checks,omitempty"`
-		Notify         notify   `yaml:"notify"`
-		VIPs           []string `yaml:"vips"`
+		WaitForIface   bool      `yaml:"wait_for_interface"`
+		Verify         verify    `yaml:"verify"`
+		Checks         []check   `yaml:"checks,omitempty"`
+		Notify         notify    `yaml:"notify"`
+		VIPs           []string  `yaml:"vips"`
 	}
 	type bgpPeer struct {
 		Address  string `yaml:"address"`
