@@ -23,6 +23,10 @@ const (
 	bgpRouterAS = 65000
 	bgpNodeAS   = 65001
 	bgpHold     = 3 * time.Second
+	// bgpCheckInterval is the health check's interval and timeout: a
+	// shorter timeout fails now and then on a busy machine (a race-built
+	// vipd forking /bin/sh), which withdraws A for a moment.
+	bgpCheckInterval = 300 * time.Millisecond
 )
 
 var (
@@ -137,7 +141,8 @@ func bgpNodeConfig(lab *labnet.Lab, name string, prio int, check string) string 
 		fmt.Fprintf(&b, "      - %s\n", v)
 	}
 	if check != "" {
-		fmt.Fprintf(&b, "    checks:\n      - {name: app, type: exec, target: %q, interval: 100ms, timeout: 100ms, rise: 1, fall: 1, fault: true}\n", check)
+		fmt.Fprintf(&b, "    checks:\n      - {name: app, type: exec, target: %q, interval: %s, timeout: %s, rise: 1, fall: 1, fault: true}\n",
+			check, bgpCheckInterval, bgpCheckInterval)
 	}
 	return b.String()
 }
