@@ -128,8 +128,8 @@ func (d *decoder) bgpPeer(n *yaml.Node, path string) (BGPPeer, bool) {
 }
 
 func checkHoldTime(t time.Duration) string {
-	if msg := between(MinBGPHoldTime, MaxBGPHoldTime)(t); msg != "" {
-		return msg + " (RFC 4271: at least 3s; 0, no keepalives, would never notice a dead node)"
+	if t < MinBGPHoldTime || t > MaxBGPHoldTime {
+		return fmt.Sprintf("must be 3s..65535s, got %s (RFC 4271: at least 3s; 0, no keepalives, would never notice a dead node)", fmtDuration(t))
 	}
 	if t%time.Second != 0 {
 		return fmt.Sprintf("must be whole seconds (BGP carries it in seconds), got %s", fmtDuration(t))
