@@ -20,12 +20,14 @@ bench:
 
 # What the end-to-end tests and `vipd lab` use on Debian/Ubuntu: namespaces
 # (iproute2), the sticky router (nftables), the side-by-side comparison
-# (keepalived; its service is not started), the CPU bursts of the day in
+# (keepalived; its service is not started), routed mode's test router (bird2;
+# its service is not started either), the CPU bursts of the day in
 # production test (stress-ng).
 deps:
 	apt-get update -qq
-	apt-get install -y --no-install-recommends iproute2 nftables keepalived iputils-ping iputils-arping tcpdump stress-ng
+	apt-get install -y --no-install-recommends iproute2 nftables keepalived bird2 iputils-ping iputils-arping tcpdump stress-ng
 	-systemctl disable --now keepalived 2>/dev/null
+	-systemctl disable --now bird 2>/dev/null
 
 # Separate from build so that `make build && sudo make install` does not
 # need Go in root's PATH.

@@ -105,7 +105,7 @@ usage.`,
 			} else if err := rep.Render(cmd.OutOrStdout()); err != nil {
 				return err
 			}
-			if rep.Unreachable() > 0 {
+			if rep.Unreachable() > 0 || rep.BGP.Problems() > 0 {
 				return exitError{code: 1}
 			}
 			return nil

@@ -12,7 +12,8 @@ import (
 // vips decodes an instance's VIP list: CIDR prefixes, all of one family.
 // It returns the good VIPs with their nodes; duplicates are found by
 // crossCheck, which sees all instances.
-func (d *decoder) vips(n *yaml.Node, path string) ([]netip.Prefix, []*yaml.Node, []int, bool) {
+// A routed instance (mixed true) may mix IPv4 and IPv6 VIPs.
+func (d *decoder) vips(n *yaml.Node, path string, mixedOK bool) ([]netip.Prefix, []*yaml.Node, []int, bool) {
 	if n.Kind != yaml.SequenceNode {
 		d.errorf(n, path, "must be a list of CIDR prefixes, got %s", describe(n))
 		return nil, nil, nil, false
@@ -46,7 +47,7 @@ func (d *decoder) vips(n *yaml.Node, path string) ([]netip.Prefix, []*yaml.Node,
 			ok = false
 			continue
 		}
-		if len(vips) > 0 && p.Addr().Is6() != vips[0].Addr().Is6() {
+		if len(vips) > 0 && p.Addr().Is6() != vips[0].Addr().Is6() && !mixedOK {
 			// One report per instance, at the first VIP of the other
 			// family; the rest of them would only repeat it.
 			if !mixed {

@@ -61,6 +61,8 @@ type Config struct {
 	// StateDir is the absolute path of the directory where state that
 	// outlives the process (maintenance mode) is kept.
 	StateDir string
+	// BGP is the routed mode's speaker; nil when the file has no bgp key.
+	BGP *BGP
 	// Instances are the virtual routers, in file order; at least one.
 	Instances []Instance
 }
@@ -68,9 +70,14 @@ type Config struct {
 // Instance is one virtual router: one VRID on one interface for one
 // address family.
 type Instance struct {
-	Name      string
+	Name string
+	// Mode is ModeVRRP (the default) or ModeBGP.
+	Mode string
+	// Interface carries the VIPs (mode vrrp), or reaches the BGP peers
+	// (mode bgp).
 	Interface string
-	VRID      uint8
+	// VRID is 1..255 in mode vrrp, 0 in mode bgp.
+	VRID uint8
 	// Priority is 1..254 for a backup, 255 for the address owner.
 	Priority uint8
 	// AdvertInterval is a multiple of 10 ms, 10 ms..40.95 s (the protocol
@@ -90,7 +97,8 @@ type Instance struct {
 	UnicastPeers []netip.Addr
 	// VIPs are the virtual addresses with the prefix length to install
 	// them with. They are not masked: 192.0.2.100/24 stays as written. All
-	// have the same family.
+	// have the same family in mode vrrp; in mode bgp they are host routes
+	// (/32, /128) of either family.
 	VIPs     []netip.Prefix
 	Announce Announce
 	// WaitForInterface: when the interface is missing at start, wait for

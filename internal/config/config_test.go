@@ -24,6 +24,7 @@ func parse(t testing.TB, s string) (*Config, error) {
 func defaults(name, iface string, vrid uint8, line int, vips ...string) Instance {
 	in := Instance{
 		Name:           name,
+		Mode:           ModeVRRP,
 		Interface:      iface,
 		VRID:           vrid,
 		Priority:       100,
@@ -127,7 +128,7 @@ instances:
       - 192.0.2.101/32
 `,
 			want: &Config{Node: "a", ControlSocket: "/tmp/v.sock", AnnounceRate: 12.5, MetricsListen: "127.0.0.1:9650", StateDir: "/srv/vipd", Instances: []Instance{{
-				Name: "web", Interface: "eth0", VRID: 42, Priority: 254,
+				Name: "web", Mode: ModeVRRP, Interface: "eth0", VRID: 42, Priority: 254,
 				AdvertInterval: 40950 * time.Millisecond, Version: 3, Preempt: false, PreemptDelay: time.Hour,
 				UnicastPeers:     []netip.Addr{netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("192.0.2.13")},
 				Announce:         Announce{Count: 100, Interval: 10 * time.Millisecond, Refresh: time.Second},
@@ -390,7 +391,7 @@ func TestParseErrors(t *testing.T) {
 
 		// Keys.
 		{"unknown top-level key", "nodes: a\n" + base, []wantErr{{1, `nodes: unknown key (did you mean "node"?)`}}},
-		{"unknown key far from any", "wibble: 1\n" + base, []wantErr{{1, "wibble: unknown key (known keys: node, control_socket, announce_rate, metrics_listen, state_dir, instances)"}}},
+		{"unknown key far from any", "wibble: 1\n" + base, []wantErr{{1, "wibble: unknown key (known keys: node, control_socket, announce_rate, metrics_listen, state_dir, bgp, instances)"}}},
 		{"unknown instance key", base + "    vip: [192.0.2.1/24]\n", []wantErr{{7, `instances[0].vip: unknown key (did you mean "vips"?)`}}},
 		{"unknown announce key", base + "    announce:\n      rounds: 3\n", []wantErr{{8, "instances[0].announce.rounds: unknown key"}}},
 		{"duplicate key", base + "    vrid: 43\n", []wantErr{{7, "instances[0].vrid: duplicate key (first at line 4)"}}},
@@ -780,7 +781,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"vipd.yaml": false, "ipv6.yaml": false}
+	want := map[string]bool{"vipd.yaml": false, "ipv6.yaml": false, "bgp.yaml": false}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			cfg, err := testOpts.Load(f)

@@ -283,7 +283,7 @@ func str(dst *string, check func(string) string) decodeFunc {
 }
 
 // integer decodes an integer in lo..hi.
-func integer[T int | uint8](dst *T, lo, hi int64) decodeFunc {
+func integer[T int | uint8 | uint32](dst *T, lo, hi int64) decodeFunc {
 	return func(d *decoder, v *yaml.Node, path string) bool {
 		var n int64
 		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&n) != nil {

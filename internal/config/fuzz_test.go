@@ -22,7 +22,7 @@ import (
 // of the decoder) and survives a render → parse round trip unchanged.
 // Crashers found stay in testdata/fuzz/FuzzParse as regression cases.
 func FuzzParse(f *testing.F) {
-	for _, file := range []string{"../../examples/vipd.yaml", "../../examples/ipv6.yaml"} {
+	for _, file := range []string{"../../examples/vipd.yaml", "../../examples/ipv6.yaml", "../../examples/bgp.yaml"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -64,6 +64,9 @@ func FuzzParse(f *testing.F) {
 		}
 		for i := range again.Instances {
 			again.Instances[i].Line = cfg.Instances[i].Line
+		}
+		if again.BGP != nil && cfg.BGP != nil {
+			again.BGP.Line = cfg.BGP.Line
 		}
 		if !reflect.DeepEqual(cfg, again) {
 			t.Fatalf("round trip changed the config:\n was %+v\n now %+v", cfg, again)
@@ -146,8 +149,9 @@ func checkConfig(t *testing.T, c *Config) {
 			in.Interface == "." || in.Interface == ".." {
 			fail("interface %q", in.Interface)
 		}
-		if in.VRID == 0 || in.Priority == 0 {
-			fail("vrid %d priority %d", in.VRID, in.Priority)
+		routed := in.Routed()
+		if (in.VRID == 0) != routed || in.Priority == 0 || (routed && c.BGP == nil) || (in.Mode != ModeVRRP && in.Mode != ModeBGP) {
+			fail("mode %s vrid %d priority %d", in.Mode, in.VRID, in.Priority)
 		}
 		if in.AdvertInterval < 10*time.Millisecond || in.AdvertInterval > 40950*time.Millisecond || in.AdvertInterval%(10*time.Millisecond) != 0 {
 			fail("advert_interval %v", in.AdvertInterval)
@@ -173,7 +177,7 @@ func checkConfig(t *testing.T, c *Config) {
 		own := map[netip.Addr]bool{}
 		for _, p := range in.VIPs {
 			addr := p.Addr()
-			if !p.IsValid() || addr.Is6() != v6 || addr.Zone() != "" || addr.Is4In6() || p.Bits() < 1 ||
+			if !p.IsValid() || (addr.Is6() != v6 && !routed) || (routed && p.Bits() != addr.BitLen()) || addr.Zone() != "" || addr.Is4In6() || p.Bits() < 1 ||
 				!addr.IsValid() || addr.IsUnspecified() || addr.IsLoopback() || addr.IsMulticast() || addr == broadcast4 {
 				fail("VIP %v", p)
 			}
@@ -242,6 +246,9 @@ func checkConfig(t *testing.T, c *Config) {
 			}
 		}
 		r := router{in.Interface, in.VRID, v6}
+		if routed {
+			continue
+		}
 		if routers[r] {
 			fail("duplicate router %+v", r)
 		}
@@ -283,23 +290,35 @@ func render(t *testing.T, c *Config) []byte {
 		Timeout string `yaml:"timeout"`
 	}
 	type instance struct {
-		Name           string   `yaml:"name"`
-		Interface      string   `yaml:"interface"`
-		VRID           uint8    `yaml:"vrid"`
-		Priority       uint8    `yaml:"priority"`
-		AdvertInterval string   `yaml:"advert_interval"`
-		Preempt        bool     `yaml:"preempt"`
-		PreemptDelay   string   `yaml:"preempt_delay"`
-		UnicastPeers   []string `yaml:"unicast_peers,omitempty"`
-		Announce       announce `yaml:"announce"`
-		WaitForIface   bool     `yaml:"wait_for_interface"`
-		Verify         verify   `yaml:"verify"`
-		Checks         []check  `yaml:"checks,omitempty"`
-		Notify         notify   `yaml:"notify"`
-		VIPs           []string `yaml:"vips"`
+		Name           string    `yaml:"name"`
+		Mode           string    `yaml:"mode"`
+		Interface      string    `yaml:"interface"`
+		VRID           *uint8    `yaml:"vrid,omitempty"`
+		Priority       uint8     `yaml:"priority"`
+		AdvertInterval string    `yaml:"advert_interval,omitempty"`
+		Preempt        *bool     `yaml:"preempt,omitempty"`
+		PreemptDelay   string    `yaml:"preempt_delay,omitempty"`
+		UnicastPeers   []string  `yaml:"unicast_peers,omitempty"`
+		Announce       *announce `yaml:"announce,omitempty"`
+		WaitForIface   bool      `yaml:"wait_for_interface"`
+		Verify         verify    `yaml:"verify"`
+		Checks         []check   `yaml:"checks,omitempty"`
+		Notify         notify    `yaml:"notify"`
+		VIPs           []string  `yaml:"vips"`
+	}
+	type bgpPeer struct {
+		Address  string `yaml:"address"`
+		ASN      uint32 `yaml:"asn"`
+		HoldTime string `yaml:"hold_time"`
+	}
+	type bgp struct {
+		ASN      uint32    `yaml:"asn"`
+		RouterID string    `yaml:"router_id,omitempty"`
+		Peers    []bgpPeer `yaml:"peers"`
 	}
 	type config struct {
 		Node          string     `yaml:"node"`
+		BGP           *bgp       `yaml:"bgp,omitempty"`
 		ControlSocket string     `yaml:"control_socket"`
 		AnnounceRate  *yaml.Node `yaml:"announce_rate,omitempty"`
 		MetricsListen string     `yaml:"metrics_listen,omitempty"`
@@ -315,11 +334,22 @@ func render(t *testing.T, c *Config) []byte {
 	if c.AnnounceRate != 0 { // 0, adaptive, is the key's absence
 		out.AnnounceRate = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(c.AnnounceRate, 'g', -1, 64)}
 	}
+	if b := c.BGP; b != nil {
+		out.BGP = &bgp{ASN: b.ASN}
+		if b.RouterID.IsValid() {
+			out.BGP.RouterID = b.RouterID.String()
+		}
+		for _, p := range b.Peers {
+			out.BGP.Peers = append(out.BGP.Peers, bgpPeer{p.Address.String(), p.ASN, p.HoldTime.String()})
+		}
+	}
 	for _, in := range c.Instances {
-		r := instance{
-			Name: in.Name, Interface: in.Interface, VRID: in.VRID, Priority: in.Priority,
-			AdvertInterval: in.AdvertInterval.String(), Preempt: in.Preempt, PreemptDelay: in.PreemptDelay.String(),
-			Announce: announce{in.Announce.Count, in.Announce.Interval.String(), in.Announce.Refresh.String()},
+		r := instance{Name: in.Name, Mode: in.Mode, Interface: in.Interface, Priority: in.Priority}
+		if !in.Routed() {
+			vrid, preempt := in.VRID, in.Preempt
+			r.VRID, r.Preempt = &vrid, &preempt
+			r.AdvertInterval, r.PreemptDelay = in.AdvertInterval.String(), in.PreemptDelay.String()
+			r.Announce = &announce{in.Announce.Count, in.Announce.Interval.String(), in.Announce.Refresh.String()}
 		}
 		for _, p := range in.UnicastPeers {
 			r.UnicastPeers = append(r.UnicastPeers, p.String())
@@ -354,7 +384,7 @@ func render(t *testing.T, c *Config) []byte {
 // TestRoundTrip runs the fuzz property on the examples outside fuzzing,
 // so that render itself is known to work.
 func TestRoundTrip(t *testing.T) {
-	for _, file := range []string{"../../examples/vipd.yaml", "../../examples/ipv6.yaml"} {
+	for _, file := range []string{"../../examples/vipd.yaml", "../../examples/ipv6.yaml", "../../examples/bgp.yaml"} {
 		cfg, err := testOpts.Load(file)
 		if err != nil {
 			t.Fatal(err)
@@ -365,6 +395,9 @@ func TestRoundTrip(t *testing.T) {
 		}
 		for i := range again.Instances {
 			again.Instances[i].Line = cfg.Instances[i].Line
+		}
+		if again.BGP != nil && cfg.BGP != nil {
+			again.BGP.Line = cfg.BGP.Line
 		}
 		if !reflect.DeepEqual(cfg, again) {
 			t.Errorf("%s: round trip changed the config:\n was %+v\n now %+v", file, cfg, again)

@@ -26,12 +26,18 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		StateDir:      DefaultStateDir,
 	}
 	var where []instanceNodes
+	var bgpNode *yaml.Node
 	m, ok := d.mapping(root, "", "a mapping of keys (node:, instances:, ...)", []field{
 		{name: "node", decode: str(&cfg.Node, checkNodeName)},
 		{name: "control_socket", decode: str(&cfg.ControlSocket, checkSocketPath)},
 		{name: "announce_rate", decode: number(&cfg.AnnounceRate, 1, 100000)},
 		{name: "metrics_listen", decode: str(&cfg.MetricsListen, checkListen)},
 		{name: "state_dir", decode: str(&cfg.StateDir, checkStateDir)},
+		{name: "bgp", decode: func(d *decoder, v *yaml.Node, path string) bool {
+			bgpNode = v
+			cfg.BGP = d.bgp(v, path)
+			return cfg.BGP != nil
+		}},
 		{name: "instances", required: true, decode: func(d *decoder, v *yaml.Node, path string) bool {
 			cfg.Instances, where = d.instances(v, path)
 			return len(cfg.Instances) > 0
@@ -44,6 +50,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		d.defaultNode(root, cfg)
 	}
 	d.crossCheck(cfg.Instances, where)
+	d.checkBGP(cfg, bgpNode, where)
 	return cfg
 }
 
@@ -66,6 +73,7 @@ func (d *decoder) defaultNode(root *yaml.Node, cfg *Config) {
 type instanceNodes struct {
 	path              string // instances[i], i counting every list item
 	name, iface, vrid *yaml.Node
+	mode              *yaml.Node   // nil unless mode: bgp
 	vips              []*yaml.Node // parallel to Instance.VIPs
 	vipPaths          []int        // index of each VIP in the file's list
 }
@@ -107,7 +115,9 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		Verify: Verify{Enabled: true, Period: DefaultVerifyPeriod},
 		Notify: Notify{Timeout: DefaultNotifyTimeout},
 		Line:   n.Line,
+		Mode:   ModeVRRP,
 	}
+	routed := modeOf(n) == ModeBGP
 	var (
 		peers, targets []peer
 		checks         []checkNodes
@@ -115,7 +125,8 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 	m, ok := d.mapping(n, path, "a mapping (name:, interface:, vrid:, vips:, ...)", []field{
 		{name: "name", required: true, decode: str(&in.Name, checkName)},
 		{name: "interface", required: true, decode: str(&in.Interface, checkIfname)},
-		{name: "vrid", required: true, decode: integer(&in.VRID, 1, 255)},
+		{name: "mode", decode: str(&in.Mode, checkMode)},
+		{name: "vrid", required: !routed, decode: integer(&in.VRID, 1, 255)},
 		{name: "priority", decode: integer(&in.Priority, 1, 255)},
 		// advert_interval's range depends on version: checkVersion.
 		{name: "advert_interval", decode: duration(&in.AdvertInterval, func(time.Duration) string { return "" })},
@@ -150,7 +161,7 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		}},
 		{name: "vips", required: true, decode: func(d *decoder, v *yaml.Node, path string) bool {
 			var ok bool
-			in.VIPs, where.vips, where.vipPaths, ok = d.vips(v, path)
+			in.VIPs, where.vips, where.vipPaths, ok = d.vips(v, path, routed)
 			return ok
 		}},
 	})
@@ -159,9 +170,14 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 	}
 	where.path = path
 	where.name, where.iface, where.vrid = m.ok("name"), m.ok("interface"), m.ok("vrid")
-	d.checkVersion(&in, m, path)
-	d.checkFamily(&in, peers, "peer")
-	d.checkFamily(&in, targets, "target")
+	if in.Routed() {
+		where.mode, where.vrid = m.ok("mode"), nil
+		d.checkRouted(&in, m, path, where.vips, where.vipPaths)
+	} else {
+		d.checkVersion(&in, m, path)
+		d.checkFamily(&in, peers, "peer")
+		d.checkFamily(&in, targets, "target")
+	}
 	if m.ok("priority") != nil || !m.has("priority") {
 		d.checkOwnerWeights(&in, checks)
 	}

@@ -28,6 +28,8 @@ const (
 	// EventLink: an interface lost or regained its link, or a socket on it
 	// failed and was resumed or reopened.
 	EventLink = "link"
+	// EventBGP: a BGP session changed state (routed mode).
+	EventBGP = "bgp"
 )
 
 // Event is one line of `vipd events --json`.

@@ -37,6 +37,7 @@ func (o RenderStatusOptions) Render(w io.Writer, s Status) error {
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 
 	fmt.Fprintln(tw, header(s, now, o.Verbose))
+	renderBGP(tw, s.BGP)
 	if r := s.LastReload; r != nil {
 		fmt.Fprintf(tw, "last reload: %s (%s ago, %s): %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), age(now.Sub(r.Time)), r.Trigger, r.Result)
 		for _, e := range r.Errors {
@@ -235,6 +236,13 @@ func vipDetail(v VIPStatus, now time.Time) string {
 	if v.Verification != "" {
 		parts = append(parts, v.Verification)
 	}
+	if v.Route != "" {
+		p := "route " + v.Route
+		for _, rp := range v.RoutePeers {
+			p += ", at " + rp.Peer + " " + rp.State
+		}
+		parts = append(parts, p)
+	}
 	for _, t := range v.Targets {
 		p := "via " + t.Target + " " + t.State
 		if !t.LastVerified.IsZero() {
@@ -256,4 +264,22 @@ func vipDetail(v VIPStatus, now time.Time) string {
 		parts = append(parts, "CONFLICT with "+v.ConflictMAC)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// renderBGP writes the BGP speaker's line and one line per session.
+func renderBGP(w io.Writer, b *BGPStatus) {
+	if b == nil {
+		return
+	}
+	fmt.Fprintf(w, "bgp: as %d, router id %s\n", b.ASN, b.RouterID)
+	for _, p := range b.Peers {
+		line := fmt.Sprintf("  peer\t%s\tas %d\t%s", p.Address, p.ASN, p.State)
+		if p.Established() {
+			line += fmt.Sprintf("\tup %s\thold %s", time.Duration(p.Uptime), time.Duration(p.HoldTime))
+		} else {
+			line += "\t\t"
+		}
+		line += fmt.Sprintf("\tprefixes sent %d, received %d", p.PrefixesSent, p.PrefixesReceived)
+		fmt.Fprintln(w, line)
+	}
 }

@@ -27,9 +27,42 @@ type Status struct {
 	// LastReload is the last reload attempt since the daemon started;
 	// nil when there was none.
 	LastReload *ReloadStatus `json:"last_reload,omitempty"`
+	// BGP is the routed mode's speaker; nil (absent) without one.
+	BGP *BGPStatus `json:"bgp,omitempty"`
 	// Instances lists the VRRP instances; always an array in JSON.
 	Instances []InstanceStatus `json:"instances"`
 }
+
+// BGPStatus is the node's BGP speaker (routed mode).
+type BGPStatus struct {
+	ASN      uint32 `json:"asn"`
+	RouterID string `json:"router_id"`
+	// Peers are the sessions, in configuration order; always an array.
+	Peers []BGPPeerStatus `json:"peers"`
+}
+
+// BGPPeerStatus is one BGP session.
+type BGPPeerStatus struct {
+	Address string `json:"address"`
+	ASN     uint32 `json:"asn"`
+	// State is the session's state (RFC 4271 §8.2.2, lower case):
+	// "idle", "connect", "active", "opensent", "openconfirm",
+	// "established".
+	State string `json:"state"`
+	// Since is when the session was established, Uptime how long ago;
+	// both absent unless it is.
+	Since  time.Time `json:"since,omitzero"`
+	Uptime Duration  `json:"uptime,omitzero"`
+	// HoldTime is the negotiated hold time (absent unless established).
+	HoldTime Duration `json:"hold_time,omitzero"`
+	// PrefixesSent and PrefixesReceived count the prefixes advertised to
+	// and received from the peer.
+	PrefixesSent     uint64 `json:"prefixes_sent"`
+	PrefixesReceived uint64 `json:"prefixes_received"`
+}
+
+// Established reports whether the session is up.
+func (p BGPPeerStatus) Established() bool { return p.State == "established" }
 
 // Results of a reload.
 const (
@@ -68,9 +101,14 @@ type InstanceStatus struct {
 	Interface string `json:"interface"`
 	// VRID is the virtual router ID (1–255).
 	VRID uint8 `json:"vrid"`
-	// Family is "ipv4" or "ipv6".
+	// Family is "ipv4" or "ipv6" ("ipv4+ipv6" for a routed instance
+	// with both).
 	Family string `json:"family"`
-	// State is "INIT", "BACKUP", "MASTER" or "FAULT".
+	// Mode is "bgp" for a routed instance; absent for VRRP.
+	Mode string `json:"mode,omitempty"`
+	// State is "INIT", "BACKUP", "MASTER" or "FAULT"; a routed instance
+	// is "ANNOUNCING" (its VIPs are announced, the router picks a node) or
+	// "FAULT" (withdrawn: FaultReasons say why).
 	State string `json:"state"`
 	// Priority is the configured priority; EffectivePriority is the one
 	// advertised now, after health-check adjustments.
@@ -140,6 +178,18 @@ type VIPStatus struct {
 	// ConflictMAC is another host that answers for this VIP while this
 	// node holds it (a duplicate owner); empty when none.
 	ConflictMAC string `json:"conflict_mac,omitempty"`
+	// Route is a routed VIP's route: "best here", "best elsewhere"
+	// (expected on a standby), "best here at some peers", "not announced",
+	// "unknown" (announced, not verified yet) or "announced" (verification
+	// off); absent in VRRP mode. RoutePeers is the state at each peer.
+	Route      string            `json:"route,omitempty"`
+	RoutePeers []RoutePeerStatus `json:"route_peers,omitempty"`
+}
+
+// RoutePeerStatus is a routed VIP's route at one BGP peer.
+type RoutePeerStatus struct {
+	Peer  string `json:"peer"`
+	State string `json:"state"`
 }
 
 // TargetStatus is the verification of one VIP towards one upstream target.

@@ -19,6 +19,9 @@ import (
 // attach opens (or shares) the edges of an instance and builds it with its
 // Presenter. Callers hold d.mu, or run before the daemon starts.
 func (d *Daemon) attach(ic config.Instance) (*instance, error) {
+	if ic.Routed() {
+		return d.attachRouted(ic)
+	}
 	env := d.env
 	ifi, err := env.InterfaceByName(ic.Interface)
 	if err != nil {
@@ -86,6 +89,7 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 	}
 	in.obs = d.obs
 	in.node = d.cfg.Node
+	in.bindIndex = ifi.Index
 	if ic.Verify.Enabled && d.prober == nil {
 		p, err := env.Prober()
 		if err != nil {
@@ -239,8 +243,7 @@ func (d *Daemon) onWatchReport(r watch.Report) {
 // detach unregisters an instance that has stopped and closes the edges
 // nobody uses any more. Callers hold d.mu.
 func (d *Daemon) detach(in *instance) {
-	l := in.link
-	if l.remove(in) == 0 {
+	if l := in.link; l != nil && l.remove(in) == 0 {
 		l.close()
 		delete(d.links, linkKey{l.ifi.Index, l.ipv6})
 	}

@@ -67,6 +67,7 @@ func (d *Daemon) Status(ctx context.Context) (st control.Status) {
 		Goroutines: runtime.NumGoroutine(),
 		OpenFDs:    openFDs(),
 	}
+	st.BGP = d.bgpStatus(ctx)
 	d.mu.Lock()
 	if r := d.lastReload; r != nil {
 		c := *r
@@ -89,7 +90,13 @@ func (d *Daemon) Status(ctx context.Context) (st control.Status) {
 		if !r.in.do(ctx, r.done, func() { is = r.in.status() }) {
 			continue
 		}
-		addVIPs(&is, r.in.pres.Status())
+		ps := r.in.pres.Status()
+		addVIPs(&is, ps)
+		addRoutes(&is, ps)
+		if r.in.link == nil {
+			st.Instances = append(st.Instances, is)
+			continue
+		}
 		for k, v := range r.in.link.dropCounts() {
 			// Packets that never reached an instance (unknown VRID,
 			// malformed IP) are shown on every instance of the link.

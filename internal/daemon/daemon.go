@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/bgp"
 	"github.com/vipd/vipd/internal/clock"
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/control"
@@ -91,6 +92,10 @@ type Daemon struct {
 	linkDown map[string]bool
 	// lastReload is the outcome of the last reload, for `vipd status`.
 	lastReload *control.ReloadStatus
+	// speaker announces the routed instances' VIPs (nil without any);
+	// routerID is its BGP identifier.
+	speaker  *bgp.Speaker
+	routerID netip.Addr
 }
 
 // linkResync is how often the links are looked at without an event, in
@@ -156,6 +161,9 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.indexVIPs(opts.Config)
 	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, 0, d.clock, d.log) // the pacer's burst for the rate
+	if err := d.startSpeaker(opts.Config); err != nil {
+		return nil, err
+	}
 	// Open every edge first: a missing interface or privilege fails here,
 	// before any address is touched.
 	var pending []*instance
@@ -172,6 +180,7 @@ func New(opts Options) (*Daemon, error) {
 			for _, in := range pending {
 				d.detach(in)
 			}
+			d.stopSpeaker()
 			return nil, err
 		}
 		pending = append(pending, in)
@@ -199,6 +208,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			for _, r := range d.insts {
 				d.detach(r.in)
 			}
+			d.stopSpeaker()
 			d.mu.Unlock()
 			return fmt.Errorf("daemon: %w", err)
 		}
@@ -253,6 +263,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); d.stopRunning(r) }()
 	}
 	wg.Wait()
+	// Every route is withdrawn: close the sessions.
+	d.stopSpeaker()
 	stopEdges()
 	for _, r := range d.insts {
 		d.detach(r.in)
@@ -333,7 +345,7 @@ func (d *Daemon) indexVIPs(cfg *config.Config) {
 func (d *Daemon) indexPresenters() {
 	m := map[int][]present.Presenter{}
 	for _, r := range d.insts {
-		m[r.in.ifi.Index] = append(m[r.in.ifi.Index], r.in.pres)
+		m[r.in.bindIndex] = append(m[r.in.bindIndex], r.in.pres)
 	}
 	d.byIndex.Store(&m)
 }

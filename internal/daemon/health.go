@@ -7,6 +7,7 @@ import (
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/fsm"
 	"github.com/vipd/vipd/internal/health"
+	"github.com/vipd/vipd/internal/present"
 )
 
 // startMonitor runs the instance's health checks, if any.
@@ -68,7 +69,15 @@ func (in *instance) applyHealth(st health.Status) {
 		in.publish(control.Event{Type: control.EventHealth, Instance: in.cfg.Name, Message: c.Name + " " + msg, Fields: fields})
 	}
 	prio, fault := health.Effective(in.cfg.Priority, st)
-	if prio != in.m.Priority() {
+	if r, ok := in.pres.(*present.Routed); ok {
+		// Routed: the priority is the routes' preference, not the
+		// state machine's (which runs as an owner).
+		if prio != in.routedPrio {
+			in.log.Info("priority changed by health checks", "priority", prio, "configured", in.cfg.Priority)
+			in.routedPrio = prio
+			r.SetPriority(prio)
+		}
+	} else if prio != in.m.Priority() {
 		in.log.Info("priority changed by health checks", "priority", prio, "configured", in.cfg.Priority)
 		in.m.Step(in.clock.Now(), fsm.SetPriority{Priority: prio})
 	}

@@ -67,6 +67,11 @@ type instance struct {
 	failover atomic.Pointer[string]
 
 	pres present.Presenter
+	// bindIndex is the interface the Presenter's addresses are on (ifi,
+	// or the loopback for a routed instance).
+	bindIndex int
+	// routedPrio is a routed instance's priority after health checks.
+	routedPrio uint8
 	// leftovers are the VIPs an earlier run left that its Presenter took
 	// over (and removes).
 	leftovers []netip.Prefix
@@ -112,6 +117,7 @@ func newInstance(cfg config.Instance, ifi *net.Interface, l *link, src netip.Add
 		return nil, err
 	}
 	in.m = fsm.New(in.fsmConfig())
+	in.routedPrio = cfg.Priority
 	return in, nil
 }
 
@@ -153,8 +159,12 @@ func (in *instance) configure(cfg config.Instance) error {
 }
 
 func (in *instance) fsmConfig() fsm.Config {
+	prio := in.cfg.Priority
+	if in.cfg.Routed() {
+		prio = 255 // no election: announcing whenever not in fault (see routed.go)
+	}
 	return fsm.Config{
-		Priority:       in.cfg.Priority,
+		Priority:       prio,
 		AdvertInterval: in.cfg.AdvertInterval,
 		Preempt:        in.cfg.Preempt,
 		PreemptDelay:   in.cfg.PreemptDelay,

@@ -47,8 +47,13 @@ func (in *instance) status() control.InstanceStatus {
 		Drops:           drops,
 		Transitions:     in.transitions,
 		AddressMismatch: in.mismatch,
-		ReadErrors:      in.link.readErrors.Load(),
 		SendErrors:      in.sendErrors,
+	}
+	if in.link != nil {
+		st.Counters.ReadErrors = in.link.readErrors.Load()
+	}
+	if in.cfg.Routed() {
+		in.routedStatus(&st)
 	}
 	if !in.lastTrAt.IsZero() {
 		st.Counters.LastTransition = in.lastTrAt

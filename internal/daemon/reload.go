@@ -12,6 +12,7 @@ import (
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/fsm"
 	"github.com/vipd/vipd/internal/notify"
+	"github.com/vipd/vipd/internal/present"
 )
 
 // What asked for a reload, as logged and shown by `vipd status`.
@@ -117,6 +118,14 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	if cfg.ControlSocket != old.ControlSocket || cfg.AnnounceRate != old.AnnounceRate || cfg.Node != old.Node || cfg.StateDir != old.StateDir {
 		d.log.Warn("reload: node, control_socket, state_dir and announce_rate take effect at the next restart")
 	}
+	if !reflect.DeepEqual(cfg.BGP, old.BGP) {
+		// The speaker's identity and sessions are not changed under
+		// running routes: the running bgp block stays.
+		d.log.Warn("reload: bgp takes effect at the next restart")
+		c := *cfg
+		c.BGP = old.BGP
+		cfg = &c
+	}
 	next := map[string]config.Instance{}
 	for _, ic := range cfg.Instances {
 		next[ic.Name] = ic
@@ -180,6 +189,9 @@ func (d *Daemon) apply(cfg *config.Config) error {
 
 // sameIdentity reports whether b can be applied to a running a in place.
 func sameIdentity(a, b config.Instance) bool {
+	if a.Routed() || b.Routed() {
+		return a.Routed() == b.Routed() && a.Interface == b.Interface
+	}
 	return a.Interface == b.Interface && a.VRID == b.VRID && a.IPv6() == b.IPv6() &&
 		(a.Priority == 255) == (b.Priority == 255) && a.Version == b.Version
 }
@@ -212,6 +224,10 @@ func (in *instance) reconfigure(cfg config.Instance) {
 		in.applyHealth(in.monitor.Status())
 	} else {
 		in.setFault(faultHealth, false)
+	}
+	if r, ok := in.pres.(*present.Routed); ok && in.monitor == nil && in.routedPrio != cfg.Priority {
+		in.routedPrio = cfg.Priority
+		r.SetPriority(cfg.Priority)
 	}
 	if !reflect.DeepEqual(settings(old), settings(cfg)) {
 		in.pres.SetVIPs(settings(cfg))

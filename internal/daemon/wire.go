@@ -106,6 +106,9 @@ func sameAddrs(a, b []netip.Addr) bool {
 
 // send advertises with priority prio to every destination.
 func (in *instance) send(prio uint8) {
+	if in.link == nil {
+		return // routed: no VRRP
+	}
 	adv := vrrp.Advertisement{Version: in.version, VRID: in.cfg.VRID, Priority: prio, MaxAdvertInterval: in.centis,
 		Addresses: in.advVIPs, AuthType: in.authType, AuthData: in.authData}
 	for _, dst := range in.dsts {

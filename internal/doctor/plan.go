@@ -23,6 +23,9 @@ type Instance struct {
 func FromConfig(cfg *config.Config) []Instance {
 	out := make([]Instance, 0, len(cfg.Instances))
 	for _, ic := range cfg.Instances {
+		if ic.Routed() {
+			continue // no ARP/ND for routed VIPs: checked from the daemon (routedCheck)
+		}
 		out = append(out, Instance{Name: ic.Name, Interface: ic.Interface, VIPs: ic.VIPs, Targets: ic.Verify.Targets})
 	}
 	return out
@@ -34,6 +37,9 @@ func FromConfig(cfg *config.Config) []Instance {
 func FromStatus(st control.Status) ([]Instance, error) {
 	out := make([]Instance, 0, len(st.Instances))
 	for _, is := range st.Instances {
+		if is.Mode == "bgp" {
+			continue // see FromConfig
+		}
 		in := Instance{Name: is.Name, Interface: is.Interface}
 		for _, v := range is.VIPs {
 			p, err := parseVIP(v.Address)

@@ -21,6 +21,8 @@ type Report struct {
 	Findings []Finding
 	// Elapsed is how long the probes took.
 	Elapsed time.Duration
+	// BGP checks the routed instances; nil without any.
+	BGP *Routed
 }
 
 // DaemonInfo describes the daemon doctor asked, or tried to.
@@ -152,6 +154,9 @@ func (r Report) Render(w io.Writer) error {
 			fmt.Fprintf(&buf, "  note: %s\n", n)
 		}
 	}
+	if err := r.BGP.render(&buf); err != nil {
+		return err
+	}
 	fmt.Fprintf(&buf, "\n%s (in %s)\n", r.Summary(), r.Elapsed.Round(time.Millisecond))
 	for _, c := range r.NudgeCommands() {
 		fmt.Fprintf(&buf, "to repair the stale VIPs at once, run on this node: %s\n", c)
@@ -244,6 +249,7 @@ type ReportJSON struct {
 	Node    string        `json:"node,omitempty"`
 	Daemon  DaemonJSON    `json:"daemon"`
 	VIPs    []FindingJSON `json:"vips"`
+	BGP     *Routed       `json:"bgp,omitempty"`
 	Summary SummaryJSON   `json:"summary"`
 }
 
@@ -313,6 +319,7 @@ func (r Report) JSON() ReportJSON {
 		Node:   r.Node,
 		Daemon: DaemonJSON{Socket: r.Daemon.Socket, Running: r.Daemon.Running, PID: r.Daemon.PID, Version: r.Daemon.Version, Error: r.Daemon.Error},
 		VIPs:   make([]FindingJSON, 0, len(r.Findings)),
+		BGP:    r.BGP,
 		Summary: SummaryJSON{VIPs: len(r.Findings), Unreachable: r.Unreachable(), Verdicts: map[string]int{},
 			Nudge: r.NudgeCommands(), Elapsed: r.Elapsed.Round(time.Millisecond).String()},
 	}

@@ -33,7 +33,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.CheckTimeout = verify.DefaultCheckTimeout
 	}
 	before, info := daemonStatus(ctx, o.Socket)
-	rep := Report{Node: o.Node, Daemon: info}
+	rep := Report{Node: o.Node, Daemon: info, BGP: routedCheck(before)}
 	if rep.Node == "" && before != nil {
 		rep.Node = before.Node
 	}

@@ -63,6 +63,7 @@ type statusCollector struct {
 	vipHeld              *prometheus.Desc
 	vipVerificationState *prometheus.Desc
 	vipConflict          *prometheus.Desc
+	bgp                  bgpDescs
 }
 
 func newStatusCollector(node string, src func() control.Status) *statusCollector {
@@ -73,6 +74,7 @@ func newStatusCollector(node string, src func() control.Status) *statusCollector
 		node:         node,
 		src:          src,
 		verification: vipVerification,
+		bgp:          newBGPDescs(),
 
 		info: prometheus.NewDesc("vipd_info",
 			"Information about the vipd process; always 1.", []string{"node", "version"}, nil),
@@ -124,6 +126,9 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	for _, d := range c.bgp.all() {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector. An instance whose name repeats
@@ -134,6 +139,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.src()
 	version := st.Version
 	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, c.node, version)
+	c.bgp.collectSessions(ch, st.BGP)
 
 	seen := make(map[string]bool, len(st.Instances))
 	for i := range st.Instances {
@@ -155,7 +161,11 @@ func (c *statusCollector) collectInstance(ch chan<- prometheus.Metric, in *contr
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append(lv[:4:4], extra...)...)
 	}
 
-	for _, s := range InstanceStates {
+	states := InstanceStates
+	if in.Mode == "bgp" {
+		states = RoutedStates
+	}
+	for _, s := range states {
 		gauge(c.state, boolFloat(in.State == s), s)
 	}
 	gauge(c.priority, float64(in.Priority))
@@ -195,6 +205,7 @@ func (c *statusCollector) collectInstance(ch chan<- prometheus.Metric, in *contr
 		}
 		gauge(c.vipHeld, boolFloat(v.Held), vip)
 		gauge(c.vipConflict, boolFloat(v.ConflictMAC != ""), vip)
+		c.bgp.collectRoute(gauge, vip, v)
 		if vs, ok := c.verification(v); ok {
 			for _, s := range VerificationStates {
 				gauge(c.vipVerificationState, boolFloat(vs == s), vip, s)

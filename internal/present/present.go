@@ -115,6 +115,8 @@ type VIPStatus struct {
 	Held bool
 	// Verification: one per target, while verified.
 	Verification []verify.VIPStatus
+	// Route is the VIP's route in routed mode (nil in L2 mode).
+	Route *RouteStatus
 	// Misdirected packets counted, and the MAC of a conflicting owner.
 	Misdirected uint64
 	ConflictMAC net.HardwareAddr
