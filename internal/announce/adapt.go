@@ -14,7 +14,9 @@ import "time"
 // is above MaxLoss cuts the rate to what got through (S·(1−loss): about a
 // policer's R, where what is sent gets through; an estimate from VIPs
 // announced with several frames each is higher, and the next window cuts
-// again), at most once per CutGap; a lower share keeps the rate, and the repairs of what a lossy
+// again; at most a tenth per cut, and the first from the ceiling at least
+// to DefaultRate), at most once per CutGap (or at once, when the window
+// already holds earlyLost stale VIPs and hardly any found); a lower share keeps the rate, and the repairs of what a lossy
 // path dropped go out at full speed. The rate doubles again after each
 // RaiseAfter without a cut, up to AutoMaxRate. A send that fails (a full
 // transmit queue) halves it.
@@ -38,6 +40,10 @@ const (
 	// rate drops 3/4. (Random loss of half, and the chance that a window
 	// of a few VIPs under it looks worse, stay below.)
 	MaxLoss = 0.7
+	// earlyLost stale VIPs, more than earlyLoss of the window, close it
+	// before CutGap.
+	earlyLost = 64
+	earlyLoss = 0.9
 )
 
 // rateControl decides the adaptive rate. It is pure: the Pacer calls it
@@ -87,7 +93,11 @@ func (c *rateControl) outcome(now time.Time, lost bool) bool {
 // outcomes in batches, those found at once first, the stale ones after.)
 func (c *rateControl) judge(now time.Time) bool {
 	n := c.lost + c.delivered
-	if n == 0 || now.Sub(c.winStart) < CutGap {
+	// A window closes early when it already shows a policer beyond
+	// doubt: each frame sent meanwhile at the old rate is lost too, and
+	// costs a VIP a rung of its repair ladder.
+	early := c.lost >= earlyLost && float64(c.lost) > earlyLoss*float64(n)
+	if n == 0 || !early && now.Sub(c.winStart) < CutGap {
 		return false
 	}
 	lost := c.lost
@@ -98,7 +108,16 @@ func (c *rateControl) judge(now time.Time) bool {
 		// what a lossy path, not a policer, does.
 		return false
 	}
-	return c.set(now, c.rate*float64(n-lost)/float64(n))
+	// At most a tenth per cut: a window can be a partial view (an early
+	// one, of stale VIPs reported before those found).
+	r := max(c.rate*float64(n-lost)/float64(n), c.rate/10)
+	if c.rate == AutoMaxRate {
+		// The first cut goes at least to DefaultRate: a takeover's
+		// first window counts VIPs announced with several frames each,
+		// and overestimates what got through.
+		r = min(r, DefaultRate)
+	}
+	return c.set(now, r)
 }
 
 // cut halves the rate at now (a failed send), unless it was cut less than

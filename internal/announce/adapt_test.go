@@ -35,25 +35,26 @@ func TestRateControlPolicer(t *testing.T) {
 	if !c.adaptive || c.rate != AutoMaxRate {
 		t.Fatalf("start %+v", c)
 	}
-	// 31 of 32 stale: 20000 * 1/32 = 625, once the window closes.
+	// 31 of 32 stale: 20000 * 1/32 = 625, and the first cut goes at
+	// least to DefaultRate; once the window closes.
 	if feed(&c, tRC, 31, 1) || c.rate != AutoMaxRate {
 		t.Fatalf("judged a window younger than CutGap: %v", c.rate)
 	}
-	if !c.raise(tRC.Add(CutGap)) || c.rate != 625 {
-		t.Fatalf("after 31 of 32 lost: %v, want 625", c.rate)
+	if !c.raise(tRC.Add(CutGap)) || c.rate != DefaultRate {
+		t.Fatalf("after 31 of 32 lost: %v, want %v", c.rate, DefaultRate)
 	}
 	cutAt := tRC.Add(CutGap)
 	// The outcomes of frames sent before the cut keep coming: ignored.
-	if feed(&c, cutAt.Add(CutGap/2), 64, 0) || c.rate != 625 {
+	if feed(&c, cutAt.Add(CutGap/2), 64, 0) || c.rate != DefaultRate {
 		t.Fatalf("cut again within CutGap: %v", c.rate)
 	}
-	// At the new rate, 3 of 4 lost: 625 / 4 = 156.25.
-	if !window(&c, cutAt.Add(CutGap), 24, 8) || c.rate != 156.25 {
-		t.Fatalf("second cut: %v, want 156.25", c.rate)
+	// At the new rate, 3 of 4 lost: 500 / 4 = 125.
+	if !window(&c, cutAt.Add(CutGap), 24, 8) || c.rate != 125 {
+		t.Fatalf("second cut: %v, want 125", c.rate)
 	}
 	// Half lost, or just below MaxLoss: what a lossy path does; the
 	// rate stays.
-	if window(&c, cutAt.Add(4*CutGap), 16, 16) || window(&c, cutAt.Add(6*CutGap), 22, 10) || c.rate != 156.25 {
+	if window(&c, cutAt.Add(4*CutGap), 16, 16) || window(&c, cutAt.Add(6*CutGap), 22, 10) || c.rate != 125 {
 		t.Fatalf("cut on half lost: %v", c.rate)
 	}
 	// Everything lost many times over: down to the floor, not below.
@@ -111,12 +112,13 @@ func TestRateControlSmallWindows(t *testing.T) {
 	if window(&c, tRC, 1, 0) || c.rate != AutoMaxRate {
 		t.Fatalf("one stale VIP cut the rate to %v", c.rate)
 	}
-	// 9 of 10 lost: 20000 / 10 = 2000.
+	// 9 of 10 lost: 20000 / 10 = 2000, at least DefaultRate for a first
+	// cut.
 	if feed(&c, tRC.Add(2*CutGap), 9, 1) {
 		t.Fatal("judged a young window")
 	}
-	if !c.raise(tRC.Add(3*CutGap)) || c.rate != 2000 {
-		t.Fatalf("window of 10 judged by raise: %v, want 2000", c.rate)
+	if !c.raise(tRC.Add(3*CutGap)) || c.rate != DefaultRate {
+		t.Fatalf("window of 10 judged by raise: %v, want %v", c.rate, DefaultRate)
 	}
 }
 
@@ -133,5 +135,19 @@ func TestRateControlSendFailure(t *testing.T) {
 	f := newRateControl(500)
 	if f.cut(tRC) || feed(&f, tRC, 100, 0) || f.raise(tRC.Add(time.Hour)) || f.rate != 500 {
 		t.Fatalf("fixed rate changed: %+v", f)
+	}
+}
+
+// TestRateControlEarlyWindow: a window that already shows a policer beyond
+// doubt (earlyLost stale, more than earlyLoss of it) closes at once; as
+// many stale among many more found does not.
+func TestRateControlEarlyWindow(t *testing.T) {
+	c := newRateControl(0)
+	if !feed(&c, tRC, 70, 2) || c.rate != DefaultRate {
+		t.Fatalf("70 of 72 stale: rate %v, want an early cut to %v", c.rate, DefaultRate)
+	}
+	l := newRateControl(0)
+	if feed(&l, tRC, 0, 3000) || feed(&l, tRC, 1000, 0) || l.rate != AutoMaxRate {
+		t.Fatalf("1000 of 4000 stale closed the window early: %v", l.rate)
 	}
 }

@@ -777,8 +777,8 @@ func TestPacerAdaptive(t *testing.T) {
 		t.Fatalf("rate %v before the window closed", rate)
 	}
 	r.clk.Advance(announce.CutGap)
-	r.p.Delivered() // 30 of 33 lost
-	if rate, want := r.p.Rate(), announce.AutoMaxRate*3/33.0; rate != want {
+	r.p.Delivered()                                                            // 30 of 33 lost
+	if rate, want := r.p.Rate(), float64(announce.DefaultRate); rate != want { // 20000*3/33, and a first cut to at least DefaultRate
 		t.Fatalf("rate after 30 of 33 stale: %v, want %v", rate, want)
 	}
 	rate := r.p.Rate()
