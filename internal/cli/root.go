@@ -92,8 +92,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "vipd",
 		Short: "VRRPv3 virtual IP failover that proves the network followed",
 		Long: `vipd moves virtual IP addresses (VIPs) between Linux hosts with VRRP version 3
-(RFC 5798) and speaks the protocol on the wire, so it runs next to keepalived
-and routers — and then proves, per VIP, that the network followed.
+(RFC 5798) or version 2 (RFC 3768, "version: 2") and speaks the protocol on the
+wire, so it runs next to keepalived and routers — and then proves, per VIP,
+that the network followed. Sites beyond one L2 segment announce their VIPs by
+BGP instead ("mode: bgp"; see README).
 
 When a node becomes master for an instance it adds the instance's VIPs to the
 interface (IPv6 without duplicate address detection), sends gratuitous ARP in
