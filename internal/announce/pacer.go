@@ -128,7 +128,7 @@ func NewPacer(rate float64, burst int, clock Clock, log *slog.Logger) *Pacer {
 // that want the error call Announcements first (config validation).
 func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []netip.Addr, sch Schedule) {
 	vips = uniq(vips)
-	switch err := checkMACs(mac, nil); {
+	switch err := checkMACs(From(mac), nil); {
 	case err != nil:
 		p.log.Error("announce: nothing announced", "instance", key, "err", fmt.Errorf("announce: %w", err))
 		vips = nil
@@ -138,7 +138,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 	}
 	valid := vips[:0]
 	for _, v := range vips {
-		if err := checkAnnouncement(mac, v); err != nil {
+		if err := checkAnnouncement(From(mac), v); err != nil {
 			p.log.Error("announce: VIP left out", "instance", key, "vip", v, "err", err)
 			continue
 		}

@@ -128,13 +128,10 @@ func (d *detector) tickProbes(now time.Time, fx *effects) time.Time {
 	slices.SortFunc(due, netip.Addr.Compare) // a stable order on the wire
 	for _, a := range due {
 		p := d.probing[a]
-		var pkt announce.Packet
-		if a.Is4() {
-			pkt = arpProbe(d.our, a)
-		} else {
-			pkt = dadNS(d.our, a)
+		pkt, err := probe(d.our, a)
+		if err == nil { // a VIP is a usable address (config)
+			fx.sends = append(fx.sends, send{pkt: pkt})
 		}
-		fx.sends = append(fx.sends, send{pkt: pkt})
 		d.stats.Probes++
 		p.sent++
 		if p.sent < d.cfg.ProbeCount {
@@ -230,4 +227,13 @@ func (d *detector) conflictRows() []Conflict {
 func (d *detector) probingVIP(a netip.Addr) bool {
 	_, ok := d.probing[a]
 	return ok
+}
+
+// probe returns the frame that asks whether anyone else uses vip without
+// claiming it: an ARP probe, or a DAD Neighbor Solicitation.
+func probe(our mac, vip netip.Addr) (announce.Packet, error) {
+	if vip.Is4() {
+		return announce.From(our.hw()).ARPProbe(vip)
+	}
+	return announce.From(our.hw()).DADProbe(vip)
 }

@@ -56,8 +56,8 @@ func TestProbeSchedule(t *testing.T) {
 			t.Errorf("probe\n%x\nwant\n%x", b, want)
 		}
 	}
-	checkFrame(h.sends[0].pkt.Frame, arpProbe(mustMAC(t, ourMAC), vip4).Frame)
-	checkFrame(h.sends[1].pkt.Frame, dadNS(mustMAC(t, ourMAC), vip6).Frame)
+	checkFrame(h.sends[0].pkt.Frame, mustFrame(probe(mustMAC(t, ourMAC), vip4)))
+	checkFrame(h.sends[1].pkt.Frame, mustFrame(probe(mustMAC(t, ourMAC), vip6)))
 	// Replies count until ProbeWait after the last probe.
 	if !next.Equal(timeZero.Add(4 * time.Second)) {
 		t.Fatalf("next %v, want the end of the wait at 4s", next.Sub(timeZero))

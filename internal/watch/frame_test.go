@@ -2,13 +2,11 @@ package watch
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"testing"
 
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
-	"github.com/mdlayher/ndp"
 	"golang.org/x/net/icmp"
 
 	"github.com/vipd/vipd/internal/announce"
@@ -118,42 +116,13 @@ func checkICMPv6Checksum(t *testing.T, frame []byte) {
 	}
 }
 
-func TestRepairARP(t *testing.T) {
-	p := repairARP(mustMAC(t, ourMAC), mustMAC(t, ownerMAC), vip4, mustMAC(t, routerMAC), routerIP)
-	if p.Kind != announce.KindUnicastReply || p.VIP != vip4 || p.Target != routerIP || !bytes.Equal(p.DstMAC, routerMAC) {
-		t.Errorf("packet %+v", p)
-	}
-	var f ethernet.Frame
-	if err := f.UnmarshalBinary(p.Frame); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(f.Destination, routerMAC) || !bytes.Equal(f.Source, ourMAC) || f.EtherType != ethernet.EtherTypeARP {
-		t.Errorf("ethernet %v → %v %v, want ours → router", f.Source, f.Destination, f.EtherType)
-	}
-	var a arp.Packet
-	if err := a.UnmarshalBinary(f.Payload); err != nil {
-		t.Fatal(err)
-	}
-	if a.Operation != arp.OperationReply || !bytes.Equal(a.SenderHardwareAddr, ownerMAC) || a.SenderIP != vip4 ||
-		!bytes.Equal(a.TargetHardwareAddr, routerMAC) || a.TargetIP != routerIP {
-		t.Errorf("arp %+v", a)
-	}
-	if len(p.Frame) != 60 {
-		t.Errorf("frame length %d, want 60", len(p.Frame))
-	}
-	// Speaking for ourselves, it is exactly announce's unicast reply.
-	self := repairARP(mustMAC(t, ourMAC), mustMAC(t, ourMAC), vip4, mustMAC(t, routerMAC), routerIP)
-	ref, err := announce.UnicastARPReply(ourMAC, vip4, routerMAC, routerIP)
+// The watcher's frames are announce's builders: a repair comes from our
+// MAC and names the owner's; a probe claims nothing.
+func TestRepairAndProbeFrames(t *testing.T) {
+	p, err := repair(mustMAC(t, ourMAC), mustMAC(t, ownerMAC), vip4, mustMAC(t, routerMAC), routerIP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(self.Frame, ref.Frame) {
-		t.Errorf("self repair\n%x\nannounce\n%x", self.Frame, ref.Frame)
-	}
-}
-
-func TestARPProbe(t *testing.T) {
-	p := arpProbe(mustMAC(t, ourMAC), vip4)
 	var f ethernet.Frame
 	if err := f.UnmarshalBinary(p.Frame); err != nil {
 		t.Fatal(err)
@@ -162,101 +131,54 @@ func TestARPProbe(t *testing.T) {
 	if err := a.UnmarshalBinary(f.Payload); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(f.Destination, ethBcast) || !bytes.Equal(f.Source, ourMAC) {
-		t.Errorf("ethernet %v → %v", f.Source, f.Destination)
+	if !bytes.Equal(f.Source, ourMAC) || !bytes.Equal(f.Destination, routerMAC) || a.Operation != arp.OperationReply ||
+		!bytes.Equal(a.SenderHardwareAddr, ownerMAC) || a.SenderIP != vip4 || a.TargetIP != routerIP {
+		t.Errorf("IPv4 repair %v → %v %+v", f.Source, f.Destination, a)
 	}
-	if a.Operation != arp.OperationRequest || !bytes.Equal(a.SenderHardwareAddr, ourMAC) || !a.SenderIP.IsUnspecified() ||
-		!bytes.Equal(a.TargetHardwareAddr, make([]byte, 6)) || a.TargetIP != vip4 {
-		t.Errorf("arp %+v", a)
+	if p.Kind != announce.KindUnicastReply || p.Target != routerIP {
+		t.Errorf("IPv4 repair %+v", p)
 	}
-	if p.Kind == 0 || p.VIP != vip4 {
-		t.Errorf("packet %+v", p)
-	}
-}
-
-func TestRepairNA(t *testing.T) {
-	tests := []struct {
-		name      string
-		dst       netip.Addr
-		solicited bool
-	}{
-		{"to the upstream", routerIP6, true},
-		{"to all nodes", allNodes, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := repairNA(mustMAC(t, ourMAC), mustMAC(t, ownerMAC), vip6, mustMAC(t, routerMAC), tt.dst)
-			if p.Kind != announce.KindUnicastNA || p.VIP != vip6 || p.Target != tt.dst || !bytes.Equal(p.DstMAC, routerMAC) {
-				t.Errorf("packet %+v", p)
-			}
-			if !bytes.Equal(p.Frame[0:6], routerMAC) || !bytes.Equal(p.Frame[6:12], ourMAC) {
-				t.Errorf("ethernet %x", p.Frame[:14])
-			}
-			ip := p.Frame[ethHeaderLen:]
-			if ip[7] != 255 || netip.AddrFrom16([16]byte(ip[8:24])) != vip6 || netip.AddrFrom16([16]byte(ip[24:40])) != tt.dst {
-				t.Errorf("ipv6 header %x", ip[:40])
-			}
-			m, err := ndp.ParseMessage(ip[ipv6HdrLen:])
-			if err != nil {
-				t.Fatal(err)
-			}
-			na, ok := m.(*ndp.NeighborAdvertisement)
-			if !ok {
-				t.Fatalf("%T", m)
-			}
-			if !na.Override || na.Router || na.Solicited != tt.solicited || na.TargetAddress != vip6 || len(na.Options) != 1 {
-				t.Errorf("na %+v", na)
-			}
-			if lla, ok := na.Options[0].(*ndp.LinkLayerAddress); !ok || lla.Direction != ndp.Target || !bytes.Equal(lla.Addr, ownerMAC) {
-				t.Errorf("option %+v", na.Options[0])
-			}
-			checkICMPv6Checksum(t, p.Frame)
-		})
-	}
-	// Speaking for ourselves to all nodes, it is announce's unsolicited
-	// NA but for the Ethernet destination.
-	self := repairNA(mustMAC(t, ourMAC), mustMAC(t, ourMAC), vip6, mustMAC(t, routerMAC), allNodes)
-	ref, err := announce.UnsolicitedNA(ourMAC, vip6)
+	p6, err := repair(mustMAC(t, ourMAC), mustMAC(t, ownerMAC), vip6, mustMAC(t, routerMAC), allNodes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(self.Frame[6:], ref.Frame[6:]) {
-		t.Errorf("self repair\n%x\nannounce\n%x", self.Frame, ref.Frame)
+	got, r := parseFrame(p6.Frame)
+	if r != 0 || got.kind != kindNA || got.target != vip6 || got.claimMAC() != mustMAC(t, ownerMAC) || got.ethSrc != mustMAC(t, ourMAC) {
+		t.Errorf("IPv6 repair %+v (%v)", got, r)
+	}
+	checkICMPv6Checksum(t, p6.Frame)
+	for _, vip := range []netip.Addr{vip4, vip6} {
+		p, err := probe(mustMAC(t, ourMAC), vip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, r := parseFrame(p.Frame)
+		if r != 0 || (got.kind == kindARP && (!got.spa.IsUnspecified() || got.tpa != vip)) ||
+			(got.kind == kindNS && (!got.src.IsUnspecified() || got.target != vip)) {
+			t.Errorf("probe for %s: %+v (%v)", vip, got, r)
+		}
+	}
+	if _, err := repair(mustMAC(t, ourMAC), mustMAC(t, ownerMAC), vip4, mustMAC(t, routerMAC), netip.IPv4Unspecified()); err == nil {
+		t.Error("a repair naming 0.0.0.0 was built")
 	}
 }
 
-func TestDADNS(t *testing.T) {
-	p := dadNS(mustMAC(t, ourMAC), vip6)
-	wantDst := netip.MustParseAddr("ff02::1:ff00:101")
-	if !bytes.Equal(p.Frame[0:6], net.HardwareAddr{0x33, 0x33, 0xff, 0x00, 0x01, 0x01}) || !bytes.Equal(p.Frame[6:12], ourMAC) {
-		t.Errorf("ethernet %x", p.Frame[:14])
-	}
-	ip := p.Frame[ethHeaderLen:]
-	if ip[7] != 255 || !netip.AddrFrom16([16]byte(ip[8:24])).IsUnspecified() || netip.AddrFrom16([16]byte(ip[24:40])) != wantDst {
-		t.Errorf("ipv6 header %x", ip[:40])
-	}
-	m, err := ndp.ParseMessage(ip[ipv6HdrLen:])
+// mustFrame returns a frame that test inputs always build.
+func mustFrame(p announce.Packet, err error) []byte {
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	ns, ok := m.(*ndp.NeighborSolicitation)
-	if !ok || ns.TargetAddress != vip6 || len(ns.Options) != 0 {
-		t.Errorf("ns %+v", m)
-	}
-	checkICMPv6Checksum(t, p.Frame)
-	if p.Kind != announce.KindNeighborSolicit || p.Target != vip6 {
-		t.Errorf("packet %+v", p)
-	}
+	return p.Frame
 }
 
 // FuzzParseFrame checks that parseFrame never panics and that what it
 // accepts is consistent.
 func FuzzParseFrame(f *testing.F) {
 	our, owner, router := mac(ourMAC), mac(ownerMAC), mac(routerMAC)
-	f.Add(repairARP(our, owner, vip4, router, routerIP).Frame)
-	f.Add(arpProbe(our, vip4).Frame)
-	f.Add(repairNA(our, owner, vip6, router, routerIP6).Frame)
-	f.Add(dadNS(our, vip6).Frame)
+	f.Add(mustFrame(repair(our, owner, vip4, router, routerIP)))
+	f.Add(mustFrame(probe(our, vip4)))
+	f.Add(mustFrame(repair(our, owner, vip6, router, routerIP6)))
+	f.Add(mustFrame(probe(our, vip6)))
 	f.Add(ipFrame(f, ourMAC, routerMAC, clientIP, vip4))
 	f.Add(ipFrame(f, ourMAC, routerMAC, client6IP, vip6))
 	f.Add(nsFrame(f, ourMAC, routerMAC, routerIP6, vip6, vip6, routerMAC))

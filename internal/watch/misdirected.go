@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"github.com/vipd/vipd/internal/announce"
 	"net"
 	"net/netip"
 	"slices"
@@ -123,13 +124,21 @@ func (d *detector) maybeRepair(now time.Time, k flowKey, fl *flow, owner Owner, 
 			// router does not look at the target of a reply.
 			tpa, send.guessed = f.src, true
 		}
-		send.pkt = repairARP(d.our, om, k.vip, k.src, tpa)
+		pkt, err := repair(d.our, om, k.vip, k.src, tpa)
+		if err != nil {
+			return // the packet's source is no address to name
+		}
+		send.pkt = pkt
 	} else {
 		dst, ok := d.neigh6[k.src]
 		if !ok {
 			dst, send.guessed = allNodes, true
 		}
-		send.pkt = repairNA(d.our, om, k.vip, k.src, dst)
+		pkt, err := repair(d.our, om, k.vip, k.src, dst)
+		if err != nil {
+			return
+		}
+		send.pkt = pkt
 	}
 	if fl.interval == 0 {
 		fl.interval = d.cfg.RepairInterval
@@ -254,3 +263,19 @@ func cloneMAC(m net.HardwareAddr) net.HardwareAddr {
 }
 
 func sameMAC(a, b net.HardwareAddr) bool { return bytes.Equal(a, b) }
+
+// repair returns the frame that tells upstream dst that vip is at owner:
+// from our MAC (switches keep learning it on our port) with the owner's as
+// the ARP sender hardware address, or the NA's Target Link-Layer Address;
+// to the upstream's own address to (IPv4 or IPv6), or to all-nodes.
+func repair(our, owner mac, vip netip.Addr, dst mac, to netip.Addr) (announce.Packet, error) {
+	src := announce.Src{Eth: our.hw(), HW: owner.hw()}
+	if vip.Is4() {
+		return src.UnicastARPReply(vip, dst.hw(), to)
+	}
+	return src.RepairNA(vip, dst.hw(), to)
+}
+
+// allNodes is ff02::1, where a repair goes when the upstream's own
+// IPv6 address is unknown (in a frame to its MAC only).
+var allNodes = netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x01})

@@ -429,12 +429,10 @@ func (w *Watcher) betterTarget(s *send) {
 		w.d.learn(w.d.neigh6, s.upstream, best)
 	}
 	w.mu.Unlock()
-	if v4 {
-		s.pkt = repairARP(w.d.our, s.ownerMAC, s.pkt.VIP, s.upstream, best)
-	} else {
-		s.pkt = repairNA(w.d.our, s.ownerMAC, s.pkt.VIP, s.upstream, best)
+	if pkt, err := repair(w.d.our, s.ownerMAC, s.pkt.VIP, s.upstream, best); err == nil {
+		s.pkt = pkt
+		s.guessed = false
 	}
-	s.guessed = false
 }
 
 func (w *Watcher) send(s send) {

@@ -404,7 +404,7 @@ func TestWatcherProbeConflict(t *testing.T) {
 	r.clock.Advance(time.Second)
 	pkts := r.pacer.wait(t, 3)
 	for i, p := range pkts {
-		if !bytes.Equal(p.Frame, arpProbe(mustMAC(t, ourMAC), vip4).Frame) {
+		if !bytes.Equal(p.Frame, mustFrame(probe(mustMAC(t, ourMAC), vip4))) {
 			t.Errorf("probe %d: %x", i, p.Frame)
 		}
 	}
@@ -422,7 +422,7 @@ func TestWatcherWithoutPacer(t *testing.T) {
 	r.w.Probe([]netip.Addr{vip6})
 	r.conn.mu.Lock()
 	defer r.conn.mu.Unlock()
-	if len(r.conn.written) != 1 || !bytes.Equal(r.conn.written[0], dadNS(mustMAC(t, ourMAC), vip6).Frame) {
+	if len(r.conn.written) != 1 || !bytes.Equal(r.conn.written[0], mustFrame(probe(mustMAC(t, ourMAC), vip6))) {
 		t.Fatalf("written %x", r.conn.written)
 	}
 	if got := r.conn.dsts[0].(*packet.Addr).HardwareAddr.String(); got != "33:33:ff:00:01:01" {
