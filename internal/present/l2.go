@@ -38,6 +38,25 @@ type Announcer interface {
 	Ready(key string, vips []netip.Addr)
 }
 
+// VirtualLink is the interface that carries an instance's VIPs under the
+// RFC 5798 virtual MAC (package vmac): the Presenter creates it when it
+// takes over (again, if it was deleted behind its back), brings it up
+// while master and down otherwise, and deletes it on Close.
+type VirtualLink interface {
+	// State reports the link as the kernel's events last did.
+	State() (ifindex int, exists, up bool)
+	// Ensure creates the link (down) if it is missing and returns its
+	// index.
+	Ensure() (int, error)
+	// SetUp brings it up or down.
+	SetUp(up bool) error
+	// Delete removes it; a missing one is fine.
+	Delete() error
+	// Name and MAC are its name and the virtual MAC.
+	Name() string
+	MAC() net.HardwareAddr
+}
+
 // Ledger records the addresses vipd added, so that a later run removes
 // only those (package statedir).
 type Ledger interface {
@@ -79,6 +98,9 @@ type Deps struct {
 	Targets func(ifindex int, vips []netip.Prefix, configured []netip.Addr) ([]netip.Addr, error)
 	// Ledger records added addresses; nil: none.
 	Ledger Ledger
+	// VMAC, if not nil, carries the VIPs (virtual_mac): they are added
+	// on it, announced and verified from its MAC.
+	VMAC VirtualLink
 	Clock  clock.Clock
 	Logger *slog.Logger
 	// Report receives what the instance must know; it must not block.
@@ -132,6 +154,11 @@ type L2 struct {
 	// first round verification and probes wait for (0: none).
 	announceGen, waitRound uint64
 	announcedAt            time.Time // when the takeover's schedule started
+	// link is the virtual MAC interface's index (0: none known), and
+	// linkSeen whether the kernel reported it since it was created.
+	link     atomic.Int64
+	linkSeen bool
+	linkUp   bool // set up by syncLink
 	// upstreamsList caches upstreams (see cachedUpstreams).
 	upstreamsList []announce.Target
 	upstreamsAt   time.Time
@@ -252,7 +279,7 @@ func (p *L2) Status() Status {
 	vips, v := p.want.set.VIPs, p.verifier
 	p.mu.Unlock()
 	have := map[netip.Prefix]bool{}
-	for _, a := range p.deps.Kernel.Addrs(p.cfg.Interface.Index) {
+	for _, a := range p.deps.Kernel.Addrs(p.vipIndex()) {
 		have[a] = true
 	}
 	var vsts []verify.VIPStatus
@@ -295,6 +322,31 @@ func (p *L2) run() {
 			t.Stop()
 		}
 	}
+}
+
+// vipIndex is the interface that carries the VIPs: the virtual MAC's, or
+// the instance's own.
+func (p *L2) vipIndex() int {
+	if p.deps.VMAC != nil {
+		return int(p.link.Load())
+	}
+	return p.cfg.Interface.Index
+}
+
+// vipName names the interface that carries the VIPs.
+func (p *L2) vipName() string {
+	if p.deps.VMAC != nil {
+		return p.deps.VMAC.Name()
+	}
+	return p.cfg.Interface.Name
+}
+
+// vipMAC is the MAC the VIPs are announced and verified with.
+func (p *L2) vipMAC() net.HardwareAddr {
+	if p.deps.VMAC != nil {
+		return p.deps.VMAC.MAC()
+	}
+	return p.cfg.Interface.HardwareAddr
 }
 
 func addrsOf(ps []netip.Prefix) []netip.Addr {

@@ -66,6 +66,8 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		p.addFailed = 0
 		p.stopVerifier()
 	}
+	p.syncLink(w)
+	ifindex = p.vipIndex()
 
 	actual := map[netip.Prefix]bool{}
 	for _, a := range p.deps.Kernel.Addrs(ifindex) {
@@ -134,6 +136,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 		p.stopVerifier()
 		if !w.held {
 			p.deps.Announcer.Cancel(p.cfg.Instance)
+			p.closeLink()
 		}
 		p.deps.Watch.forget(p)
 		return time.Time{}, true
@@ -143,7 +146,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 
 // carryOut performs a plan and moves the VIPs' states.
 func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix]bool) {
-	ifindex := p.cfg.Interface.Index
+	ifindex := p.vipIndex()
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	state := func(pfx netip.Prefix) *vip {
@@ -234,7 +237,7 @@ const addChunk = 128
 // announcements as soon as it is added. All or nothing: if a chunk fails,
 // the chunks added before are removed again.
 func (p *L2) addChunks(ctx context.Context, vips []netip.Prefix) error {
-	ifindex := p.cfg.Interface.Index
+	ifindex := p.vipIndex()
 	for i := 0; i < len(vips); i += addChunk {
 		chunk := vips[i:min(i+addChunk, len(vips))]
 		if err := p.deps.Addresses.Add(ctx, ifindex, chunk); err != nil {
@@ -259,7 +262,7 @@ func (p *L2) restore(vips []netip.Prefix) {
 	p.deps.Report(Restored{VIPs: vips})
 	// The upstream's entry still points here: one announcement, out of
 	// turn, in case a switch or neighbour forgot it meanwhile.
-	pkts, err := announce.Announcements(p.cfg.Interface.HardwareAddr, addrsOf(vips))
+	pkts, err := announce.Announcements(p.vipMAC(), addrsOf(vips))
 	if err == nil {
 		err = p.deps.Announcer.SendNow(p.cfg.Instance+"/restore", p.deps.Sender, pkts...)
 	}
@@ -278,7 +281,7 @@ func (p *L2) record(vips []netip.Prefix) {
 		}
 	}
 	if len(todo) > 0 && p.deps.Ledger != nil {
-		if err := p.deps.Ledger.Record(p.cfg.Instance, p.cfg.Interface.Name, p.cfg.Interface.Index, todo); err != nil {
+		if err := p.deps.Ledger.Record(p.cfg.Instance, p.vipName(), p.vipIndex(), todo); err != nil {
 			p.log.Error("cannot record the VIPs added in the state directory; a restart after a crash would not remove them", "err", err)
 		}
 	}
@@ -302,7 +305,7 @@ func (p *L2) forget(vips []netip.Prefix) {
 		}
 	}
 	if len(todo) > 0 && p.deps.Ledger != nil {
-		if err := p.deps.Ledger.Forget(p.cfg.Instance, p.cfg.Interface.Index, todo); err != nil {
+		if err := p.deps.Ledger.Forget(p.cfg.Instance, p.vipIndex(), todo); err != nil {
 			p.log.Error("cannot update the record of added VIPs in the state directory", "err", err)
 		}
 	}
@@ -384,7 +387,7 @@ func (p *L2) announce(vips []netip.Addr, sch announce.Schedule) uint64 {
 		p.mu.Unlock()
 		p.Reconcile()
 	}
-	p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.cfg.Interface.HardwareAddr, vips, sch)
+	p.deps.Announcer.Announce(p.cfg.Instance, p.deps.Sender, p.vipMAC(), vips, sch)
 	return gen
 }
 

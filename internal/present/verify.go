@@ -67,8 +67,8 @@ func (p *L2) startVerifier(vips []netip.Prefix, vc VerifyConfig) {
 	v := verify.New(verify.Config{
 		Instance:  p.cfg.Instance,
 		Interface: p.cfg.Interface.Name,
-		IfIndex:   p.cfg.Interface.Index,
-		MAC:       p.cfg.Interface.HardwareAddr,
+		IfIndex:   p.vipIndex(),
+		MAC:       p.vipMAC(),
 		Primary4:  p4,
 		Primary6:  p6,
 		VIPs:      addrsOf(vips),

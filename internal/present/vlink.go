@@ -1,0 +1,103 @@
+package present
+
+import "net/netip"
+
+// The virtual MAC interface (Deps.VMAC), owned by the Presenter like the
+// VIPs on it: present and up while held, down otherwise (a backup never
+// answers for the VIPs), deleted on Close, created again if deleted
+// behind vipd's back while held.
+
+// syncLink brings the virtual MAC interface to the desired state before
+// the VIPs are reconciled. While held it creates the interface if missing
+// and brings it up; if it cannot, the add fails (AddFailed: the instance
+// resigns and retries). Otherwise it brings it down first: one netlink
+// call stops the node answering for every VIP at once, the removes follow.
+func (p *L2) syncLink(w desired) {
+	vm := p.deps.VMAC
+	if vm == nil {
+		return
+	}
+	idx, exists, up := vm.State()
+	known := int(p.link.Load())
+	if exists && idx == known && known != 0 {
+		p.linkSeen = true
+	}
+	if !w.held {
+		if (p.linkUp || (exists && up)) && known != 0 {
+			if err := vm.SetUp(false); err != nil {
+				p.log.Error("cannot bring the virtual MAC interface down; retrying", "iface", vm.Name(), "err", err)
+				return
+			}
+			p.log.Info("virtual MAC interface down", "iface", vm.Name())
+			p.linkUp = false
+		}
+		return
+	}
+	if p.addFailed == w.takeover {
+		return
+	}
+	if !exists || idx != known {
+		n, err := vm.Ensure()
+		if err != nil {
+			p.addFailed = w.takeover
+			p.deps.Announcer.Cancel(p.cfg.Instance)
+			p.log.Error("cannot create the virtual MAC interface", "iface", vm.Name(), "err", err)
+			p.deps.Report(AddFailed{Err: err})
+			return
+		}
+		if n != known {
+			if known != 0 {
+				if p.linkSeen {
+					p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "iface", vm.Name())
+				}
+				p.moveLink(known)
+			} else {
+				p.log.Info("virtual MAC interface ready", "iface", vm.Name(), "mac", vm.MAC())
+			}
+			p.link.Store(int64(n))
+			p.linkSeen, p.linkUp = false, false
+		}
+	}
+	if !p.linkUp || (exists && !up) {
+		if err := vm.SetUp(true); err != nil {
+			p.addFailed = w.takeover
+			p.deps.Announcer.Cancel(p.cfg.Instance)
+			p.log.Error("cannot bring the virtual MAC interface up", "iface", vm.Name(), "err", err)
+			p.deps.Report(AddFailed{Err: err})
+			return
+		}
+		p.linkUp = true
+	}
+}
+
+// moveLink forgets the ledger's record of VIPs on the interface's old
+// index old: they went with it, and are recorded again on the new one as
+// they are added there.
+func (p *L2) moveLink(old int) {
+	var vips []netip.Prefix
+	for pfx, s := range p.states {
+		if s.recorded {
+			vips = append(vips, pfx)
+			s.recorded = false
+		}
+	}
+	if len(vips) > 0 && p.deps.Ledger != nil {
+		if err := p.deps.Ledger.Forget(p.cfg.Instance, old, vips); err != nil {
+			p.log.Error("cannot update the record of added VIPs in the state directory", "err", err)
+		}
+	}
+}
+
+// closeLink deletes the virtual MAC interface as the Presenter stops.
+func (p *L2) closeLink() {
+	vm := p.deps.VMAC
+	if vm == nil {
+		return
+	}
+	if err := vm.Delete(); err != nil {
+		p.log.Error("cannot delete the virtual MAC interface", "iface", vm.Name(), "err", err)
+		return
+	}
+	p.link.Store(0)
+	p.log.Info("virtual MAC interface deleted", "iface", vm.Name())
+}
