@@ -100,7 +100,7 @@ type Deps struct {
 	Ledger Ledger
 	// VMAC, if not nil, carries the VIPs (virtual_mac): they are added
 	// on it, announced and verified from its MAC.
-	VMAC VirtualLink
+	VMAC   VirtualLink
 	Clock  clock.Clock
 	Logger *slog.Logger
 	// Report receives what the instance must know; it must not block.
