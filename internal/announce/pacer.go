@@ -144,7 +144,7 @@ func (p *Pacer) Announce(key string, s Sender, mac net.HardwareAddr, vips []neti
 		}
 		valid = append(valid, v)
 	}
-	pkts, err := Announcements(mac, valid)
+	pkts, err := Src{Eth: mac, HW: mac, Router: sch.Router}.Announcements(valid)
 	if err != nil { // checked above; kept for safety
 		p.log.Error("announce: nothing announced", "instance", key, "err", err)
 		pkts = nil

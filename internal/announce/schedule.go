@@ -42,6 +42,8 @@ type Schedule struct {
 	// schedule is cancelled or replaced before). Verification and
 	// conflict probes start then: they must not queue ahead of it.
 	FirstRound func()
+	// Router sets the Router flag of the NAs (the VIPs are a router's).
+	Router bool
 }
 
 // Target is an upstream neighbour that a first round addresses directly.

@@ -161,7 +161,7 @@ func checkMode(s string) string {
 
 // vrrpOnly are the keys of a VRRP instance that mean nothing in mode bgp.
 var vrrpOnly = []string{"vrid", "advert_interval", "version", "auth_pass", "preempt", "preempt_delay",
-	"unicast_peers", "announce"}
+	"unicast_peers", "announce", "virtual_mac", "vmac_xmit_base", "na_router"}
 
 // checkRouted applies the rules of a mode bgp instance: no VRRP keys, host
 // routes only, no verify targets (the peers are the targets).

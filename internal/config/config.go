@@ -111,6 +111,11 @@ type Instance struct {
 	Checks []Check
 	// Notify are the hooks run on state transitions.
 	Notify Notify
+	// VirtualMAC carries the VIPs on a macvlan with the RFC 5798 virtual
+	// MAC (package vmac); VMACXmitBase sends the adverts from the
+	// interface's own MAC instead of it (keepalived's vmac_xmit_base);
+	// NARouter sets the Router flag of the VIPs' neighbour advertisements.
+	VirtualMAC, VMACXmitBase, NARouter bool
 	// Line is the line of the instance in the file, for messages.
 	Line int
 }

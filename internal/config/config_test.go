@@ -576,6 +576,12 @@ func TestParseErrors(t *testing.T) {
 			[]wantErr{{10, "instances[1].vips[0]: VIP 192.0.2.100 is already in instance web (line 6)"}}},
 		{"same interface, vrid and family", base + "  - name: api\n    interface: eth0\n    vrid: 42\n    vips: [192.0.2.101/24]\n",
 			[]wantErr{{9, "instances[1].vrid: interface eth0 already has vrid 42 for IPv4 in instance web (line 2)"}}},
+		{"virtual MAC twice for one vrid", base + "    virtual_mac: true\n  - name: api\n    interface: eth1\n    vrid: 42\n    virtual_mac: true\n    vips: [192.0.2.101/24]\n",
+			[]wantErr{{10, "instances[1].vrid: instance web (line 2) already has a virtual MAC for vrid 42 (IPv4): its interface vrrp4-42 exists once per host"}}},
+		{"vmac_xmit_base without virtual_mac", base + "    vmac_xmit_base: true\n",
+			[]wantErr{{7, "instances[0].vmac_xmit_base: vmac_xmit_base needs virtual_mac: true"}}},
+		{"na_router for IPv4", base + "    na_router: true\n",
+			[]wantErr{{7, "instances[0].na_router: na_router is for IPv6 VIPs"}}},
 		{"index counts items that are not mappings", base + "  - 7\n  - name: web\n    interface: eth1\n    vrid: 1\n    vips: [192.0.2.101/24]\n", []wantErr{
 			{7, "instances[1]: must be a mapping"},
 			{8, "instances[2].name: duplicate instance name web"},

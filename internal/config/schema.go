@@ -146,6 +146,9 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 			return d.announce(v, path, &in.Announce)
 		}},
 		{name: "wait_for_interface", decode: boolean(&in.WaitForInterface)},
+		{name: "virtual_mac", decode: boolean(&in.VirtualMAC)},
+		{name: "vmac_xmit_base", decode: boolean(&in.VMACXmitBase)},
+		{name: "na_router", decode: boolean(&in.NARouter)},
 		{name: "verify", decode: func(d *decoder, v *yaml.Node, path string) bool {
 			var ok bool
 			targets, ok = d.verify(v, path, &in.Verify)
@@ -175,6 +178,12 @@ func (d *decoder) instance(n *yaml.Node, path string) (in Instance, where instan
 		d.checkRouted(&in, m, path, where.vips, where.vipPaths)
 	} else {
 		d.checkVersion(&in, m, path)
+		if n := m.ok("vmac_xmit_base"); n != nil && in.VMACXmitBase && !in.VirtualMAC {
+			d.errorf(n, join(path, "vmac_xmit_base"), "vmac_xmit_base needs virtual_mac: true (it sends the adverts from the interface's MAC instead of the virtual one)")
+		}
+		if n := m.ok("na_router"); n != nil && in.NARouter && len(in.VIPs) > 0 && !in.IPv6() {
+			d.errorf(n, join(path, "na_router"), "na_router is for IPv6 VIPs (the Router flag of neighbour advertisements)")
+		}
 		d.checkFamily(&in, peers, "peer")
 		d.checkFamily(&in, targets, "target")
 	}

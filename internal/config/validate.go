@@ -34,6 +34,18 @@ func (d *decoder) crossCheck(insts []Instance, where []instanceNodes) {
 		}
 		if w.iface != nil && w.vrid != nil && len(in.VIPs) > 0 {
 			r := router{in.Interface, in.VRID, in.IPv6()}
+			if in.VirtualMAC {
+				// The virtual MAC interface is named by VRID and family
+				// (vrrp4-42): one per host.
+				vr := router{"", in.VRID, in.IPv6()}
+				if j, dup := routers[vr]; dup {
+					d.errorf(w.vrid, join(path, "vrid"), "instance %s (line %d) already has a virtual MAC for vrid %d (%s): "+
+						"its interface vrrp%s-%d exists once per host; use another vrid", quote(insts[j].Name), insts[j].Line,
+						in.VRID, family(in.IPv6()), map[bool]string{false: "4", true: "6"}[in.IPv6()], in.VRID)
+				} else {
+					routers[vr] = i
+				}
+			}
 			if j, dup := routers[r]; dup {
 				d.errorf(w.vrid, join(path, "vrid"), "interface %s already has vrid %d for %s in instance %s (line %d); "+
 					"a vrid is unique per interface and address family (RFC 5798)",
