@@ -9,6 +9,7 @@ import (
 	"github.com/vipd/vipd/internal/fsm"
 	"github.com/vipd/vipd/internal/present"
 	"github.com/vipd/vipd/internal/verify"
+	"github.com/vipd/vipd/internal/vmac"
 	"github.com/vipd/vipd/internal/watch"
 )
 
@@ -85,6 +86,11 @@ func (in *instance) owner() watch.Owner {
 	mi := in.m.Master()
 	if !mi.Addr.IsValid() || in.m.State() == fsm.Master {
 		return watch.Owner{}
+	}
+	if in.cfg.VirtualMAC {
+		// The VIPs are at the virtual MAC, whatever MAC the master's
+		// adverts come from (vmac_xmit_base).
+		return watch.Owner{Node: mi.Addr.String(), MAC: vmac.MAC(in.cfg.VRID, in.cfg.IPv6())}
 	}
 	return watch.Owner{Node: mi.Addr.String(), MAC: mi.MAC}
 }

@@ -115,6 +115,13 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 	if d.opts.Ledger != nil {
 		deps.Ledger = d.opts.Ledger
 	}
+	if ic.VirtualMAC {
+		vl, err := d.attachVMAC(ic, ifi, in)
+		if err != nil {
+			return fail2(err)
+		}
+		deps.VMAC = vl
+	}
 	in.pres = present.NewL2(present.Config{
 		Instance:  ic.Name,
 		Interface: *ifi,
@@ -137,9 +144,10 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 // settings are the parts of an instance's configuration its Presenter uses.
 func settings(ic config.Instance) present.Settings {
 	return present.Settings{
-		VIPs:     ic.VIPs,
-		Schedule: announce.Schedule{Count: ic.Announce.Count, Interval: ic.Announce.Interval, Refresh: ic.Announce.Refresh},
-		Verify:   present.VerifyConfig{Enabled: ic.Verify.Enabled, Targets: ic.Verify.Targets, Period: ic.Verify.Period},
+		VIPs: ic.VIPs,
+		Schedule: announce.Schedule{Count: ic.Announce.Count, Interval: ic.Announce.Interval, Refresh: ic.Announce.Refresh,
+			Router: ic.NARouter},
+		Verify: present.VerifyConfig{Enabled: ic.Verify.Enabled, Targets: ic.Verify.Targets, Period: ic.Verify.Period},
 	}
 }
 
@@ -170,6 +178,9 @@ func (d *Daemon) checkVIPs(ic config.Instance, ifi *net.Interface) (leftovers []
 	for _, p := range ic.VIPs {
 		for _, name := range d.kernel.Holders(p.Addr()) {
 			switch {
+			case d.vmacGone[name]:
+				// On a virtual MAC interface of an earlier run, deleted
+				// with it at start.
 			case name != ifi.Name:
 				errs = append(errs, fmt.Sprintf("VIP %s is already on %s: this node would answer for it even as backup (remove it there, or from the configuration)", p.Addr(), name))
 			case recorded[p.Addr()] && here[p]:
@@ -243,6 +254,7 @@ func (d *Daemon) onWatchReport(r watch.Report) {
 // detach unregisters an instance that has stopped and closes the edges
 // nobody uses any more. Callers hold d.mu.
 func (d *Daemon) detach(in *instance) {
+	d.detachVMAC(in)
 	if l := in.link; l != nil && l.remove(in) == 0 {
 		l.close()
 		delete(d.links, linkKey{l.ifi.Index, l.ipv6})

@@ -17,6 +17,7 @@ import (
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/present"
 	"github.com/vipd/vipd/internal/verify"
+	"github.com/vipd/vipd/internal/vmac"
 )
 
 // Options configure Run.
@@ -70,6 +71,8 @@ type Daemon struct {
 	// byIndex lists the Presenters of each interface, for the kernel's
 	// address events (which must not take mu).
 	byIndex atomic.Pointer[map[int][]present.Presenter]
+	// byName lists the Presenters of each virtual MAC interface by name.
+	byName atomic.Pointer[map[string][]present.Presenter]
 	// linkChanged wakes the link watcher (capacity 1).
 	linkChanged chan struct{}
 
@@ -96,6 +99,11 @@ type Daemon struct {
 	// routerID is its BGP identifier.
 	speaker  *bgp.Speaker
 	routerID netip.Addr
+	// parents are the interfaces whose sysctls virtual_mac changed.
+	parents map[int]*parentPrep
+	// vmacGone are the virtual MAC interfaces removed at start (netmon
+	// may still report them for a moment).
+	vmacGone map[string]bool
 }
 
 // linkResync is how often the links are looked at without an event, in
@@ -151,6 +159,7 @@ func New(opts Options) (*Daemon, error) {
 		waiting:     map[string]bool{},
 		linkDown:    map[string]bool{},
 		linkChanged: make(chan struct{}, 1),
+		parents:     map[int]*parentPrep{},
 	}
 	if d.obs == nil {
 		d.obs = nopObserver{}
@@ -161,6 +170,12 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.indexVIPs(opts.Config)
 	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, 0, d.clock, d.log) // the pacer's burst for the rate
+	for _, ic := range opts.Config.Instances {
+		if ic.VirtualMAC {
+			d.vmacGone = d.removeVMACLeftovers()
+			break
+		}
+	}
 	if err := d.startSpeaker(opts.Config); err != nil {
 		return nil, err
 	}
@@ -344,10 +359,18 @@ func (d *Daemon) indexVIPs(cfg *config.Config) {
 // indexPresenters rebuilds the ifindex → Presenters map. Callers hold d.mu.
 func (d *Daemon) indexPresenters() {
 	m := map[int][]present.Presenter{}
+	byName := map[string][]present.Presenter{}
 	for _, r := range d.insts {
 		m[r.in.bindIndex] = append(m[r.in.bindIndex], r.in.pres)
+		if r.in.cfg.VirtualMAC {
+			// The virtual MAC interface's events: its index changes
+			// when it is created again, its name does not.
+			n := vmac.Name(r.in.cfg.VRID, r.in.cfg.IPv6())
+			byName[n] = append(byName[n], r.in.pres)
+		}
 	}
 	d.byIndex.Store(&m)
+	d.byName.Store(&byName)
 }
 
 // kernelChanged routes the kernel's events: an address change to the
@@ -359,6 +382,15 @@ func (d *Daemon) kernelChanged(c KernelChange) {
 	select {
 	case d.linkChanged <- struct{}{}:
 	default:
+	}
+	if bn := d.byName.Load(); bn != nil && c.Name != "" {
+		for _, p := range (*bn)[c.Name] {
+			if c.Added.IsValid() {
+				p.Reconcile(c.Added)
+			} else {
+				p.Reconcile()
+			}
+		}
 	}
 	m := d.byIndex.Load()
 	if m == nil {

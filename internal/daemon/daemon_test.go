@@ -349,6 +349,8 @@ func (e *fakeEnv) Targets(int, []netip.Prefix, []netip.Addr) ([]netip.Addr, erro
 }
 func (e *fakeEnv) OpenWatcher(*net.Interface, watch.Deps) (*watch.Watcher, error) { return nil, nil }
 
+func (e *fakeEnv) VirtualMACs() VirtualMACs { return nil }
+
 func TestLinkDownIsFault(t *testing.T) {
 	seg := transporttest.NewNetwork(nil)
 	aEnv := newFakeEnv(seg, 2, "02:00:00:00:00:0a", "192.0.2.11")

@@ -45,6 +45,9 @@ type Env interface {
 	// OpenWatcher opens the misdirected-traffic and conflict detector of
 	// an interface; nil, nil means none in this environment.
 	OpenWatcher(ifi *net.Interface, deps watch.Deps) (*watch.Watcher, error)
+	// VirtualMACs creates and removes virtual MAC interfaces; nil: none
+	// in this environment.
+	VirtualMACs() VirtualMACs
 }
 
 // Kernel is the kernel's state, learnt from its netlink events (package

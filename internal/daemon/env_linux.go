@@ -12,6 +12,7 @@ import (
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vipaddr"
+	"github.com/vipd/vipd/internal/vmac"
 	"github.com/vipd/vipd/internal/watch"
 )
 
@@ -104,4 +105,27 @@ func (e *LinuxEnv) Close() error {
 	}
 	e.kernel.Close()
 	return e.addrs.Close()
+}
+
+// VirtualMACs are package vmac's netlink operations.
+func (e *LinuxEnv) VirtualMACs() VirtualMACs { return linuxVMACs{} }
+
+type linuxVMACs struct{}
+
+func (linuxVMACs) Ensure(s vmac.Spec) (int, error)  { return vmac.Ensure(s) }
+func (linuxVMACs) SetUp(s vmac.Spec, up bool) error { return vmac.SetUp(s, up) }
+func (linuxVMACs) Delete(s vmac.Spec) error         { return vmac.Delete(s) }
+func (linuxVMACs) Leftovers() ([]vmac.Spec, error)  { return vmac.Leftovers() }
+func (linuxVMACs) PrepareParent(ifname string) (vmac.Restore, error) {
+	return vmac.PrepareParent(ifname)
+}
+func (linuxVMACs) OpenWriter(name string, ipv6 bool) (transport.Writer, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, err
+	}
+	if ifi.Flags&net.FlagUp == 0 {
+		return nil, fmt.Errorf("daemon: %s is down", name)
+	}
+	return transport.OpenWriter(ifi, ipv6)
 }

@@ -50,6 +50,7 @@ type instance struct {
 	// The VRRP wire.
 	ifi     *net.Interface
 	link    *link
+	vtx     *vmacSender  // virtual_mac: adverts from the virtual MAC; nil: from link
 	src     netip.Addr   // advertisement source
 	dsts    []netip.Addr // multicast group or unicast peers
 	advVIPs []netip.Addr // the addresses carried in advertisements

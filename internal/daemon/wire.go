@@ -115,7 +115,7 @@ func (in *instance) send(prio uint8) {
 		b, err := adv.AppendMarshal(in.buf[:0], in.src, dst)
 		if err == nil {
 			in.buf = b
-			err = in.link.writeTo(b, in.src, dst)
+			err = in.write(b, dst)
 		}
 		if err != nil {
 			in.sendErrors++
@@ -126,4 +126,16 @@ func (in *instance) send(prio uint8) {
 		}
 		in.sent++
 	}
+}
+
+// write sends one advert: from the virtual MAC interface if the instance
+// has one that is ready, else from the interface.
+func (in *instance) write(b []byte, dst netip.Addr) error {
+	if in.vtx != nil {
+		if err := in.vtx.writeTo(b, in.src, dst); err == nil {
+			return nil
+		}
+		in.vtx.fallbacks++
+	}
+	return in.link.writeTo(b, in.src, dst)
 }

@@ -187,3 +187,33 @@ func (w *ip6Writer) writeTo(payload []byte, src, dst netip.Addr) error {
 }
 
 func (w *ip6Writer) Close() error { return w.pc.Close() }
+
+// Writer sends VRRP packets on one interface and receives nothing.
+type Writer interface {
+	// WriteTo is PacketConn.WriteTo.
+	WriteTo(payload []byte, src, dst netip.Addr) error
+	Close() error
+}
+
+type writer struct{ ipWriter }
+
+func (w writer) WriteTo(payload []byte, src, dst netip.Addr) error {
+	return w.writeTo(payload, src, dst)
+}
+
+// OpenWriter opens a send-only VRRP socket on ifi: on a virtual MAC
+// interface, the adverts leave from its MAC (RFC 5798 §7.2). src must be
+// an address of the host (IPv6: a link-local address of ifi).
+func OpenWriter(ifi *net.Interface, ipv6 bool) (Writer, error) {
+	var w ipWriter
+	var err error
+	if ipv6 {
+		w, err = listen6(ifi)
+	} else {
+		w, err = listen4(ifi)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transport: open writer on %s (%s): %w", ifi.Name, family(ipv6), err)
+	}
+	return writer{w}, nil
+}

@@ -2,11 +2,12 @@ package watch
 
 import (
 	"bytes"
-	"github.com/vipd/vipd/internal/announce"
 	"net"
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/vipd/vipd/internal/announce"
 )
 
 // Misdirected traffic is tracked per flow, a (VIP, upstream MAC) pair: the
