@@ -33,9 +33,15 @@ const (
 	// Lossy drops param percent of the ARP and NS/NA arriving on the LAN,
 	// at random.
 	Lossy
+	// Pinned imitates an upstream with static neighbour entries: once it
+	// has learnt the VIPs, PinRouterNeigh makes their entries permanent
+	// with the MAC learnt, so that nothing on the wire (gratuitous, directed
+	// or unicast ARP, NA, NS) moves them. Only a MAC that never changes —
+	// the virtual MAC of RFC 5798 — survives a failover.
+	Pinned
 )
 
-var behaviourNames = [...]string{"plain", "sticky", "reply-only", "policer", "lossy"}
+var behaviourNames = [...]string{"plain", "sticky", "reply-only", "policer", "lossy", "pinned"}
 
 func (b Behaviour) String() string {
 	if b < 0 || int(b) >= len(behaviourNames) {
@@ -80,7 +86,7 @@ func ruleset(b Behaviour, vips []netip.Addr, param int, iface string) (string, e
 	const hook = "type filter hook input priority 0; policy accept;"
 	nd := "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }"
 	switch b {
-	case Plain:
+	case Plain, Pinned:
 	case Sticky:
 		fmt.Fprintf(&s, "table arp %s {\n\tset garp {\n\t\ttype ipv4_addr . ipv4_addr\n%s\t}\n", nftTable, pairElements(v4))
 		fmt.Fprintf(&s, "\tchain input {\n\t\t%s\n\t\tiifname %q arp saddr ip . arp daddr ip @garp counter drop\n\t}\n}\n", hook, iface)

@@ -80,3 +80,42 @@ func (l *Lab) FlushRouterNeigh(ctx context.Context) error {
 	_, err := l.Router.Run(ctx, "ip", "neigh", "flush", "dev", routerLAN)
 	return err
 }
+
+// PinRouterNeigh makes the router's entries for vips permanent with the
+// MAC each has now (the Pinned behaviour): it returns that MAC per VIP,
+// and an error naming the VIPs the router has no entry for yet.
+func (l *Lab) PinRouterNeigh(vips []netip.Addr) (map[netip.Addr]net.HardwareAddr, error) {
+	have, err := l.RouterNeigh()
+	if err != nil {
+		return nil, err
+	}
+	link, err := l.Router.nl.LinkByName(routerLAN)
+	if err != nil {
+		return nil, fmt.Errorf("labnet: find %s in %s: %w", routerLAN, l.Router.NS, err)
+	}
+	pinned := make(map[netip.Addr]net.HardwareAddr, len(vips))
+	var missing []string
+	for _, v := range vips {
+		v = v.Unmap()
+		mac, ok := have[v]
+		if !ok {
+			missing = append(missing, v.String())
+			continue
+		}
+		fam := netlink.FAMILY_V4
+		if v.Is6() {
+			fam = netlink.FAMILY_V6
+		}
+		n := &netlink.Neigh{LinkIndex: link.Attrs().Index, Family: fam, State: netlink.NUD_PERMANENT,
+			IP: v.AsSlice(), HardwareAddr: mac}
+		if err := l.Router.nl.NeighSet(n); err != nil {
+			return pinned, fmt.Errorf("labnet: pin %s at %s: %w", v, mac, err)
+		}
+		pinned[v] = mac
+	}
+	if len(missing) > 0 {
+		return pinned, fmt.Errorf("labnet: pin: the router has no entry for %s yet", strings.Join(missing, ", "))
+	}
+	l.log.Debug("labnet: router entries pinned", "vips", len(pinned))
+	return pinned, nil
+}

@@ -7,7 +7,7 @@ import (
 )
 
 func TestBehaviourString(t *testing.T) {
-	for b := Plain; b <= Lossy; b++ {
+	for b := Plain; b <= Pinned; b++ {
 		got, err := ParseBehaviour(b.String())
 		if err != nil || got != b {
 			t.Errorf("ParseBehaviour(%q) = %v, %v", b.String(), got, err)
@@ -61,6 +61,7 @@ func TestRuleset(t *testing.T) {
 		}},
 		{name: "lossy all", b: Lossy, param: 100, want: []string{`iifname "lan0" counter drop`}, notWant: []string{"numgen"}},
 		{name: "lossy none", b: Lossy, param: 0, notWant: []string{"chain"}},
+		{name: "pinned", b: Pinned, notWant: []string{"chain"}},
 		{name: "lossy over 100", b: Lossy, param: 101, err: true},
 		{name: "unknown", b: Behaviour(42), err: true},
 	}

@@ -159,6 +159,7 @@ type L2 struct {
 	link     atomic.Int64
 	linkSeen bool
 	linkUp   bool // set up by syncLink
+	linkErr  bool // a failure to create it was logged
 	// upstreamsList caches upstreams (see cachedUpstreams).
 	upstreamsList []announce.Target
 	upstreamsAt   time.Time

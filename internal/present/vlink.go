@@ -23,12 +23,32 @@ func (p *L2) syncLink(w desired) {
 		p.linkSeen = true
 	}
 	if !w.held {
-		if (p.linkUp || (exists && up)) && known != 0 {
-			if err := vm.SetUp(false); err != nil {
-				p.log.Error("cannot bring the virtual MAC interface down; retrying", "iface", vm.Name(), "err", err)
+		if !exists && !w.closing {
+			// A backup has it ready, down: a takeover only brings it up.
+			n, err := vm.Ensure()
+			if err != nil {
+				if !p.linkErr {
+					p.log.Error("cannot create the virtual MAC interface; retrying on takeover", "vmac_iface", vm.Name(), "err", err)
+				}
+				p.linkErr = true
 				return
 			}
-			p.log.Info("virtual MAC interface down", "iface", vm.Name())
+			p.linkErr = false
+			if known != 0 && n != known && p.linkSeen {
+				p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "vmac_iface", vm.Name())
+			}
+			if n != known {
+				p.link.Store(int64(n))
+				p.linkSeen, p.linkUp = false, false
+			}
+			return
+		}
+		if (p.linkUp || (exists && up)) && known != 0 {
+			if err := vm.SetUp(false); err != nil {
+				p.log.Error("cannot bring the virtual MAC interface down; retrying", "vmac_iface", vm.Name(), "err", err)
+				return
+			}
+			p.log.Info("virtual MAC interface down", "vmac_iface", vm.Name())
 			p.linkUp = false
 		}
 		return
@@ -41,18 +61,18 @@ func (p *L2) syncLink(w desired) {
 		if err != nil {
 			p.addFailed = w.takeover
 			p.deps.Announcer.Cancel(p.cfg.Instance)
-			p.log.Error("cannot create the virtual MAC interface", "iface", vm.Name(), "err", err)
+			p.log.Error("cannot create the virtual MAC interface", "vmac_iface", vm.Name(), "err", err)
 			p.deps.Report(AddFailed{Err: err})
 			return
 		}
 		if n != known {
 			if known != 0 {
 				if p.linkSeen {
-					p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "iface", vm.Name())
+					p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "vmac_iface", vm.Name())
 				}
 				p.moveLink(known)
 			} else {
-				p.log.Info("virtual MAC interface ready", "iface", vm.Name(), "mac", vm.MAC())
+				p.log.Info("virtual MAC interface ready", "vmac_iface", vm.Name(), "mac", vm.MAC().String())
 			}
 			p.link.Store(int64(n))
 			p.linkSeen, p.linkUp = false, false
@@ -62,7 +82,7 @@ func (p *L2) syncLink(w desired) {
 		if err := vm.SetUp(true); err != nil {
 			p.addFailed = w.takeover
 			p.deps.Announcer.Cancel(p.cfg.Instance)
-			p.log.Error("cannot bring the virtual MAC interface up", "iface", vm.Name(), "err", err)
+			p.log.Error("cannot bring the virtual MAC interface up", "vmac_iface", vm.Name(), "err", err)
 			p.deps.Report(AddFailed{Err: err})
 			return
 		}
@@ -95,9 +115,9 @@ func (p *L2) closeLink() {
 		return
 	}
 	if err := vm.Delete(); err != nil {
-		p.log.Error("cannot delete the virtual MAC interface", "iface", vm.Name(), "err", err)
+		p.log.Error("cannot delete the virtual MAC interface", "vmac_iface", vm.Name(), "err", err)
 		return
 	}
 	p.link.Store(0)
-	p.log.Info("virtual MAC interface deleted", "iface", vm.Name())
+	p.log.Info("virtual MAC interface deleted", "vmac_iface", vm.Name())
 }

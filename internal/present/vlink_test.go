@@ -77,8 +77,8 @@ func (l *vlink) state() (idx int, up bool) {
 	return l.idx, l.up
 }
 
-// The VIPs live on the virtual MAC interface: created and up on takeover,
-// down on release (before the VIPs go), created again if deleted behind
+// The VIPs live on the virtual MAC interface: created down while backup,
+// up on takeover, down on release (before the VIPs go), created again if deleted behind
 // vipd's back, deleted on Close.
 func TestL2VirtualMAC(t *testing.T) {
 	k := &kernel{addrs: vipaddrtest.New()}
@@ -107,9 +107,7 @@ func TestL2VirtualMAC(t *testing.T) {
 	})
 
 	p.Reconcile()
-	if idx, _ := vl.state(); idx != 0 {
-		t.Fatal("a backup created the virtual MAC interface")
-	}
+	waitFor(t, "the backup's virtual MAC interface, down", func() bool { idx, up := vl.state(); return idx == 101 && !up })
 	p.TakeOver(t0)
 	waitFor(t, "VIPs on the virtual MAC interface", func() bool {
 		idx, up := vl.state()
@@ -150,10 +148,10 @@ func TestL2VirtualMAC(t *testing.T) {
 	})
 
 	// A link that cannot be created fails the add: the instance resigns.
-	vl.Delete()
 	vl.mu.Lock()
 	vl.failWith = errors.New("operation not permitted")
 	vl.mu.Unlock()
+	vl.Delete()
 	p.TakeOver(t0)
 	for r := range reports {
 		if af, ok := r.(AddFailed); ok {

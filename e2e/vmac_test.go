@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/labnet"
+	"github.com/vipd/vipd/internal/vmac"
+)
+
+// pinnedLab is a lab whose router pins its neighbour entries for the VIPs
+// once learnt (labnet.Pinned), in namespaces named vmx-….
+func pinnedLab(t *testing.T, v6 bool, n int) (*labnet.Lab, []netip.Addr) {
+	t.Helper()
+	b := make([]byte, 3)
+	rand.Read(b)
+	lab := newLab(t, labnet.Options{Prefix: "vmx-" + hex.EncodeToString(b)})
+	vips, err := lab.VIPs4(n)
+	if v6 {
+		vips, err = lab.VIPs6(n)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.SetRouterBehaviour(labnet.Pinned, vips, 0); err != nil {
+		t.Fatal(err)
+	}
+	return lab, vips
+}
+
+// vmacConfig is vipConfig with virtual_mac on every instance.
+func vmacConfig(c string) string {
+	return strings.ReplaceAll(c, "    vips:\n", "    virtual_mac: true\n    vips:\n")
+}
+
+// linkState returns whether h has the interface name, and whether it is
+// administratively up.
+func linkState(t *testing.T, h *labnet.Host, name string) (exists, up bool) {
+	t.Helper()
+	out, err := h.Run(context.Background(), "ip", "-j", "link", "show", "dev", name)
+	if err != nil {
+		return false, false
+	}
+	var links []struct {
+		Flags   []string `json:"flags"`
+		Address string   `json:"address"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil || len(links) != 1 {
+		t.Fatalf("ip -j link show %s: %v: %s", name, err, out)
+	}
+	for _, f := range links[0].Flags {
+		if f == "UP" {
+			return true, true
+		}
+	}
+	return true, false
+}
+
+func sysctlOf(t *testing.T, h *labnet.Host, path string) string {
+	t.Helper()
+	out, err := h.Run(context.Background(), "cat", "/proc/sys/"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// failoverPinned starts vipd on A (master) and B, lets the client reach
+// every VIP, pins the router's entries, powers A off and returns the
+// per-VIP results and the MACs pinned.
+func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtualMAC bool) ([]labnet.VIPResult, map[netip.Addr]net.HardwareAddr, *vipdNode) {
+	t.Helper()
+	cfg := func(node string, prio int) string {
+		c := vipConfig(node, prio, "100ms", vips, nil, lab.LAN4, lab.LAN6)
+		if v6 {
+			c = vipConfig(node, prio, "100ms", vips, nil, lab.LAN6, lab.LAN6)
+		}
+		if virtualMAC {
+			c = vmacConfig(c)
+		}
+		return c
+	}
+	na := newVipdNode(t, lab.Nodes[0], cfg("a", 200))
+	nb := newVipdNode(t, lab.Nodes[1], cfg("b", 100))
+	na.start()
+	nb.start()
+	na.waitState("v4", "MASTER", 10*time.Second)
+	nb.waitState("v4", "BACKUP", 10*time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := lab.NewProber(vips, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start(ctx)
+	waitFor(t, "client reaches every VIP on A", 10*time.Second, p.AllReachable)
+	pinned, err := lab.PinRouterNeigh(vips)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if virtualMAC {
+		// The backup holds its virtual MAC interface down: it never
+		// answers for the VIPs.
+		name := vmac.Name(42, false)
+		if ex, up := linkState(t, lab.Nodes[1], name); !ex || up {
+			t.Fatalf("backup's %s: exists %v, up %v; want it there and down", name, ex, up)
+		}
+		if ex, up := linkState(t, lab.Nodes[0], name); !ex || !up {
+			t.Fatalf("master's %s: exists %v, up %v; want it up", name, ex, up)
+		}
+	}
+	fault := time.Now()
+	if err := lab.PortDown(lab.Nodes[0]); err != nil {
+		t.Fatal(err)
+	}
+	na.kill()
+	nb.waitState("v4", "MASTER", 10*time.Second)
+	// Reachable means "answered in the last ~100 ms": give the takeover,
+	// its announcements and the remediation ladder (which cannot move a
+	// pinned entry) time: 30 advert intervals.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && !p.AllReachable() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // replies must continue
+	p.Stop()
+	return p.Results(fault), pinned, nb
+}
+
+// TestIntegrationVirtualMACPinnedUpstream: behind a router whose entries
+// for the VIPs are static once learnt, every VIP comes back after a
+// failover with virtual_mac (the MAC never changes), and none does with
+// the nodes' own MACs, whatever vipd sends.
+func TestIntegrationVirtualMACPinnedUpstream(t *testing.T) {
+	const n = 10
+	t.Run("virtual_mac", func(t *testing.T) {
+		lab, vips := pinnedLab(t, false, n)
+		parentIgnore := sysctlOf(t, lab.Nodes[1], "net/ipv4/conf/eth0/arp_ignore")
+		rs, pinned, nb := failoverPinned(t, lab, vips, false, true)
+		want := vmac.MAC(42, false).String()
+		for v, mac := range pinned {
+			if mac.String() != want {
+				t.Errorf("router learnt %s at %s, want the virtual MAC %s (only the virtual MAC answers ARP)", v, mac, want)
+			}
+		}
+		rec, worst, lost := summarize(rs)
+		t.Logf("virtual_mac: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
+		if rec != n {
+			t.Fatalf("virtual_mac: recovered %d/%d behind a pinned router", rec, n)
+		}
+		if got := sysctlOf(t, lab.Nodes[1], "net/ipv4/conf/eth0/arp_ignore"); got != "1" {
+			t.Errorf("B's eth0 arp_ignore %s while running, want 1", got)
+		}
+		// A graceful stop removes the interface and restores the parent.
+		nb.stop()
+		if ex, _ := linkState(t, lab.Nodes[1], vmac.Name(42, false)); ex {
+			t.Error("virtual MAC interface left after vipd stopped")
+		}
+		if got := sysctlOf(t, lab.Nodes[1], "net/ipv4/conf/eth0/arp_ignore"); got != parentIgnore {
+			t.Errorf("B's eth0 arp_ignore %s after vipd stopped, want %s as before", got, parentIgnore)
+		}
+	})
+	t.Run("physical", func(t *testing.T) {
+		lab, vips := pinnedLab(t, false, n)
+		rs, pinned, _ := failoverPinned(t, lab, vips, false, false)
+		for v, mac := range pinned {
+			if mac.String() != lab.Nodes[0].MAC.String() {
+				t.Errorf("router learnt %s at %s, want A's %s", v, mac, lab.Nodes[0].MAC)
+			}
+		}
+		rec, _, _ := summarize(rs)
+		t.Logf("physical MACs: recovered %d/%d", rec, n)
+		if rec != 0 {
+			t.Fatalf("physical MACs: %d/%d VIPs came back although the router's entries are pinned to A's MAC: the pinned router is not real", rec, n)
+		}
+	})
+}
