@@ -109,7 +109,7 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 	if virtualMAC {
 		// The backup holds its virtual MAC interface down: it never
 		// answers for the VIPs.
-		name := vmac.Name(42, false)
+		name := vmac.Name(42, v6)
 		if ex, up := linkState(t, lab.Nodes[1], name); !ex || up {
 			t.Fatalf("backup's %s: exists %v, up %v; want it there and down", name, ex, up)
 		}
@@ -166,6 +166,21 @@ func TestIntegrationVirtualMACPinnedUpstream(t *testing.T) {
 		}
 		if got := sysctlOf(t, lab.Nodes[1], "net/ipv4/conf/eth0/arp_ignore"); got != parentIgnore {
 			t.Errorf("B's eth0 arp_ignore %s after vipd stopped, want %s as before", got, parentIgnore)
+		}
+	})
+	t.Run("virtual_mac/ipv6", func(t *testing.T) {
+		lab, vips := pinnedLab(t, true, n)
+		rs, pinned, _ := failoverPinned(t, lab, vips, true, true)
+		want := vmac.MAC(42, true).String()
+		for v, mac := range pinned {
+			if mac.String() != want {
+				t.Errorf("router learnt %s at %s, want the virtual MAC %s", v, mac, want)
+			}
+		}
+		rec, worst, lost := summarize(rs)
+		t.Logf("virtual_mac, IPv6: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
+		if rec != n {
+			t.Fatalf("virtual_mac, IPv6: recovered %d/%d behind a pinned router", rec, n)
 		}
 	})
 	t.Run("physical", func(t *testing.T) {
