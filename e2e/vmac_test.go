@@ -116,6 +116,13 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 		if ex, up := linkState(t, lab.Nodes[0], name); !ex || !up {
 			t.Fatalf("master's %s: exists %v, up %v; want it up", name, ex, up)
 		}
+		// Adverts leave from the virtual MAC (RFC 5798 §7.2): the backup
+		// sees the master's adverts come from it.
+		want := vmac.MAC(42, v6).String()
+		waitFor(t, "B hears A's adverts from the virtual MAC", 2*time.Second, func() bool {
+			st, err := nb.status()
+			return err == nil && len(st.Instances) == 1 && st.Instances[0].Master != nil && st.Instances[0].Master.MAC == want
+		})
 	}
 	fault := time.Now()
 	if err := lab.PortDown(lab.Nodes[0]); err != nil {
