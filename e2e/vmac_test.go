@@ -72,9 +72,7 @@ func sysctlOf(t *testing.T, h *labnet.Host, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// failoverPinned starts vipd on A (master) and B, lets the client reach
-// every VIP, pins the router's entries, powers A off and returns the
-// per-VIP results and the MACs pinned.
+// failoverPinned starts vipd on A (master) and B and runs pinnedFailover.
 func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtualMAC bool) ([]labnet.VIPResult, map[netip.Addr]net.HardwareAddr, *vipdNode) {
 	t.Helper()
 	cfg := func(node string, prio int) string {
@@ -93,7 +91,36 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 	nb.start()
 	na.waitState("v4", "MASTER", 10*time.Second)
 	nb.waitState("v4", "BACKUP", 10*time.Second)
+	check := func() {}
+	if virtualMAC {
+		check = func() {
+			// The backup holds its virtual MAC interface down: it never
+			// answers for the VIPs.
+			name := vmac.Name(42, v6)
+			if ex, up := linkState(t, lab.Nodes[1], name); !ex || up {
+				t.Fatalf("backup's %s: exists %v, up %v; want it there and down", name, ex, up)
+			}
+			if ex, up := linkState(t, lab.Nodes[0], name); !ex || !up {
+				t.Fatalf("master's %s: exists %v, up %v; want it up", name, ex, up)
+			}
+			// Adverts leave from the virtual MAC (RFC 5798 §7.2): the
+			// backup sees the master's adverts come from it.
+			want := vmac.MAC(42, v6).String()
+			waitFor(t, "B hears A's adverts from the virtual MAC", 2*time.Second, func() bool {
+				st, err := nb.status()
+				return err == nil && len(st.Instances) == 1 && st.Instances[0].Master != nil && st.Instances[0].Master.MAC == want
+			})
+		}
+	}
+	rs, pinned := pinnedFailover(t, lab, vips, check, na.kill, func() { nb.waitState("v4", "MASTER", 10*time.Second) })
+	return rs, pinned, nb
+}
 
+// pinnedFailover lets the client reach every VIP on A, pins the router's
+// entries, runs check, powers A off (kill stops its VRRP process), waits
+// for B (bMaster) and returns the per-VIP results and the MACs pinned.
+func pinnedFailover(t *testing.T, lab *labnet.Lab, vips []netip.Addr, check, kill, bMaster func()) ([]labnet.VIPResult, map[netip.Addr]net.HardwareAddr) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := lab.NewProber(vips, 10*time.Millisecond)
@@ -106,30 +133,13 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 	if err != nil {
 		t.Fatal(err)
 	}
-	if virtualMAC {
-		// The backup holds its virtual MAC interface down: it never
-		// answers for the VIPs.
-		name := vmac.Name(42, v6)
-		if ex, up := linkState(t, lab.Nodes[1], name); !ex || up {
-			t.Fatalf("backup's %s: exists %v, up %v; want it there and down", name, ex, up)
-		}
-		if ex, up := linkState(t, lab.Nodes[0], name); !ex || !up {
-			t.Fatalf("master's %s: exists %v, up %v; want it up", name, ex, up)
-		}
-		// Adverts leave from the virtual MAC (RFC 5798 §7.2): the backup
-		// sees the master's adverts come from it.
-		want := vmac.MAC(42, v6).String()
-		waitFor(t, "B hears A's adverts from the virtual MAC", 2*time.Second, func() bool {
-			st, err := nb.status()
-			return err == nil && len(st.Instances) == 1 && st.Instances[0].Master != nil && st.Instances[0].Master.MAC == want
-		})
-	}
+	check()
 	fault := time.Now()
 	if err := lab.PortDown(lab.Nodes[0]); err != nil {
 		t.Fatal(err)
 	}
-	na.kill()
-	nb.waitState("v4", "MASTER", 10*time.Second)
+	kill()
+	bMaster()
 	// Reachable means "answered in the last ~100 ms": give the takeover,
 	// its announcements and the remediation ladder (which cannot move a
 	// pinned entry) time: 30 advert intervals.
@@ -139,7 +149,7 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 	}
 	time.Sleep(500 * time.Millisecond) // replies must continue
 	p.Stop()
-	return p.Results(fault), pinned, nb
+	return p.Results(fault), pinned
 }
 
 // TestIntegrationVirtualMACPinnedUpstream: behind a router whose entries
@@ -202,6 +212,77 @@ func TestIntegrationVirtualMACPinnedUpstream(t *testing.T) {
 		t.Logf("physical MACs: recovered %d/%d", rec, n)
 		if rec != 0 {
 			t.Fatalf("physical MACs: %d/%d VIPs came back although the router's entries are pinned to A's MAC: the pinned router is not real", rec, n)
+		}
+	})
+}
+
+// TestIntegrationVirtualMACKeepalived: vipd's virtual_mac and keepalived's
+// use_vmac are the same RFC 5798 virtual MAC, so behind the pinned router
+// a failover between them in either direction keeps every VIP.
+func TestIntegrationVirtualMACKeepalived(t *testing.T) {
+	const n = 10
+	want := vmac.MAC(42, false).String()
+	kcfg := func(prio int, vips []netip.Addr) labnet.KeepalivedConfig {
+		return labnet.KeepalivedConfig{VRID: 42, Priority: prio, AdvertInt: 100 * time.Millisecond, VIPs: vips,
+			InstanceExtra: []string{"use_vmac"}}
+	}
+	checkPinned := func(t *testing.T, pinned map[netip.Addr]net.HardwareAddr) {
+		for v, mac := range pinned {
+			if mac.String() != want {
+				t.Errorf("router learnt %s at %s, want the virtual MAC %s", v, mac, want)
+			}
+		}
+	}
+	t.Run("keepalived_to_vipd", func(t *testing.T) {
+		lab, vips := pinnedLab(t, false, n)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// keepalived 2.2.7 raises the parent's arp_ignore for use_vmac but
+		// leaves arp_announce at 0: A's ARP request for the gateway, sent
+		// for a reply from a VIP, then names the VIP at the parent's MAC,
+		// and the router learns that. vipd sets arp_announce=2; a site
+		// running keepalived must do it by hand (see docs/virtual-mac.md).
+		if _, err := lab.Nodes[0].Run(ctx, "sysctl", "-qw", "net.ipv4.conf.eth0.arp_announce=2"); err != nil {
+			t.Fatal(err)
+		}
+		ka, err := lab.Nodes[0].StartKeepalived(ctx, t.TempDir(), kcfg(200, vips))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ka.Stop()
+		waitFor(t, "keepalived A master", 10*time.Second, keepalivedState(ka, "MASTER"))
+		nb := newVipdNode(t, lab.Nodes[1], vmacConfig(vipConfig("b", 100, "100ms", vips, nil, lab.LAN4, lab.LAN6)))
+		nb.start()
+		nb.waitState("v4", "BACKUP", 10*time.Second)
+		rs, pinned := pinnedFailover(t, lab, vips, func() {}, func() { ka.Stop() },
+			func() { nb.waitState("v4", "MASTER", 10*time.Second) })
+		checkPinned(t, pinned)
+		rec, worst, lost := summarize(rs)
+		t.Logf("keepalived use_vmac -> vipd virtual_mac: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
+		if rec != n {
+			t.Fatalf("recovered %d/%d", rec, n)
+		}
+	})
+	t.Run("vipd_to_keepalived", func(t *testing.T) {
+		lab, vips := pinnedLab(t, false, n)
+		na := newVipdNode(t, lab.Nodes[0], vmacConfig(vipConfig("a", 200, "100ms", vips, nil, lab.LAN4, lab.LAN6)))
+		na.start()
+		na.waitState("v4", "MASTER", 10*time.Second)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		kb, err := lab.Nodes[1].StartKeepalived(ctx, t.TempDir(), kcfg(100, vips))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kb.Stop()
+		waitFor(t, "keepalived B backup", 10*time.Second, keepalivedState(kb, "BACKUP"))
+		rs, pinned := pinnedFailover(t, lab, vips, func() {}, na.kill,
+			func() { waitFor(t, "keepalived B master", 10*time.Second, keepalivedState(kb, "MASTER")) })
+		checkPinned(t, pinned)
+		rec, worst, lost := summarize(rs)
+		t.Logf("vipd virtual_mac -> keepalived use_vmac: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
+		if rec != n {
+			t.Fatalf("recovered %d/%d", rec, n)
 		}
 	})
 }
