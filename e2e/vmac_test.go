@@ -286,3 +286,54 @@ func TestIntegrationVirtualMACKeepalived(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationVirtualMACSelfHeal: the virtual MAC interface is vipd's
+// own. Deleted by hand on the master it comes back with the VIPs; left by
+// a vipd killed with SIGKILL it is deleted at the next start (and created
+// afresh).
+func TestIntegrationVirtualMACSelfHeal(t *testing.T) {
+	lab, vips := pinnedLab(t, false, 4)
+	name := vmac.Name(42, false)
+	na := newRelNode(t, lab.Nodes[0], vmacConfig(vipConfig("a", 200, "100ms", vips, nil, lab.LAN4, lab.LAN6)))
+	na.start()
+	na.waitState("v4", "MASTER", 10*time.Second)
+	onLink := func() bool {
+		out, err := lab.Nodes[0].Run(context.Background(), "ip", "-br", "addr", "show", "dev", name)
+		if err != nil {
+			return false
+		}
+		for _, v := range vips {
+			if !strings.Contains(string(out), v.String()+"/") {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, "VIPs on "+name, 5*time.Second, onLink)
+
+	if _, err := lab.Nodes[0].Run(context.Background(), "ip", "link", "del", name); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, name+" created again with the VIPs", 5*time.Second, func() bool {
+		ex, up := linkState(t, lab.Nodes[0], name)
+		return ex && up && onLink()
+	})
+	if !na.logHas("virtual MAC interface deleted behind vipd's back; created again") {
+		t.Error("no warning about the deleted interface")
+	}
+
+	na.kill()
+	if ex, _ := linkState(t, lab.Nodes[0], name); !ex {
+		t.Fatal("a killed vipd's interface is gone: nothing to clean up")
+	}
+	na.start()
+	na.waitState("v4", "MASTER", 10*time.Second)
+	waitFor(t, "VIPs on "+name+" after the restart", 5*time.Second, onLink)
+	if !na.logHas("deleted a virtual MAC interface left by an earlier run", name) {
+		t.Error("the leftover was not deleted at start")
+	}
+	na.stop()
+	if ex, _ := linkState(t, lab.Nodes[0], name); ex {
+		t.Error(name + " left after a graceful stop")
+	}
+}

@@ -25,8 +25,7 @@ func (p *L2) syncLink(w desired) {
 	if !w.held {
 		if !exists && !w.closing {
 			// A backup has it ready, down: a takeover only brings it up.
-			n, err := vm.Ensure()
-			if err != nil {
+			if err := p.ensureLink(known); err != nil {
 				if !p.linkErr {
 					p.log.Error("cannot create the virtual MAC interface; retrying on takeover", "vmac_iface", vm.Name(), "err", err)
 				}
@@ -34,13 +33,6 @@ func (p *L2) syncLink(w desired) {
 				return
 			}
 			p.linkErr = false
-			if known != 0 && n != known && p.linkSeen {
-				p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "vmac_iface", vm.Name())
-			}
-			if n != known {
-				p.link.Store(int64(n))
-				p.linkSeen, p.linkUp = false, false
-			}
 			return
 		}
 		if (p.linkUp || (exists && up)) && known != 0 {
@@ -56,38 +48,56 @@ func (p *L2) syncLink(w desired) {
 	if p.addFailed == w.takeover {
 		return
 	}
+	fail := func(what string, err error) {
+		p.addFailed = w.takeover
+		p.deps.Announcer.Cancel(p.cfg.Instance)
+		p.log.Error("cannot "+what+" the virtual MAC interface", "vmac_iface", vm.Name(), "err", err)
+		p.deps.Report(AddFailed{Err: err})
+	}
 	if !exists || idx != known {
-		n, err := vm.Ensure()
-		if err != nil {
-			p.addFailed = w.takeover
-			p.deps.Announcer.Cancel(p.cfg.Instance)
-			p.log.Error("cannot create the virtual MAC interface", "vmac_iface", vm.Name(), "err", err)
-			p.deps.Report(AddFailed{Err: err})
+		if err := p.ensureLink(known); err != nil {
+			fail("create", err)
 			return
-		}
-		if n != known {
-			if known != 0 {
-				if p.linkSeen {
-					p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "vmac_iface", vm.Name())
-				}
-				p.moveLink(known)
-			} else {
-				p.log.Info("virtual MAC interface ready", "vmac_iface", vm.Name(), "mac", vm.MAC().String())
-			}
-			p.link.Store(int64(n))
-			p.linkSeen, p.linkUp = false, false
 		}
 	}
 	if !p.linkUp || (exists && !up) {
-		if err := vm.SetUp(true); err != nil {
-			p.addFailed = w.takeover
-			p.deps.Announcer.Cancel(p.cfg.Instance)
-			p.log.Error("cannot bring the virtual MAC interface up", "vmac_iface", vm.Name(), "err", err)
-			p.deps.Report(AddFailed{Err: err})
+		err := vm.SetUp(true)
+		if err != nil {
+			// Deleted since the kernel last reported it: create it again.
+			if err = p.ensureLink(int(p.link.Load())); err == nil {
+				err = vm.SetUp(true)
+			}
+		}
+		if err != nil {
+			fail("bring up", err)
 			return
 		}
 		p.linkUp = true
 	}
+}
+
+// ensureLink creates the virtual MAC interface if it is missing and
+// notes its index; known is the index it had.
+func (p *L2) ensureLink(known int) error {
+	vm := p.deps.VMAC
+	n, err := vm.Ensure()
+	if err != nil {
+		return err
+	}
+	if n == known {
+		return nil
+	}
+	if known != 0 {
+		if p.linkSeen {
+			p.log.Warn("virtual MAC interface deleted behind vipd's back; created again", "vmac_iface", vm.Name())
+		}
+		p.moveLink(known)
+	} else {
+		p.log.Info("virtual MAC interface ready", "vmac_iface", vm.Name(), "mac", vm.MAC().String())
+	}
+	p.link.Store(int64(n))
+	p.linkSeen, p.linkUp = false, false
+	return nil
 }
 
 // moveLink forgets the ledger's record of VIPs on the interface's old
