@@ -192,8 +192,12 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 		}
 	}
 	if len(pl.add) > 0 && w.held && p.addFailed != w.takeover {
-		p.record(pl.add)
-		if err := p.addChunks(ctx, pl.add); err != nil {
+		err := p.linkBeforeAdd()
+		if err == nil {
+			p.record(pl.add)
+			err = p.addChunks(ctx, pl.add)
+		}
+		if err != nil {
 			// All or nothing: no address this call added is left.
 			p.addFailed = w.takeover
 			p.deps.Announcer.Cancel(p.cfg.Instance)

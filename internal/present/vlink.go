@@ -100,6 +100,29 @@ func (p *L2) ensureLink(known int) error {
 	return nil
 }
 
+// linkBeforeAdd makes sure, before VIPs are added, that the virtual MAC
+// interface the kernel last reported is still there: one deleted by hand
+// takes its addresses with it, and the kernel may report the addresses
+// gone before the link. It is created again and brought up if not.
+func (p *L2) linkBeforeAdd() error {
+	vm := p.deps.VMAC
+	if vm == nil {
+		return nil
+	}
+	old := int(p.link.Load())
+	if err := p.ensureLink(old); err != nil {
+		return err
+	}
+	if int(p.link.Load()) == old && p.linkUp {
+		return nil
+	}
+	if err := vm.SetUp(true); err != nil {
+		return err
+	}
+	p.linkUp = true
+	return nil
+}
+
 // moveLink forgets the ledger's record of VIPs on the interface's old
 // index old: they went with it, and are recorded again on the new one as
 // they are added there.
