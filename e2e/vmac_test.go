@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipd/vipd/internal/doctor"
 	"github.com/vipd/vipd/internal/labnet"
 	"github.com/vipd/vipd/internal/vmac"
 )
@@ -335,5 +336,45 @@ func TestIntegrationVirtualMACSelfHeal(t *testing.T) {
 	na.stop()
 	if ex, _ := linkState(t, lab.Nodes[0], name); ex {
 		t.Error(name + " left after a graceful stop")
+	}
+}
+
+// TestIntegrationVirtualMACDoctor: doctor proves the VIPs held on the
+// virtual MAC interface, finds the backup's answered by the virtual MAC,
+// and explains the traps of a virtual MAC.
+func TestIntegrationVirtualMACDoctor(t *testing.T) {
+	lab, vips := pinnedLab(t, false, 4)
+	cfg := func(node string, prio int) string {
+		return vmacConfig(vipConfig(node, prio, "100ms", vips, nil, lab.LAN4, lab.LAN6))
+	}
+	na := newVipdNode(t, lab.Nodes[0], cfg("a", 200))
+	nb := newVipdNode(t, lab.Nodes[1], cfg("b", 100))
+	na.start()
+	nb.start()
+	na.waitState("v4", "MASTER", 10*time.Second)
+	nb.waitState("v4", "BACKUP", 10*time.Second)
+	for _, n := range []*vipdNode{na, nb} {
+		out, code := runVipd(t, context.Background(), n.host, "doctor", "--config", n.config, "--json")
+		var rep doctor.ReportJSON
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("doctor on %s: %v\n%s", n.host.Name, err, out)
+		}
+		if len(rep.VIPs) != len(vips) {
+			t.Fatalf("doctor on %s: %d VIPs, want %d", n.host.Name, len(rep.VIPs), len(vips))
+		}
+		if code != 0 || rep.Summary.Unreachable != 0 {
+			t.Errorf("doctor on %s: exit %d, %d unreachable:\n%s", n.host.Name, code, rep.Summary.Unreachable, out)
+		}
+		for _, v := range rep.VIPs {
+			if v.Held != (n == na) {
+				t.Errorf("doctor on %s: %s held=%v", n.host.Name, v.VIP, v.Held)
+			}
+			if n == nb && (len(v.AnsweredBy) != 1 || v.AnsweredBy[0] != vmac.MAC(42, false).String()) {
+				t.Errorf("doctor on the backup: %s answered by %v, want the virtual MAC only", v.VIP, v.AnsweredBy)
+			}
+		}
+		if len(rep.Advice) != 2 || !strings.Contains(rep.Advice[0], "Forged transmits") {
+			t.Errorf("doctor on %s: advice %q, want the two traps and nothing wrong", n.host.Name, rep.Advice)
+		}
 	}
 }

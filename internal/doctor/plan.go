@@ -17,6 +17,11 @@ type Instance struct {
 	// Targets are the configured verification targets (verify.targets);
 	// the gateways of the VIPs' subnets are added at run time.
 	Targets []netip.Addr
+	// VirtualMAC: the VIPs are on the virtual MAC interface of VRID
+	// (family IPv6), whose traps doctor explains.
+	VirtualMAC bool
+	VRID       uint8
+	IPv6       bool
 }
 
 // FromConfig lists the instances of a configuration.
@@ -26,7 +31,8 @@ func FromConfig(cfg *config.Config) []Instance {
 		if ic.Routed() {
 			continue // no ARP/ND for routed VIPs: checked from the daemon (routedCheck)
 		}
-		out = append(out, Instance{Name: ic.Name, Interface: ic.Interface, VIPs: ic.VIPs, Targets: ic.Verify.Targets})
+		out = append(out, Instance{Name: ic.Name, Interface: ic.Interface, VIPs: ic.VIPs, Targets: ic.Verify.Targets,
+			VirtualMAC: ic.VirtualMAC, VRID: ic.VRID, IPv6: ic.IPv6()})
 	}
 	return out
 }

@@ -23,6 +23,9 @@ type Report struct {
 	Elapsed time.Duration
 	// BGP checks the routed instances; nil without any.
 	BGP *Routed
+	// Advice are per-instance explanations that no VIP's verdict carries
+	// (the traps of a virtual MAC).
+	Advice []string
 }
 
 // DaemonInfo describes the daemon doctor asked, or tried to.
@@ -154,6 +157,12 @@ func (r Report) Render(w io.Writer) error {
 			fmt.Fprintf(&buf, "  note: %s\n", n)
 		}
 	}
+	if len(r.Advice) > 0 {
+		fmt.Fprintln(&buf)
+		for _, a := range r.Advice {
+			fmt.Fprintf(&buf, "advice: %s\n", a)
+		}
+	}
 	if err := r.BGP.render(&buf); err != nil {
 		return err
 	}
@@ -251,6 +260,7 @@ type ReportJSON struct {
 	VIPs    []FindingJSON `json:"vips"`
 	BGP     *Routed       `json:"bgp,omitempty"`
 	Summary SummaryJSON   `json:"summary"`
+	Advice  []string      `json:"advice,omitempty"`
 }
 
 // DaemonJSON is DaemonInfo in JSON.
@@ -326,6 +336,7 @@ func (r Report) JSON() ReportJSON {
 	for _, v := range Verdicts() {
 		out.Summary.Verdicts[v.String()] = r.Count(v)
 	}
+	out.Advice = r.Advice
 	for _, f := range r.Findings {
 		j := FindingJSON{Instance: f.Instance, Interface: f.Interface, VIP: f.VIP.Addr().String(), Held: f.Held,
 			AnsweredBy: []string{}, AnswerError: f.AnswerErr, CheckError: f.CheckErr, Verdict: f.Verdict,

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/verify"
+	"github.com/vipd/vipd/internal/vmac"
 )
 
 // Run examines every VIP of the instances from this node and returns the
@@ -82,6 +85,41 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		j.ifi = ifi
 	}
 
+	// An instance with a virtual MAC holds its VIPs on that interface:
+	// Held and the proof are looked up there.
+	vifs := make([]*vipIface, len(insts))
+	for i, in := range insts {
+		if !in.VirtualMAC {
+			continue
+		}
+		v := &vipIface{}
+		vifs[i] = v
+		name := vmac.Name(in.VRID, in.IPv6)
+		ifi, err := net.InterfaceByName(name)
+		if err == nil {
+			v.st.Exists, v.st.Up, v.st.MAC = true, ifi.Flags&net.FlagUp != 0, ifi.HardwareAddr.String()
+			var vips []netip.Addr
+			for _, p := range in.VIPs {
+				vips = append(vips, p.Addr().Unmap())
+			}
+			if v.assigned, _, err = interfaceAddrs(ifi, vips); err == nil {
+				v.ifi = ifi
+			}
+		}
+		v.st.ParentArpIgnore = readSysctl("net/ipv4/conf/" + in.Interface + "/arp_ignore")
+		v.st.ParentArpAnnounce = readSysctl("net/ipv4/conf/" + in.Interface + "/arp_announce")
+		v.st.StrictRPFilter = vmac.StrictRPFilter()
+		state := ""
+		if before != nil {
+			for _, is := range before.Instances {
+				if is.Name == in.Name {
+					state = is.State
+				}
+			}
+		}
+		rep.Advice = append(rep.Advice, vmacAdvice(in, v.st, state)...)
+	}
+
 	// Ask and check at the same time: the answers take AnswerWait after
 	// the questions, Check up to CheckTimeout. Every goroutine writes its
 	// own fields only.
@@ -107,9 +145,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if j.ifi == nil {
 			continue
 		}
+		ifi, assigned := j.ifi, j.assigned
+		if v := vifs[i]; v != nil {
+			ifi, assigned = v.ifi, v.assigned
+		}
 		var held []netip.Addr
 		for _, p := range in.VIPs {
-			if a := p.Addr().Unmap(); j.assigned[a] {
+			if a := p.Addr().Unmap(); assigned[a] {
 				held = appendNew(held, a)
 			}
 		}
@@ -121,7 +163,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, o.CheckTimeout)
 			defer cancel()
-			checks[i].sts, checks[i].err = verify.Check(cctx, j.ifi, held, in.Targets)
+			checks[i].sts, checks[i].err = verify.Check(cctx, ifi, held, in.Targets)
 		}()
 	}
 	wg.Wait()
@@ -142,6 +184,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			default:
 				ob.OurMAC = j.ifi.HardwareAddr
 				ob.Held = j.assigned[a]
+				if v := vifs[i]; v != nil {
+					ob.Held = v.assigned[a]
+				}
 				ans, err := j.ans4, j.err4
 				if a.Is6() {
 					ans, err = j.ans6, j.err6
@@ -180,6 +225,23 @@ type ifaceJob struct {
 	ans6     map[netip.Addr][]net.HardwareAddr
 	err4     error
 	err6     error
+}
+
+// vipIface is the virtual MAC interface of an instance with
+// virtual_mac: ifi and assigned are nil when it is missing.
+type vipIface struct {
+	ifi      *net.Interface
+	assigned map[netip.Addr]bool
+	st       VMACState
+}
+
+// readSysctl returns the value at path under /proc/sys, "" if unreadable.
+func readSysctl(path string) string {
+	b, err := os.ReadFile("/proc/sys/" + path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // checkResult is one instance's verify.Check.
