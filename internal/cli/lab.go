@@ -27,7 +27,7 @@ func newLabCmd() *cobra.Command {
 		sweepJSON              string
 	)
 	cmd := &cobra.Command{
-		Use:   "lab [--router plain|sticky|reply-only|policer|lossy] [--vips N] [--compare keepalived] [--json]",
+		Use:   "lab [--router plain|sticky|reply-only|policer|lossy|pinned] [--vips N] [--compare keepalived] [--json]",
 		Short: "show a failover in a lab of network namespaces, and measure it",
 		Long: `lab builds, in network namespaces with unique names, a client, a Linux router
 (the upstream device), a bridge (the switch) and two nodes, A and B. It runs a
@@ -45,6 +45,11 @@ The router can behave like the devices that break failover:
   reply-only   only the reply form of gratuitous ARP is honoured
   policer      ARP/ND rate-limited (--policer-rate per second)
   lossy        a share of ARP/ND dropped (--loss percent)
+  pinned       neighbour entries for the VIPs made static once learnt (an
+               upstream with static ARP entries): nothing on the wire moves
+               them, only a MAC that never changes survives; --virtual-mac
+               (the default with this router) puts the VIPs on the RFC 5798
+               virtual MAC (vipd's virtual_mac, keepalived's use_vmac)
 
 --compare keepalived runs the same scenario with keepalived on both nodes (when
 it is installed) and prints both side by side. --runs K repeats and reports the
@@ -68,9 +73,12 @@ interrupted.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := labnet.ParseBehaviour(router)
 			if err != nil {
-				return usageError(cmd, "--router %q: want plain, sticky, reply-only, policer or lossy", router)
+				return usageError(cmd, "--router %q: want plain, sticky, reply-only, policer, lossy or pinned", router)
 			}
 			o.Router = b
+			if !cmd.Flags().Changed("virtual-mac") {
+				o.VirtualMAC = b == labnet.Pinned
+			}
 			o.Impls = []lab.Impl{lab.Vipd}
 			switch compare {
 			case "":
@@ -134,7 +142,8 @@ interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&router, "router", "plain", "router behaviour: plain, sticky, reply-only, policer, lossy")
+	f.StringVar(&router, "router", "plain", "router behaviour: plain, sticky, reply-only, policer, lossy, pinned")
+	f.BoolVar(&o.VirtualMAC, "virtual-mac", false, "VIPs on the RFC 5798 virtual MAC (vipd virtual_mac, keepalived use_vmac); default: on with --router pinned")
 	f.Float64Var(&o.StickyFraction, "sticky-fraction", lab.DefaultStickyFraction, "share of VIPs whose gratuitous ARP the sticky router ignores")
 	f.IntVar(&policerRate, "policer-rate", lab.DefaultPolicerRate, "ARP/ND packets per second the policer lets through")
 	f.IntVar(&lossShare, "loss", lab.DefaultLossPercent, "percent of ARP/ND the lossy router drops")

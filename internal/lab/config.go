@@ -30,6 +30,8 @@ type nodeConfig struct {
 	StateDir  string  // vipd's state_dir (its lock, its record of added VIPs)
 	Rate      float64 // vipd's announce_rate
 	VIPsLabel string  // the router behaviour, for the header comment
+	// VirtualMAC: vipd's virtual_mac, keepalived's use_vmac.
+	VirtualMAC bool
 }
 
 // vipdConfig renders the vipd configuration of a lab node.
@@ -44,8 +46,12 @@ func vipdConfig(c nodeConfig) string {
 		fmt.Fprintf(&b, "# A fixed rate (--announce-rate); the daemon's default adapts.\n")
 		fmt.Fprintf(&b, "announce_rate: %s\n", strconv.FormatFloat(c.Rate, 'f', -1, 64))
 	}
-	fmt.Fprintf(&b, "instances:\n  - name: %s\n    interface: %s\n    vrid: %d\n    priority: %d\n    advert_interval: %s\n    vips:\n",
+	fmt.Fprintf(&b, "instances:\n  - name: %s\n    interface: %s\n    vrid: %d\n    priority: %d\n    advert_interval: %s\n",
 		instanceName, c.Iface, vrid, c.Priority, c.Advert)
+	if c.VirtualMAC {
+		b.WriteString("    virtual_mac: true\n")
+	}
+	b.WriteString("    vips:\n")
 	for _, v := range c.VIPs {
 		fmt.Fprintf(&b, "      - %s\n", netip.PrefixFrom(v, c.Bits))
 	}
@@ -56,13 +62,18 @@ func vipdConfig(c nodeConfig) string {
 // keepalived's own defaults for everything else (gratuitous ARP: five at
 // the takeover, five more 5 s later).
 func keepalivedConfig(c nodeConfig) labnet.KeepalivedConfig {
+	var extra []string
+	if c.VirtualMAC {
+		extra = []string{"use_vmac"}
+	}
 	return labnet.KeepalivedConfig{
-		RouterID:  "lab-" + c.Node,
-		Instance:  "VI_LAB",
-		Interface: c.Iface,
-		VRID:      vrid,
-		Priority:  c.Priority,
-		AdvertInt: c.Advert,
-		VIPs:      c.VIPs,
+		InstanceExtra: extra,
+		RouterID:      "lab-" + c.Node,
+		Instance:      "VI_LAB",
+		Interface:     c.Iface,
+		VRID:          vrid,
+		Priority:      c.Priority,
+		AdvertInt:     c.Advert,
+		VIPs:          c.VIPs,
 	}
 }

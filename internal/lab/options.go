@@ -82,6 +82,9 @@ type Options struct {
 	// ProbeInterval is how often the client probes each VIP (the prober
 	// caps the total rate, see labnet.MaxPPS); 0 means DefaultProbeInterval.
 	ProbeInterval time.Duration
+	// VirtualMAC puts the VIPs on the RFC 5798 virtual MAC: vipd's
+	// virtual_mac, keepalived's use_vmac.
+	VirtualMAC bool
 	// AnnounceRate is the lab vipd's announce_rate; 0 means the daemon's
 	// default (adaptive: full speed, slower on evidence of loss).
 	AnnounceRate float64
@@ -143,7 +146,7 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrOptions}, args...)...)
 	}
 	switch {
-	case o.Router < labnet.Plain || o.Router > labnet.Lossy:
+	case o.Router < labnet.Plain || o.Router > labnet.Pinned:
 		return bad("router behaviour %v", o.Router)
 	case o.StickyFraction <= 0 || o.StickyFraction > 1 || math.IsNaN(o.StickyFraction):
 		return bad("sticky fraction %v: want more than 0, at most 1", o.StickyFraction)
@@ -246,6 +249,12 @@ func (o Options) RouterDescription() string {
 		return fmt.Sprintf("policer: ARP/ND limited to %d packets/s", o.PolicerRate)
 	case labnet.Lossy:
 		return fmt.Sprintf("lossy: %d%% of ARP/ND dropped", o.LossPercent)
+	case labnet.Pinned:
+		d := "pinned: neighbour entries for the VIPs made static once learnt"
+		if o.VirtualMAC {
+			return d + "; VIPs on the virtual MAC (virtual_mac, use_vmac)"
+		}
+		return d + "; VIPs on the nodes' own MACs"
 	}
 	return o.Router.String()
 }

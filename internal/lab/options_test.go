@@ -129,6 +129,8 @@ func TestRouterDescription(t *testing.T) {
 		{Options{Router: labnet.Lossy}, "50% of ARP/ND dropped"},
 		{Options{Router: labnet.ReplyOnly}, "replies honoured"},
 		{Options{}, "plain"},
+		{Options{Router: labnet.Pinned, VirtualMAC: true}, "made static once learnt; VIPs on the virtual MAC"},
+		{Options{Router: labnet.Pinned}, "VIPs on the nodes' own MACs"},
 	}
 	for _, tt := range tests {
 		if got := tt.o.RouterDescription(); !strings.Contains(got, tt.want) {
@@ -149,6 +151,8 @@ func TestVipdConfigLoads(t *testing.T) {
 			Socket: "/tmp/vipd-lab-x/vipd-a.sock", Rate: 4096, VIPsLabel: "router plain"}},
 		{"IPv6 /64", nodeConfig{Node: "b", Iface: "eth0", Priority: priorityB, Advert: 100 * time.Millisecond, VIPs: v6, Bits: 64,
 			Socket: "/tmp/s.sock", Rate: 500, VIPsLabel: "router sticky"}},
+		{"virtual MAC", nodeConfig{Node: "a", Iface: "eth0", Priority: priorityA, Advert: time.Second, VIPs: v4[:3], Bits: 16,
+			Socket: "/tmp/s.sock", VIPsLabel: "router pinned", VirtualMAC: true}},
 	}
 	for _, tt := range tests {
 		cfg, err := config.Parse([]byte(vipdConfig(tt.c)))
@@ -159,6 +163,9 @@ func TestVipdConfigLoads(t *testing.T) {
 			t.Fatalf("%s: loaded %+v", tt.name, cfg)
 		}
 		in := cfg.Instances[0]
+		if in.VirtualMAC != tt.c.VirtualMAC {
+			t.Errorf("%s: virtual_mac %v", tt.name, in.VirtualMAC)
+		}
 		if in.Interface != "eth0" || int(in.VRID) != vrid || int(in.Priority) != tt.c.Priority || in.AdvertInterval != tt.c.Advert {
 			t.Errorf("%s: instance %+v", tt.name, in)
 		}

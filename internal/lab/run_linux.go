@@ -183,7 +183,16 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	var cs [2]nodeConfig
 	for i, h := range []*labnet.Host{a, b} {
 		cs[i] = nodeConfig{Node: h.Name, Iface: h.Iface, Priority: priorityB, Advert: o.Advert, VIPs: vips, Bits: bits,
-			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), StateDir: filepath.Join(dir, "state-"+h.Name), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String()}
+			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), StateDir: filepath.Join(dir, "state-"+h.Name), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String(),
+			VirtualMAC: o.VirtualMAC}
+		if o.VirtualMAC && im == Keepalived {
+			// keepalived raises the parent's arp_ignore for use_vmac but
+			// not arp_announce: without it the router learns a VIP at the
+			// parent's MAC from the node's own requests (vipd sets both).
+			if _, err := h.Run(ctx, "sysctl", "-qw", "net.ipv4.conf."+h.Iface+".arp_announce=2"); err != nil {
+				return res, err
+			}
+		}
 	}
 	cs[0].Priority = priorityA
 	switch im {
@@ -210,7 +219,11 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		if ds.state(ctx, 0) != "MASTER" {
 			return false, "waiting for A to become master"
 		}
-		ok, _ := a.HasAddrs(vips...)
+		holds := a.HasAddrs
+		if o.VirtualMAC {
+			holds = a.HoldsAddrs // on the virtual MAC interface
+		}
+		ok, _ := holds(vips...)
 		return ok, "waiting for the VIPs on A"
 	})
 	if err != nil {
@@ -287,6 +300,13 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		}
 	}
 
+	if o.Router == labnet.Pinned {
+		// The router has learnt every VIP (the client reaches them): its
+		// entries become static with the MAC learnt.
+		if _, err := l.PinRouterNeigh(vips); err != nil {
+			return res, err
+		}
+	}
 	// Power A off right after one of its advertisements: B then waits a
 	// whole Master_Down_Interval, whatever the implementation.
 	last, err := aw.next(ctx, 3*o.Advert+time.Second)

@@ -120,3 +120,31 @@ func (h *Host) HasAddrs(addrs ...netip.Addr) (bool, error) {
 	}
 	return true, nil
 }
+
+// HoldsAddrs reports whether every one of addrs is on some interface of
+// the host (a VIP on a virtual MAC interface is not on the LAN interface).
+func (h *Host) HoldsAddrs(addrs ...netip.Addr) (bool, error) {
+	var list []netlink.Addr
+	var err error
+	for range 5 {
+		list, err = h.nl.AddrList(nil, netlink.FAMILY_ALL)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("labnet: addresses in %s: %w", h.NS, err)
+	}
+	set := make(map[netip.Addr]bool, len(list))
+	for _, a := range list {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			set[ip.Unmap()] = true
+		}
+	}
+	for _, a := range addrs {
+		if !set[a] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
