@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"net"
 	"net/netip"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vipd/vipd/internal/doctor"
+	"github.com/vipd/vipd/internal/lab"
 	"github.com/vipd/vipd/internal/labnet"
 	"github.com/vipd/vipd/internal/vmac"
 )
@@ -376,5 +378,34 @@ func TestIntegrationVirtualMACDoctor(t *testing.T) {
 		if len(rep.Advice) != 2 || !strings.Contains(rep.Advice[0], "Forged transmits") {
 			t.Errorf("doctor on %s: advice %q, want the two traps and nothing wrong", n.host.Name, rep.Advice)
 		}
+	}
+}
+
+// TestIntegrationLabPinned: `vipd lab --router pinned` shows the virtual
+// MAC: every VIP back with it, for vipd and for keepalived's use_vmac, and
+// none for vipd on the nodes' own MACs.
+func TestIntegrationLabPinned(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Fatal("keepalived is not installed (apt-get install keepalived)")
+	}
+	rep := runLab(t, 3*time.Minute, "--router", "pinned", "--vips", "6", "--watch", "3s", "--compare", "keepalived")
+	for _, im := range []lab.Impl{lab.Vipd, lab.Keepalived} {
+		ir := rep.Impl(im)
+		if ir == nil || len(ir.Runs) != 1 {
+			t.Fatalf("%s: no run in %+v", im, rep.Impls)
+		}
+		t.Log(ir.SummaryLine())
+		if r := ir.Runs[0]; r.Total != 6 || r.Recovered != 6 {
+			t.Errorf("%s with the virtual MAC: recovered %d/%d behind the pinned router", im, r.Recovered, r.Total)
+		}
+	}
+	rep = runLab(t, 3*time.Minute, "--router", "pinned", "--virtual-mac=false", "--vips", "6", "--watch", "3s")
+	ir := rep.Impl(lab.Vipd)
+	if ir == nil || len(ir.Runs) != 1 {
+		t.Fatalf("no vipd run in %+v", rep.Impls)
+	}
+	t.Log(ir.SummaryLine())
+	if r := ir.Runs[0]; r.Total != 6 || r.Recovered != 0 {
+		t.Errorf("vipd on the nodes' MACs: recovered %d/%d although the router's entries are pinned", r.Recovered, r.Total)
 	}
 }
