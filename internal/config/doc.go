@@ -29,6 +29,9 @@
 //	      interval: 1100ms               # between rounds, 10ms..1h, default 1.1s
 //	      refresh: 0s                    # re-announce while master; 0s = off, else >= 1s
 //	    wait_for_interface: false        # interface missing at start: false = error, true = wait
+//	    virtual_mac: false               # VIPs on a macvlan with the RFC 5798 MAC 00:00:5e:00:01:VRID (package vmac)
+//	    vmac_xmit_base: false            # virtual_mac only: adverts from the interface's own MAC
+//	    na_router: false                 # IPv6 only: the Router flag in the VIPs' neighbour advertisements
 //	    verify:                          # per-VIP proof that the upstream delivers to this node
 //	      enabled: true                  # default true
 //	      targets: [192.0.2.1]           # extra targets, VIPs' family; default: the VIPs' subnets' gateways

@@ -6,8 +6,14 @@
 // The state machine (package fsm) decides; the daemon tells a Presenter what
 // should be true through a small seam — TakeOver, Release, Reassert,
 // SetVIPs, Reconcile — and never touches addresses, announcements,
-// verification or watching itself. A second way of presenting VIPs (a
-// virtual MAC, BGP) is another implementation of Presenter.
+// verification or watching itself. A second way of presenting VIPs (BGP)
+// would be another implementation of Presenter.
+//
+// With the RFC 5798 virtual MAC (Deps.VMAC, package vmac) L2 presents the
+// VIPs on a macvlan of vipd's own instead of the interface: it keeps that
+// link as it keeps the VIPs — present and down while not held, up before
+// the VIPs are added, down before they are removed, created again if it
+// vanishes, deleted on Close — and announces and verifies from its MAC.
 //
 // L2, the implementation for a shared Ethernet segment, is level-triggered:
 // it holds the desired state and reconciles it with the kernel's actual
