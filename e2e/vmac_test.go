@@ -297,6 +297,7 @@ func TestIntegrationVirtualMACKeepalived(t *testing.T) {
 func TestIntegrationVirtualMACSelfHeal(t *testing.T) {
 	lab, vips := pinnedLab(t, false, 4)
 	name := vmac.Name(42, false)
+	announce0 := sysctlOf(t, lab.Nodes[0], "net/ipv4/conf/eth0/arp_announce")
 	na := newRelNode(t, lab.Nodes[0], vmacConfig(vipConfig("a", 200, "100ms", vips, nil, lab.LAN4, lab.LAN6)))
 	na.start()
 	na.waitState("v4", "MASTER", 10*time.Second)
@@ -335,9 +336,17 @@ func TestIntegrationVirtualMACSelfHeal(t *testing.T) {
 	if !na.logHas("deleted a virtual MAC interface left by an earlier run", name) {
 		t.Error("the leftover was not deleted at start")
 	}
+	if !na.logHas("restored the sysctls an earlier run changed") {
+		t.Error("the sysctls the killed vipd changed were not restored at start")
+	}
 	na.stop()
 	if ex, _ := linkState(t, lab.Nodes[0], name); ex {
 		t.Error(name + " left after a graceful stop")
+	}
+	// Through a kill -9 and a restart, the parent's arp_announce is back
+	// to what it was before the first start.
+	if got := sysctlOf(t, lab.Nodes[0], "net/ipv4/conf/eth0/arp_announce"); got != announce0 {
+		t.Errorf("eth0 arp_announce %s after the stop, want %s as before vipd ever ran", got, announce0)
 	}
 }
 

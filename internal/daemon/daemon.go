@@ -170,6 +170,7 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.indexVIPs(opts.Config)
 	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, 0, d.clock, d.log) // the pacer's burst for the rate
+	d.restoreSysctlLeftovers()
 	for _, ic := range opts.Config.Instances {
 		if ic.VirtualMAC {
 			d.vmacGone = d.removeVMACLeftovers()

@@ -3,11 +3,13 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/present"
+	"github.com/vipd/vipd/internal/statedir"
 	"github.com/vipd/vipd/internal/transport"
 	"github.com/vipd/vipd/internal/vmac"
 )
@@ -76,6 +78,7 @@ func (d *Daemon) attachVMAC(ic config.Instance, ifi *net.Interface, in *instance
 		}
 		pp = &parentPrep{restore: r}
 		d.parents[ifi.Index] = pp
+		d.saveSysctls()
 	}
 	pp.users++
 	spec := vmac.For(ifi, ic.VRID, ic.IPv6())
@@ -104,8 +107,54 @@ func (d *Daemon) detachVMAC(in *instance) {
 	delete(d.parents, in.ifi.Index)
 	if err := pp.restore.Restore(); err != nil {
 		d.log.Error("cannot restore the interface's sysctls", "iface", in.ifi.Name, "err", err)
-	} else if len(pp.restore.Old) > 0 {
+		return // still recorded: the next start restores them
+	}
+	if len(pp.restore.Old) > 0 {
 		d.log.Info("sysctls restored", "iface", in.ifi.Name)
+	}
+	d.saveSysctls()
+}
+
+// saveSysctls records in the state directory the original values of the
+// sysctls changed for virtual MAC interfaces, so that the start after a
+// crash restores them. Callers hold d.mu.
+func (d *Daemon) saveSysctls() {
+	dir := d.cfg.StateDir
+	if dir == "" {
+		return
+	}
+	old := map[string]string{}
+	for _, pp := range d.parents {
+		maps.Copy(old, pp.restore.Old)
+	}
+	if err := statedir.SaveSysctls(dir, old); err != nil {
+		d.log.Error("cannot record the sysctls changed for virtual MAC interfaces; a restart after a crash would not restore them", "err", err)
+	}
+}
+
+// restoreSysctlLeftovers puts back the sysctls an earlier run changed and
+// did not restore (it was killed): the instances then change them again
+// from their true values.
+func (d *Daemon) restoreSysctlLeftovers() {
+	dir := d.cfg.StateDir
+	if dir == "" || d.env.VirtualMACs() == nil {
+		return
+	}
+	old, err := statedir.LoadSysctls(dir)
+	if err != nil {
+		d.log.Error("cannot read the sysctls an earlier run changed", "err", err)
+		return
+	}
+	if len(old) == 0 {
+		return
+	}
+	if err := (vmac.Restore{Parent: "interfaces of an earlier run", Old: old}).Restore(); err != nil {
+		d.log.Error("cannot restore the sysctls an earlier run changed", "err", err)
+		return
+	}
+	d.log.Warn("restored the sysctls an earlier run changed and did not restore", "count", len(old))
+	if err := statedir.SaveSysctls(dir, nil); err != nil {
+		d.log.Error("cannot update the record of changed sysctls", "err", err)
 	}
 }
 
