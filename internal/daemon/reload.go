@@ -38,7 +38,8 @@ func (e *ReloadError) Error() string {
 
 // Reload re-reads the configuration and applies the difference: unchanged
 // instances keep their state and VIPs; changed ones are updated in place
-// when their identity (interface, VRID, family, address ownership) is the
+// when their identity (interface, VRID, family, address ownership, virtual
+// MAC) is the
 // same, else restarted; removed ones stop gracefully; new ones start. An
 // invalid configuration changes nothing. Whatever asked for it (trigger),
 // the outcome is logged, published as one event and kept for Status; a
@@ -188,12 +189,15 @@ func (d *Daemon) apply(cfg *config.Config) error {
 }
 
 // sameIdentity reports whether b can be applied to a running a in place.
+// The virtual MAC settings are identity too: they decide where the VIPs
+// live and where adverts leave from.
 func sameIdentity(a, b config.Instance) bool {
 	if a.Routed() || b.Routed() {
 		return a.Routed() == b.Routed() && a.Interface == b.Interface
 	}
 	return a.Interface == b.Interface && a.VRID == b.VRID && a.IPv6() == b.IPv6() &&
-		(a.Priority == 255) == (b.Priority == 255) && a.Version == b.Version
+		(a.Priority == 255) == (b.Priority == 255) && a.Version == b.Version &&
+		a.VirtualMAC == b.VirtualMAC && a.VMACXmitBase == b.VMACXmitBase
 }
 
 func sameInstance(a, b config.Instance) bool {
