@@ -39,11 +39,10 @@ func (e *ReloadError) Error() string {
 // Reload re-reads the configuration and applies the difference: unchanged
 // instances keep their state and VIPs; changed ones are updated in place
 // when their identity (interface, VRID, family, address ownership, virtual
-// MAC) is the
-// same, else restarted; removed ones stop gracefully; new ones start. An
-// invalid configuration changes nothing. Whatever asked for it (trigger),
-// the outcome is logged, published as one event and kept for Status; a
-// rejection is a *ReloadError.
+// MAC) is the same, else restarted; removed ones stop gracefully; new ones
+// start. An invalid configuration changes nothing. Whatever asked for it
+// (trigger), the outcome is logged, published as one event and kept for
+// Status; a rejection is a *ReloadError.
 func (d *Daemon) Reload(trigger string) error {
 	st := control.ReloadStatus{Time: d.clock.Now(), Trigger: trigger, Result: control.ReloadApplied}
 	var err error
