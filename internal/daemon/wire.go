@@ -132,10 +132,16 @@ func (in *instance) send(prio uint8) {
 // has one that is ready, else from the interface.
 func (in *instance) write(b []byte, dst netip.Addr) error {
 	if in.vtx != nil {
-		if err := in.vtx.writeTo(b, in.src, dst); err == nil {
+		err := in.vtx.writeTo(b, in.src, dst)
+		if err == nil {
 			return nil
 		}
-		in.vtx.fallbacks++
+		// The first adverts of a takeover, while the Presenter brings
+		// the interface up.
+		if in.vtx.fallbacks++; in.vtx.fallbacks == 1 || in.vtx.fallbacks%100 == 0 {
+			in.log.Debug("advert sent from the interface's own MAC: the virtual MAC interface is not ready",
+				"fallbacks", in.vtx.fallbacks, "err", err)
+		}
 	}
 	return in.link.writeTo(b, in.src, dst)
 }
