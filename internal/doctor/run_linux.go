@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vipd/vipd/internal/control"
+	"github.com/vipd/vipd/internal/sysctl"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/vmac"
 )
@@ -106,8 +105,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				v.ifi = ifi
 			}
 		}
-		v.st.ParentArpIgnore = readSysctl("net/ipv4/conf/" + in.Interface + "/arp_ignore")
-		v.st.ParentArpAnnounce = readSysctl("net/ipv4/conf/" + in.Interface + "/arp_announce")
+		v.st.ParentArpIgnore = sysctlValue("net/ipv4/conf/" + in.Interface + "/arp_ignore")
+		v.st.ParentArpAnnounce = sysctlValue("net/ipv4/conf/" + in.Interface + "/arp_announce")
 		v.st.StrictRPFilter = vmac.StrictRPFilter()
 		state := ""
 		if before != nil {
@@ -235,13 +234,10 @@ type vipIface struct {
 	st       VMACState
 }
 
-// readSysctl returns the value at path under /proc/sys, "" if unreadable.
-func readSysctl(path string) string {
-	b, err := os.ReadFile("/proc/sys/" + path)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
+// sysctlValue is the sysctl at path, "" if unreadable.
+func sysctlValue(path string) string {
+	v, _ := sysctl.Read(path)
+	return v
 }
 
 // checkResult is one instance's verify.Check.

@@ -3,13 +3,11 @@ package vipaddr
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
-)
 
-// procSys is where the sysctl tree is mounted; tests point it elsewhere.
-var procSys = "/proc/sys"
+	"github.com/vipd/vipd/internal/sysctl"
+)
 
 // ErrInterfaceName is returned by PrepareInterface for a name that is not a
 // possible Linux interface name.
@@ -49,7 +47,7 @@ func PrepareInterface(ifname string) error {
 	if err := checkIfname(ifname); err != nil {
 		return fmt.Errorf("vipaddr: prepare %q: %w", ifname, err)
 	}
-	if err := writeSysctl(filepath.Join("net/ipv4/conf", ifname, "promote_secondaries"), "1"); err != nil {
+	if err := sysctl.Write(filepath.Join("net/ipv4/conf", ifname, "promote_secondaries"), "1"); err != nil {
 		return fmt.Errorf("vipaddr: prepare %s: %w", ifname, err)
 	}
 	return nil
@@ -60,24 +58,6 @@ func checkIfname(name string) error {
 	if name == "" || len(name) >= 16 || name == "." || name == ".." ||
 		strings.ContainsAny(name, "/: \t\n\x00") {
 		return ErrInterfaceName
-	}
-	return nil
-}
-
-// writeSysctl writes value to the sysctl at path (relative to /proc/sys).
-// The file is opened on the calling thread, so the write lands in that
-// thread's network namespace.
-func writeSysctl(path, value string) error {
-	f, err := os.OpenFile(filepath.Join(procSys, path), os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(value)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

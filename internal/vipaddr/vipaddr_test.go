@@ -9,6 +9,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/vipd/vipd/internal/sysctl"
 )
 
 func TestCheckPrefixes(t *testing.T) {
@@ -87,9 +89,9 @@ func TestIsPermission(t *testing.T) {
 
 func TestPrepareInterface(t *testing.T) {
 	dir := t.TempDir()
-	old := procSys
-	procSys = dir
-	t.Cleanup(func() { procSys = old })
+	old := sysctl.Root
+	sysctl.Root = dir
+	t.Cleanup(func() { sysctl.Root = old })
 	conf := filepath.Join(dir, "net/ipv4/conf/eth0")
 	if err := os.MkdirAll(conf, 0o755); err != nil {
 		t.Fatal(err)

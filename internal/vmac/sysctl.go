@@ -6,10 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-)
 
-// procSys is where the sysctl tree is mounted; tests point it elsewhere.
-var procSys = "/proc/sys"
+	"github.com/vipd/vipd/internal/sysctl"
+)
 
 // The sysctls of a parent that PrepareParent raises (see the package
 // documentation), with the least value it needs.
@@ -35,14 +34,14 @@ func PrepareParent(ifname string) (Restore, error) {
 	r := Restore{Parent: ifname, Old: map[string]string{}}
 	for _, s := range parentSysctls {
 		path := filepath.Join("net/ipv4/conf", ifname, s.key)
-		old, err := readSysctl(path)
+		old, err := sysctl.Read(path)
 		if err != nil {
 			return r, fmt.Errorf("vmac: prepare %s: %w", ifname, err)
 		}
 		if n, err := strconv.Atoi(old); err == nil && n >= s.want {
 			continue
 		}
-		if err := writeSysctl(path, strconv.Itoa(s.want)); err != nil {
+		if err := sysctl.Write(path, strconv.Itoa(s.want)); err != nil {
 			return r, fmt.Errorf("vmac: prepare %s: %w", ifname, err)
 		}
 		r.Old[path] = old
@@ -55,7 +54,7 @@ func PrepareParent(ifname string) (Restore, error) {
 func (r Restore) Restore() error {
 	var errs []string
 	for path, old := range r.Old {
-		if err := writeSysctl(path, old); err != nil && !os.IsNotExist(err) {
+		if err := sysctl.Write(path, old); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -74,14 +73,14 @@ func prepareLink(s Spec) error {
 		{"net/ipv4/conf/" + s.Name + "/accept_local", "1"},
 		{"net/ipv4/conf/" + s.Name + "/promote_secondaries", "1"},
 	} {
-		if err := writeSysctl(kv[0], kv[1]); err != nil {
+		if err := sysctl.Write(kv[0], kv[1]); err != nil {
 			return err
 		}
 	}
 	// No IPv6 address of its own (no DAD, no router solicitation from
 	// the virtual MAC): an IPv6 instance gets the parent's link-local.
 	// Without IPv6 in the kernel there is nothing to configure.
-	err := writeSysctl("net/ipv6/conf/"+s.Name+"/addr_gen_mode", "1")
+	err := sysctl.Write("net/ipv6/conf/"+s.Name+"/addr_gen_mode", "1")
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
@@ -92,31 +91,6 @@ func prepareLink(s Spec) error {
 // kernel then drops what arrives on a macvlan whose route leaves by the
 // parent, whatever the macvlan's own setting.
 func StrictRPFilter() bool {
-	v, err := readSysctl("net/ipv4/conf/all/rp_filter")
+	v, err := sysctl.Read("net/ipv4/conf/all/rp_filter")
 	return err == nil && v == "1"
-}
-
-func readSysctl(path string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(procSys, path))
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-// writeSysctl writes value to the sysctl at path (relative to /proc/sys),
-// in the network namespace of the calling thread.
-func writeSysctl(path, value string) error {
-	f, err := os.OpenFile(filepath.Join(procSys, path), os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(value)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
