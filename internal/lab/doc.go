@@ -11,7 +11,9 @@
 // measures, per VIP, the outage the client saw and whether the VIP came back
 // on B. The router can behave like the devices that break failover (see
 // labnet.Behaviour): the seed's sticky ARP table, a router that honours only
-// gratuitous ARP replies, an ARP policer, a lossy ARP path.
+// gratuitous ARP replies, an ARP policer, a lossy ARP path, and static
+// entries (pinned) that only the RFC 5798 virtual MAC survives
+// (Options.VirtualMAC).
 //
 // The pure parts are the scenario's options and generated configurations
 // (options.go, config.go), the report with its statistics (report.go) and

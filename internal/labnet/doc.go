@@ -23,7 +23,9 @@
 // failover: a sticky neighbour table that ignores gratuitous ARP
 // (RFC 5227 section 3) and unsolicited Neighbor Advertisements (RFC 4861
 // section 7.2.6) for chosen addresses, one that honours only the reply form
-// of gratuitous ARP, an ARP policer and a lossy ARP path. See Behaviour.
+// of gratuitous ARP, an ARP policer, a lossy ARP path, and one whose entries
+// for the VIPs become static once learnt (Pinned, Lab.PinRouterNeigh). See
+// Behaviour.
 //
 // The Prober pings many virtual IPs from the client (ICMP echo, RFC 792 and
 // RFC 4443) and tells per address when it was lost and when it recovered.
