@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -261,5 +263,54 @@ func TestIntegrationRouterBehaviour(t *testing.T) {
 				t.Logf("router ruleset:\n%s", rs)
 			}
 		})
+	}
+}
+
+// TestIntegrationPinned: once pinned, the router's entries for the VIPs
+// keep the MAC it had learnt, whatever node b sends (gratuitous ARP, both
+// forms; an unsolicited NA), and PinRouterNeigh names a VIP it has no
+// entry for.
+func TestIntegrationPinned(t *testing.T) {
+	l := newLab(t, Options{Prefix: "vmx-pin-" + strconv.Itoa(os.Getpid())})
+	v4, err := l.VIPs4(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := l.VIPs6(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetRouterBehaviour(Pinned, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	a, b := l.Nodes[0], l.Nodes[1]
+	if _, err := l.PinRouterNeigh(v4[:1]); err == nil || !strings.Contains(err.Error(), v4[0].String()) {
+		t.Fatalf("pin before the router learnt %s: %v", v4[0], err)
+	}
+	vips := append(append([]netip.Addr(nil), v4...), v6...)
+	moveVIPs(t, l, a, b, vips)
+	pinned, err := l.PinRouterNeigh(vips)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vips {
+		if !bytes.Equal(pinned[v], a.MAC) {
+			t.Fatalf("pinned %s at %v, want a's %v", v, pinned[v], a.MAC)
+		}
+	}
+	if err := b.GratuitousARP(false, 2, v4[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.GratuitousARP(true, 2, v4[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UnsolicitedNA(true, 2, v6[0]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, v := range vips {
+		if got := routerMAC(t, l, v); !bytes.Equal(got, a.MAC) {
+			t.Errorf("router moved pinned %s to %v", v, got)
+		}
 	}
 }
