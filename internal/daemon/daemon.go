@@ -104,6 +104,11 @@ type Daemon struct {
 	// vmacGone are the virtual MAC interfaces removed at start (netmon
 	// may still report them for a moment).
 	vmacGone map[string]bool
+	// vmacLinks are the virtual MAC interfaces of the instances, by name;
+	// unrestored the sysctls that could not be restored. Both are
+	// recorded in the state directory (saveVMAC).
+	vmacLinks  map[string]vmac.Spec
+	unrestored []vmac.Restore
 }
 
 // linkResync is how often the links are looked at without an event, in
@@ -160,6 +165,7 @@ func New(opts Options) (*Daemon, error) {
 		linkDown:    map[string]bool{},
 		linkChanged: make(chan struct{}, 1),
 		parents:     map[int]*parentPrep{},
+		vmacLinks:   map[string]vmac.Spec{},
 	}
 	if d.obs == nil {
 		d.obs = nopObserver{}
@@ -170,13 +176,7 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.indexVIPs(opts.Config)
 	d.pacer = announce.NewPacer(opts.Config.AnnounceRate, 0, d.clock, d.log) // the pacer's burst for the rate
-	d.restoreSysctlLeftovers()
-	for _, ic := range opts.Config.Instances {
-		if ic.VirtualMAC {
-			d.vmacGone = d.removeVMACLeftovers()
-			break
-		}
-	}
+	d.vmacGone = d.undoVMACLeftovers()
 	if err := d.startSpeaker(opts.Config); err != nil {
 		return nil, err
 	}

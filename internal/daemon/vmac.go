@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/vipd/vipd/internal/config"
 	"github.com/vipd/vipd/internal/present"
@@ -78,10 +80,13 @@ func (d *Daemon) attachVMAC(ic config.Instance, ifi *net.Interface, in *instance
 		}
 		pp = &parentPrep{restore: r}
 		d.parents[ifi.Index] = pp
-		d.saveSysctls()
 	}
 	pp.users++
 	spec := vmac.For(ifi, ic.VRID, ic.IPv6())
+	// Recorded before the Presenter may create it: a crash leaves it to
+	// the next start to remove.
+	d.vmacLinks[spec.Name] = spec
+	d.saveVMAC()
 	if !ic.VMACXmitBase {
 		in.vtx = &vmacSender{name: spec.Name, ipv6: ic.IPv6(), open: ops.OpenWriter}
 	}
@@ -97,6 +102,9 @@ func (d *Daemon) detachVMAC(in *instance) {
 	if in.vtx != nil {
 		in.vtx.close()
 	}
+	// The Presenter deleted the interface as it closed.
+	delete(d.vmacLinks, vmac.Name(in.cfg.VRID, in.cfg.IPv6()))
+	defer d.saveVMAC()
 	pp := d.parents[in.ifi.Index]
 	if pp == nil {
 		return
@@ -106,79 +114,87 @@ func (d *Daemon) detachVMAC(in *instance) {
 	}
 	delete(d.parents, in.ifi.Index)
 	if err := pp.restore.Restore(); err != nil {
-		d.log.Error("cannot restore the interface's sysctls", "iface", in.ifi.Name, "err", err)
-		return // still recorded: the next start restores them
+		d.log.Error("cannot restore the interface's sysctls; the next start tries again", "iface", in.ifi.Name, "err", err)
+		d.unrestored = append(d.unrestored, pp.restore)
+		return
 	}
 	if len(pp.restore.Old) > 0 {
 		d.log.Info("sysctls restored", "iface", in.ifi.Name)
 	}
-	d.saveSysctls()
 }
 
-// saveSysctls records in the state directory the original values of the
-// sysctls changed for virtual MAC interfaces, so that the start after a
-// crash restores them. Callers hold d.mu.
-func (d *Daemon) saveSysctls() {
+// saveVMAC records in the state directory the virtual MAC interfaces the
+// instances may create and the original values of the sysctls changed for
+// them, so that the start after a crash removes and restores them.
+// Callers hold d.mu.
+func (d *Daemon) saveVMAC() {
 	dir := d.cfg.StateDir
 	if dir == "" {
 		return
 	}
-	old := map[string]string{}
+	var r statedir.VMACRecord
+	for _, s := range d.vmacLinks {
+		r.Links = append(r.Links, statedir.VMACLink{Name: s.Name, MAC: s.MAC.String()})
+	}
+	slices.SortFunc(r.Links, func(a, b statedir.VMACLink) int { return strings.Compare(a.Name, b.Name) })
+	r.Sysctls = map[string]string{}
+	for _, rs := range d.unrestored {
+		maps.Copy(r.Sysctls, rs.Old)
+	}
 	for _, pp := range d.parents {
-		maps.Copy(old, pp.restore.Old)
+		maps.Copy(r.Sysctls, pp.restore.Old)
 	}
-	if err := statedir.SaveSysctls(dir, old); err != nil {
-		d.log.Error("cannot record the sysctls changed for virtual MAC interfaces; a restart after a crash would not restore them", "err", err)
-	}
-}
-
-// restoreSysctlLeftovers puts back the sysctls an earlier run changed and
-// did not restore (it was killed): the instances then change them again
-// from their true values.
-func (d *Daemon) restoreSysctlLeftovers() {
-	dir := d.cfg.StateDir
-	if dir == "" || d.env.VirtualMACs() == nil {
-		return
-	}
-	old, err := statedir.LoadSysctls(dir)
-	if err != nil {
-		d.log.Error("cannot read the sysctls an earlier run changed", "err", err)
-		return
-	}
-	if len(old) == 0 {
-		return
-	}
-	if err := (vmac.Restore{Parent: "interfaces of an earlier run", Old: old}).Restore(); err != nil {
-		d.log.Error("cannot restore the sysctls an earlier run changed", "err", err)
-		return
-	}
-	d.log.Warn("restored the sysctls an earlier run changed and did not restore", "count", len(old))
-	if err := statedir.SaveSysctls(dir, nil); err != nil {
-		d.log.Error("cannot update the record of changed sysctls", "err", err)
+	if err := statedir.SaveVMAC(dir, r); err != nil {
+		d.log.Error("cannot record the virtual MAC interfaces and the sysctls changed for them; a restart after a crash would not undo them", "err", err)
 	}
 }
 
-// removeVMACLeftovers deletes the virtual MAC interfaces an earlier run
-// left (it crashed, or was killed): none is in use before the instances
-// start, and their VIPs go with them.
-func (d *Daemon) removeVMACLeftovers() map[string]bool {
-	ops := d.env.VirtualMACs()
-	if ops == nil {
+// undoVMACLeftovers removes the virtual MAC interfaces an earlier run
+// recorded and left (it was killed: none is in use before the instances
+// start, and their VIPs go with them) and restores the sysctls it changed.
+// It returns the names of the interfaces removed.
+func (d *Daemon) undoVMACLeftovers() map[string]bool {
+	ops, dir := d.env.VirtualMACs(), d.cfg.StateDir
+	if ops == nil || dir == "" {
 		return nil
+	}
+	rec, err := statedir.LoadVMAC(dir)
+	if err != nil {
+		d.log.Error("cannot read what an earlier run changed for virtual MAC interfaces", "err", err)
+		return nil
+	}
+	if rec.Empty() {
+		return nil
+	}
+	recorded := map[string]string{}
+	for _, l := range rec.Links {
+		recorded[l.Name] = l.MAC
 	}
 	left, err := ops.Leftovers()
 	if err != nil {
 		d.log.Error("cannot look for virtual MAC interfaces left by an earlier run", "err", err)
-		return nil
 	}
 	gone := map[string]bool{}
 	for _, s := range left {
+		if recorded[s.Name] != s.MAC.String() {
+			continue // not recorded by vipd: not touched
+		}
 		if err := ops.Delete(s); err != nil {
 			d.log.Error("cannot delete a virtual MAC interface left by an earlier run", "iface", s.Name, "err", err)
 			continue
 		}
-		d.log.Warn("deleted a virtual MAC interface left by an earlier run", "iface", s.Name, "mac", s.MAC)
+		d.log.Warn("deleted a virtual MAC interface left by an earlier run", "iface", s.Name, "mac", s.MAC.String())
 		gone[s.Name] = true
+	}
+	if len(rec.Sysctls) > 0 {
+		if err := (vmac.Restore{Parent: "interfaces of an earlier run", Old: rec.Sysctls}).Restore(); err != nil {
+			d.log.Error("cannot restore the sysctls an earlier run changed", "err", err)
+		} else {
+			d.log.Warn("restored the sysctls an earlier run changed and did not restore", "count", len(rec.Sysctls))
+		}
+	}
+	if err := statedir.SaveVMAC(dir, statedir.VMACRecord{}); err != nil {
+		d.log.Error("cannot update the record of virtual MAC interfaces", "err", err)
 	}
 	return gone
 }

@@ -10,8 +10,10 @@
 // vipd names the interface vrrp4-{VRID} or vrrp6-{VRID} (keepalived's
 // default is vrrp.{VRID}) and owns it: it creates it down, brings it up
 // only while master, removes it on stop, and removes a leftover of a crash
-// at start (a macvlan of that name with that MAC is vipd's by
-// construction).
+// at start: the daemon records each interface (name and MAC) and the
+// sysctls it changed in state_dir/vmac.json before it may create it, and
+// the next start removes a macvlan of a recorded name with the recorded
+// MAC, restores the sysctls and clears the record (package statedir).
 //
 // A Linux host answers ARP for any of its addresses on any interface
 // (arp_ignore=0), so the VIPs on the macvlan would also be answered for
