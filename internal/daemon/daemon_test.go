@@ -38,6 +38,7 @@ type fakeEnv struct {
 	addrs  *vipaddrtest.Fake
 	kernel *netmontest.Fake // follows addrs
 	sender *recorder
+	vmacs  VirtualMACs // nil: no virtual MAC support
 }
 
 type recorder struct{ announcetest.Recorder }
@@ -349,7 +350,7 @@ func (e *fakeEnv) Targets(int, []netip.Prefix, []netip.Addr) ([]netip.Addr, erro
 }
 func (e *fakeEnv) OpenWatcher(*net.Interface, watch.Deps) (*watch.Watcher, error) { return nil, nil }
 
-func (e *fakeEnv) VirtualMACs() VirtualMACs { return nil }
+func (e *fakeEnv) VirtualMACs() VirtualMACs { return e.vmacs }
 
 func TestLinkDownIsFault(t *testing.T) {
 	seg := transporttest.NewNetwork(nil)
