@@ -28,6 +28,7 @@ type instanceOut struct {
 	checks       []check
 	notify       [][2]string // hook name, command, in vipd's order
 	virtualMAC   bool
+	xmitBase     bool // vmac_xmit_base, with virtualMAC
 }
 
 // Keywords of vrrp_instance that are reported with a reason of their own.
@@ -55,7 +56,6 @@ var instanceNotSupported = map[string]string{
 	"accept":                     "vipd always accepts packets to the VIPs it holds",
 	"no_accept":                  "vipd always accepts packets to the VIPs it holds",
 	"debug":                      "use vipd run --log-level debug",
-	"vmac_xmit_base":             "set it with vipd's virtual MAC options, if your vipd has them",
 	"notify_deleted":             "vipd has no deleted state",
 	"notify_master_rx_lower_pri": "vipd reasserts against a lower-priority master itself and logs it",
 	"kernel_rx_buf_size":         "not needed",
@@ -73,7 +73,7 @@ func (c *converter) instance(n *Node) {
 	in := &instanceOut{src: n, name: vipdName(n.Args[0]), version: c.version, priority: 100, advert: time.Second,
 		preempt: true, announce: c.garp}
 	var (
-		advertNode, versionNode, authNode *Node
+		advertNode, versionNode, authNode, xmitBase *Node
 		vipNodes                          []*Node
 		trackScripts, trackIfaces         *Node
 		hasVRID                           bool
@@ -123,6 +123,8 @@ func (c *converter) instance(n *Node) {
 				c.note(k, "pending: this vipd's configuration has no virtual_mac yet (RFC 5798 §7.3 virtual MAC); "+
 					"the instance is converted without it")
 			}
+		case "vmac_xmit_base":
+			xmitBase = k
 		case "authentication":
 			authNode = k
 		case "garp_master_repeat":
@@ -148,6 +150,13 @@ func (c *converter) instance(n *Node) {
 		if v, ok := c.intArg(versionNode, 2, 3); ok {
 			in.version = v
 		}
+	}
+	switch {
+	case xmitBase == nil:
+	case in.virtualMAC:
+		in.xmitBase = true
+	default:
+		c.note(xmitBase, "not supported without use_vmac (vipd's vmac_xmit_base needs virtual_mac)")
 	}
 	switch {
 	case in.iface == "":

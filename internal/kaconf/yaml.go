@@ -87,6 +87,9 @@ func (in *instanceOut) render() string {
 		}
 		if in.virtualMAC {
 			b.WriteString("    virtual_mac: true\n")
+			if in.xmitBase {
+				b.WriteString("    vmac_xmit_base: true\n")
+			}
 		}
 		if len(in.peers) > 0 {
 			b.WriteString("    unicast_peers:\n")
