@@ -74,9 +74,9 @@ func (c *converter) instance(n *Node) {
 		preempt: true, announce: c.garp}
 	var (
 		advertNode, versionNode, authNode, xmitBase *Node
-		vipNodes                          []*Node
-		trackScripts, trackIfaces         *Node
-		hasVRID                           bool
+		vipNodes                                    []*Node
+		trackScripts, trackIfaces                   *Node
+		hasVRID                                     bool
 	)
 	for _, k := range n.Children {
 		switch k.Keyword {
