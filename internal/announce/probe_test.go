@@ -214,3 +214,21 @@ func TestRepairNA(t *testing.T) {
 		t.Errorf("no destination MAC: %v", err)
 	}
 }
+
+// Schedule.Router reaches the frames the pacer writes (na_router).
+func TestPacerRouterFlag(t *testing.T) {
+	for _, router := range []bool{false, true} {
+		r := newRig(t, 1000, 10)
+		rec := r.recorder()
+		r.p.Announce("web", rec, ourMAC, []netip.Addr{vip6}, announce.Schedule{Count: 1, Router: router})
+		r.runIdle()
+		sent := rec.Sent()
+		if len(sent) != 1 {
+			t.Fatalf("router %v: %d frames, want 1", router, len(sent))
+		}
+		_, m := parseND(t, sent[0].Frame)
+		if na, ok := m.(*ndp.NeighborAdvertisement); !ok || na.Router != router || !na.Override {
+			t.Errorf("router %v: %+v", router, m)
+		}
+	}
+}
