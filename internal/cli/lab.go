@@ -17,6 +17,7 @@ import (
 func newLabCmd() *cobra.Command {
 	var (
 		router, compare        string
+		mode, fault            string
 		o                      lab.Options
 		asJSON, allVIPs        bool
 		svgFile, htmlFile      string
@@ -27,7 +28,7 @@ func newLabCmd() *cobra.Command {
 		sweepJSON              string
 	)
 	cmd := &cobra.Command{
-		Use:   "lab [--router plain|sticky|reply-only|policer|lossy|pinned] [--vips N] [--compare keepalived] [--json]",
+		Use:   "lab [--router plain|sticky|reply-only|policer|lossy|pinned] [--mode vrrp|bgp] [--vips N] [--compare keepalived] [--json]",
 		Short: "show a failover in a lab of network namespaces, and measure it",
 		Long: `lab builds, in network namespaces with unique names, a client, a Linux router
 (the upstream device), a bridge (the switch) and two nodes, A and B. It runs a
@@ -52,7 +53,16 @@ The router can behave like the devices that break failover:
                virtual MAC (vipd's virtual_mac, keepalived's use_vmac)
 
 --compare keepalived runs the same scenario with keepalived on both nodes (when
-it is installed) and prints both side by side. --runs K repeats and reports the
+it is installed) and prints both side by side.
+
+--mode bgp runs vipd's routed mode instead: the router runs BIRD 2 and peers
+by eBGP with both nodes, which announce every VIP (host routes outside the
+LAN) with their priority as preference; the client reaches the VIPs through
+the router's best route, A's. Powered off, A is noticed when the router's
+hold timer expires (--hold-time, 3s; the fault comes right after one of A's
+keepalives, so expect the whole hold time); --fault sigterm stops A's vipd
+instead, which withdraws its routes first (expect well under a second).
+keepalived has no routed mode: --compare does not apply. --runs K repeats and reports the
 min/median/max of each run's recovered count, p50 and max outage. --svg/--html
 draw a timeline: one row per VIP, per implementation, dark while unreachable.
 
@@ -78,6 +88,9 @@ interrupted.`,
 			o.Router = b
 			if !cmd.Flags().Changed("virtual-mac") {
 				o.VirtualMAC = b == labnet.Pinned
+			}
+			if err := labMode(cmd, &o, mode, fault, compare, sweep); err != nil {
+				return err
 			}
 			o.Impls = []lab.Impl{lab.Vipd}
 			switch compare {
@@ -144,6 +157,9 @@ interrupted.`,
 	f := cmd.Flags()
 	f.StringVar(&router, "router", "plain", "router behaviour: plain, sticky, reply-only, policer, lossy, pinned")
 	f.BoolVar(&o.VirtualMAC, "virtual-mac", false, "VIPs on the RFC 5798 virtual MAC (vipd virtual_mac, keepalived use_vmac); default: on with --router pinned")
+	f.StringVar(&mode, "mode", string(lab.ModeVRRP), "how the VIPs move: vrrp (one L2 segment) or bgp (routed: BIRD 2 on the router peers with both nodes)")
+	f.StringVar(&fault, "fault", string(lab.PowerOff), "what happens to node A: power-off, or sigterm (mode bgp)")
+	f.DurationVar(&o.HoldTime, "hold-time", lab.DefaultHoldTime, "BGP hold time of mode bgp (whole seconds, at least 3s)")
 	f.Float64Var(&o.StickyFraction, "sticky-fraction", lab.DefaultStickyFraction, "share of VIPs whose gratuitous ARP the sticky router ignores")
 	f.IntVar(&policerRate, "policer-rate", lab.DefaultPolicerRate, "ARP/ND packets per second the policer lets through")
 	f.IntVar(&lossShare, "loss", lab.DefaultLossPercent, "percent of ARP/ND the lossy router drops")
@@ -166,6 +182,41 @@ interrupted.`,
 	f.IntSliceVar(&sweepVIPs, "sweep-vips", lab.SweepSizes, "numbers of VIPs of --sweep")
 	f.StringVar(&sweepJSON, "sweep-json", "", "also write the sweep as JSON to `FILE`")
 	return cmd
+}
+
+// labMode applies --mode, --fault and --hold-time, and refuses the VRRP
+// flags in mode bgp (the checks that need to know what was given; lab.Run
+// checks the rest).
+func labMode(cmd *cobra.Command, o *lab.Options, mode, fault, compare string, sweep bool) error {
+	m, err := lab.ParseMode(mode)
+	if err != nil {
+		return usageError(cmd, "--mode: %v", err)
+	}
+	ft, err := lab.ParseFault(fault)
+	if err != nil {
+		return usageError(cmd, "--fault: %v", err)
+	}
+	o.Mode, o.Fault = m, ft
+	fl := cmd.Flags()
+	if m != lab.ModeBGP {
+		if fl.Changed("hold-time") {
+			return usageError(cmd, "--hold-time: a BGP setting, only with --mode bgp")
+		}
+		o.HoldTime = 0
+		return nil
+	}
+	for _, name := range []string{"advert", "announce-rate", "sticky-fraction", "policer-rate", "loss"} {
+		if fl.Changed(name) {
+			return usageError(cmd, "--%s: a VRRP (L2) setting; --mode bgp has no VRRP and no ARP for its VIPs", name)
+		}
+	}
+	if compare != "" {
+		return usageError(cmd, "--compare %s: keepalived has no routed mode; --mode bgp runs vipd only", compare)
+	}
+	if sweep {
+		return usageError(cmd, "--sweep compares vipd and keepalived over ARP routers: not with --mode bgp")
+	}
+	return nil
 }
 
 // runSweep runs `vipd lab --sweep`.

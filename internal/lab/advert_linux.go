@@ -17,16 +17,20 @@ import (
 // vrrpProto is VRRP's IP protocol number (RFC 5798 §5.1.1.3).
 const vrrpProto = 112
 
-// advertWatch listens, in the router's namespace, for the VRRP
-// advertisements on the LAN (224.0.0.18 / ff02::12) and remembers when the
-// last one of a given priority arrived. The lab times the fault by it: A is
-// powered off just after one of its advertisements, so that B always waits
-// a whole Master_Down_Interval and runs of different implementations are
-// compared from the same start.
+// advertWatch listens, in the router's namespace, for A's periodic
+// messages and remembers when the last one arrived: the VRRP
+// advertisements of A's priority on the LAN (224.0.0.18 / ff02::12), or
+// A's BGP messages in routed mode (watchBGP). The lab times the fault by
+// it: A is powered off just after one of them, so that B always waits a
+// whole Master_Down_Interval (the router a whole hold time) and runs of
+// different implementations are compared from the same start.
 type advertWatch struct {
-	conn     net.PacketConn
-	priority byte
-	done     chan struct{}
+	conn net.PacketConn
+	// match tells A's messages (b: what the raw socket read, from its
+	// sender).
+	match func(from net.Addr, b []byte) bool
+	what  string // "advertisement", for errors
+	done  chan struct{}
 
 	mu   sync.Mutex // guards last and wake
 	last time.Time
@@ -36,7 +40,7 @@ type advertWatch struct {
 // watchAdverts starts watching for advertisements with the given priority
 // arriving at host h (the router) on its LAN interface.
 func watchAdverts(h *labnet.Host, ipv6 bool, priority int) (*advertWatch, error) {
-	w := &advertWatch{priority: byte(priority), done: make(chan struct{}), wake: make(chan struct{})}
+	var conn net.PacketConn
 	err := h.Do(func() error {
 		ifi, err := net.InterfaceByName(h.Iface)
 		if err != nil {
@@ -47,24 +51,49 @@ func watchAdverts(h *labnet.Host, ipv6 bool, priority int) (*advertWatch, error)
 			if err != nil {
 				return err
 			}
-			w.conn = c
+			conn = c
 			return ipv6JoinVRRP(c, ifi)
 		}
 		c, err := net.ListenPacket(fmt.Sprintf("ip4:%d", vrrpProto), "0.0.0.0")
 		if err != nil {
 			return err
 		}
-		w.conn = c
+		conn = c
 		return ipv4.NewPacketConn(c).JoinGroup(ifi, &net.UDPAddr{IP: net.IPv4(224, 0, 0, 18)})
 	})
 	if err != nil {
-		if w.conn != nil {
-			w.conn.Close()
+		if conn != nil {
+			conn.Close()
 		}
 		return nil, fmt.Errorf("lab: watch VRRP advertisements in %s: %w", h.NS, err)
 	}
+	return newAdvertWatch(conn, "advertisement", func(_ net.Addr, b []byte) bool {
+		// The payload: version/type, VRID, priority, ... (an IPv4 raw
+		// socket hands over the IP header too).
+		b = stripIPv4Header(b)
+		return len(b) >= 3 && b[0] == 0x31 && b[2] == byte(priority) // VRRPv3 advertisement
+	}), nil
+}
+
+// newAdvertWatch starts reading conn.
+func newAdvertWatch(conn net.PacketConn, what string, match func(net.Addr, []byte) bool) *advertWatch {
+	w := &advertWatch{conn: conn, match: match, what: what, done: make(chan struct{}), wake: make(chan struct{})}
 	go w.read()
-	return w, nil
+	return w
+}
+
+// stripIPv4Header returns b without its IPv4 header, if it starts with
+// one (an IPv4 raw socket hands it over; an IPv6 one does not); nil if
+// b is shorter than its header.
+func stripIPv4Header(b []byte) []byte {
+	if len(b) > 0 && b[0]>>4 == 4 {
+		hl := int(b[0]&0x0f) * 4
+		if len(b) < hl {
+			return nil
+		}
+		return b[hl:]
+	}
+	return b
 }
 
 func ipv6JoinVRRP(c net.PacketConn, ifi *net.Interface) error {
@@ -75,24 +104,14 @@ func (w *advertWatch) read() {
 	defer close(w.done)
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := w.conn.ReadFrom(buf)
+		n, from, err := w.conn.ReadFrom(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		// The payload: version/type, VRID, priority, ... (an IPv4 raw
-		// socket hands over the IP header too).
-		b := buf[:n]
-		if len(b) > 0 && b[0]>>4 == 4 {
-			hl := int(b[0]&0x0f) * 4
-			if len(b) < hl {
-				continue
-			}
-			b = b[hl:]
-		}
-		if len(b) < 3 || b[0] != 0x31 || b[2] != w.priority { // VRRPv3 advertisement
+		if !w.match(from, buf[:n]) {
 			continue
 		}
 		now := time.Now()
@@ -104,7 +123,7 @@ func (w *advertWatch) read() {
 	}
 }
 
-// next waits for the next advertisement and returns when it arrived.
+// next waits for A's next message and returns when it arrived.
 func (w *advertWatch) next(ctx context.Context, within time.Duration) (time.Time, error) {
 	w.mu.Lock()
 	wake := w.wake
@@ -119,7 +138,7 @@ func (w *advertWatch) next(ctx context.Context, within time.Duration) (time.Time
 	case <-ctx.Done():
 		return time.Time{}, ctx.Err()
 	case <-t.C:
-		return time.Time{}, fmt.Errorf("lab: no advertisement from A within %v", within)
+		return time.Time{}, fmt.Errorf("lab: no %s from A within %v", w.what, within)
 	}
 }
 

@@ -63,11 +63,17 @@ type cachedStatus struct {
 }
 
 func newVipdPair(exe, dir string, nodes [2]*labnet.Host, cs [2]nodeConfig) (*vipdPair, error) {
+	return newVipdPairWith(exe, dir, nodes, cs, vipdConfig)
+}
+
+// newVipdPairWith is newVipdPair with the configurations rendered by
+// render.
+func newVipdPairWith(exe, dir string, nodes [2]*labnet.Host, cs [2]nodeConfig, render func(nodeConfig) string) (*vipdPair, error) {
 	v := &vipdPair{exe: exe, nodes: nodes, every: statusEvery(len(cs[0].VIPs))}
 	for i, c := range cs {
 		v.sockets[i] = c.Socket
 		v.configs[i] = filepath.Join(dir, "vipd-"+c.Node+".yaml")
-		if err := os.WriteFile(v.configs[i], []byte(vipdConfig(c)), 0o644); err != nil {
+		if err := os.WriteFile(v.configs[i], []byte(render(c)), 0o644); err != nil {
 			return nil, fmt.Errorf("lab: write config: %w", err)
 		}
 	}

@@ -52,6 +52,13 @@ func statusEvery(n int) time.Duration {
 // Options describe a lab run. The zero value, after withDefaults, is the
 // seed: 20 IPv4 VIPs behind a plain router, vipd only, one run.
 type Options struct {
+	// Mode is how the VIPs move: VRRP on one L2 segment (the zero value)
+	// or routed, announced by BGP to the router (see mode.go).
+	Mode Mode
+	// Fault is what happens to node A; the zero value is PowerOff.
+	Fault Fault
+	// HoldTime is the BGP hold time in routed mode; 0 means DefaultHoldTime.
+	HoldTime time.Duration
 	// Router is the router's behaviour.
 	Router labnet.Behaviour
 	// StickyFraction is the share of VIPs whose gratuitous ARP (unsolicited
@@ -134,6 +141,9 @@ func (o Options) withDefaults() Options {
 	if o.ProbeInterval == 0 {
 		o.ProbeInterval = DefaultProbeInterval
 	}
+	if o.Mode == ModeBGP && o.HoldTime == 0 {
+		o.HoldTime = DefaultHoldTime
+	}
 	return o
 }
 
@@ -170,6 +180,9 @@ func (o Options) validate() error {
 		return bad("announce rate %v/s: want 1 to 100000, or 0 for the daemon's adaptive default", o.AnnounceRate)
 	case o.Router == labnet.ReplyOnly && o.IPv6:
 		return bad("router reply-only is about gratuitous ARP: IPv4 only")
+	}
+	if err := o.validateMode(); err != nil {
+		return bad("%v", err)
 	}
 	seen := map[Impl]bool{}
 	for _, im := range o.Impls {
@@ -228,6 +241,9 @@ func (o Options) routerParam() int {
 // RouterDescription says in words what the router does, for reports.
 func (o Options) RouterDescription() string {
 	o = o.withDefaults()
+	if o.Mode == ModeBGP {
+		return o.bgpDescription()
+	}
 	ann := "gratuitous ARP"
 	if o.IPv6 {
 		ann = "unsolicited NA"

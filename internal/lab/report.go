@@ -15,6 +15,12 @@ import (
 type Report struct {
 	Started time.Time `json:"started"`
 	Host    HostInfo  `json:"host"`
+	// Mode is "vrrp" (one L2 segment) or "bgp" (routed: the router learns
+	// the VIPs by BGP); HoldTimeMS is the BGP hold time in mode bgp.
+	Mode       Mode    `json:"mode"`
+	HoldTimeMS float64 `json:"hold_time_ms,omitempty"`
+	// Fault is what happened to node A at t=0: "power-off" or "sigterm".
+	Fault Fault `json:"fault"`
 	// Router is the router's behaviour ("plain", "sticky", ...), Description
 	// the same in words.
 	Router         string  `json:"router"`
@@ -73,9 +79,16 @@ type RunResult struct {
 	// FaultAfterAdvertMS is how long after A's last advertisement (seen
 	// by the router) the fault came: the lab powers A off right after one.
 	FaultAfterAdvertMS float64 `json:"fault_after_advert_ms"`
+	// FaultAfterKeepaliveMS is, in mode bgp, how long after A's last BGP
+	// message (seen by the router) the fault came: the lab powers A off
+	// right after one, so that the router waits a whole hold time.
+	FaultAfterKeepaliveMS float64 `json:"fault_after_keepalive_ms,omitempty"`
 	// TakeoverMS is from the fault until B became master; negative when it
 	// did not within the watch. Expect the Master_Down_Interval of RFC 5798
 	// (3 × advert + (256 − 100) / 256 × advert) minus FaultAfterAdvertMS.
+	// In mode bgp it runs until the router's routes to every VIP pointed
+	// at B (its kernel table, as BIRD installs them): for a power-off
+	// expect the hold time minus FaultAfterKeepaliveMS.
 	TakeoverMS float64 `json:"takeover_ms"`
 	// IdleCPU is the CPU the daemons used at rest, when measured
 	// (Options.Idle).
@@ -119,7 +132,8 @@ type VIPOutcome struct {
 	// vipd reports it ("" when none was needed or it does not say).
 	FixedBy string `json:"fixed_by,omitempty"`
 	// Verification is B's vipd's verification state of the VIP at the end
-	// ("verified", "stale", ...; "" when it does not say).
+	// ("verified", "stale", ...; "" when it does not say); in mode bgp its
+	// route state ("best here", ...).
 	Verification string `json:"verification,omitempty"`
 }
 
@@ -235,8 +249,12 @@ func (r *Report) Impl(name Impl) *ImplReport {
 
 // newReport starts the report of a lab with options o.
 func newReport(o Options) *Report {
+	mode, fault := cmp.Or(o.Mode, ModeVRRP), cmp.Or(o.Fault, PowerOff)
 	rep := &Report{
 		Started:         time.Now(),
+		Mode:            mode,
+		Fault:           fault,
+		HoldTimeMS:      ms(o.HoldTime),
 		Router:          o.Router.String(),
 		Description:     o.RouterDescription(),
 		VIPs:            o.VIPs,

@@ -112,6 +112,9 @@ type runner struct {
 
 // once runs the scenario one time for one implementation.
 func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err error) {
+	if r.o.routed() {
+		return r.onceBGP(ctx, run)
+	}
 	o, pr := r.o, r.o.Progress
 	res.Run = run
 	pr.Phase(PhaseBuilding, "")

@@ -1,0 +1,374 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/vipd/vipd/internal/labnet"
+	"github.com/vipd/vipd/internal/present"
+)
+
+// Timeouts of routed mode's phases before the fault.
+const (
+	// birdTimeout bounds BIRD's start (its control socket appears).
+	birdTimeout = 10 * time.Second
+	// bgpUpTimeout bounds a node's sessions coming up and its routes
+	// being verified: GoBGP retries a refused connection after 5 to 10 s.
+	bgpUpTimeout = 30 * time.Second
+)
+
+// routedPair is vipd in routed mode on both nodes, with BIRD on the
+// router: BIRD's exit is a failure like B's.
+type routedPair struct {
+	*vipdPair
+	bird     *proc
+	birdConf string
+}
+
+func (p *routedPair) check(faulted bool) error {
+	if p.bird != nil && p.bird.exited() {
+		return p.bird.failure()
+	}
+	return p.vipdPair.check(faulted)
+}
+
+func (p *routedPair) stop() {
+	p.vipdPair.stop()
+	if p.bird != nil {
+		p.bird.kill()
+	}
+}
+
+func (p *routedPair) logs() string {
+	s := p.vipdPair.logs()
+	if p.bird != nil {
+		s += "--- " + p.bird.name + " ---\n" + p.bird.output()
+	}
+	return s
+}
+
+func (p *routedPair) save(ctx context.Context, dir, prefix string) error {
+	err := p.vipdPair.save(ctx, dir, prefix)
+	files := []savedFile{{name: "bird.conf", from: p.birdConf}}
+	if p.bird != nil {
+		files = append(files, savedFile{name: "bird.log", data: p.bird.output()})
+	}
+	return errors.Join(err, saveFiles(dir, prefix, files))
+}
+
+// routes counts node i's VIPs in route state want (its status, cached as
+// vipdPair.instance caches it).
+func (p *routedPair) routes(ctx context.Context, i int, want string) int {
+	in, ok := p.instance(ctx, i)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, v := range in.VIPs {
+		if v.Route == want {
+			n++
+		}
+	}
+	return n
+}
+
+// routeStates returns B's route state per VIP, for the report.
+func (p *routedPair) routeStates(ctx context.Context) map[netip.Addr]vipReport {
+	st, _, err := p.status(ctx, 1)
+	if err != nil {
+		return nil
+	}
+	out := map[netip.Addr]vipReport{}
+	for _, in := range st.Instances {
+		for _, v := range in.VIPs {
+			if a, ok := parseAddrOrPrefix(v.Address); ok {
+				out[a] = vipReport{Verification: v.Route}
+			}
+		}
+	}
+	return out
+}
+
+// startBird starts BIRD in the router's namespace and waits for its
+// control socket.
+func (p *routedPair) startBird(ctx context.Context, l *labnet.Lab, dir string, ipv6 bool) error {
+	text, err := birdConfig(l, ipv6).Render()
+	if err != nil {
+		return err
+	}
+	p.birdConf = filepath.Join(dir, "bird.conf")
+	if err := os.WriteFile(p.birdConf, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("lab: write bird config: %w", err)
+	}
+	sock := filepath.Join(dir, "bird.ctl")
+	if p.bird, err = startProc(l.Router.NS, "bird on router", nil, "bird", "-f", "-c", p.birdConf, "-s", sock); err != nil {
+		return fmt.Errorf("%w (routed mode needs BIRD 2: Debian's bird2)", err)
+	}
+	deadline := time.Now().Add(birdTimeout)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			return nil
+		}
+		if p.bird.exited() {
+			return p.bird.failure()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab: bird's control socket %s missing after %v\n%s", sock, birdTimeout, tail(p.bird.output(), 4000))
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// onceBGP runs the scenario one time in routed mode: BIRD on the router,
+// vipd with mode: bgp on both nodes, the fault on A, the client probing.
+func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error) {
+	o, pr := r.o, r.o.Progress
+	res.Run = run
+	pr.Phase(PhaseBuilding, "")
+	dir, err := os.MkdirTemp("", "vipd-lab-")
+	if err != nil {
+		return res, fmt.Errorf("lab: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
+	l, err := labnet.New(bctx, labnet.Options{Logger: r.log})
+	cancel()
+	if err != nil {
+		return res, fmt.Errorf("lab: build: %w", err)
+	}
+	res.Prefix, res.Namespaces = l.Prefix, l.Namespaces()
+	var (
+		p  *labnet.Prober
+		ds *routedPair
+		kw *advertWatch
+		rw *labnet.RouteWatch
+	)
+	defer func() {
+		pr.Phase(PhaseCleanup, "")
+		if p != nil {
+			p.Stop()
+		}
+		if kw != nil {
+			kw.close()
+		}
+		if rw != nil {
+			rw.Close()
+		}
+		if ds != nil && o.LogDir != "" {
+			if serr := ds.save(context.Background(), o.LogDir, fmt.Sprintf("%s-bgp-%d-", Vipd, run)); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
+		if ds != nil {
+			ds.stop()
+		}
+		if cerr := l.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("lab: clean up: %w", cerr))
+		}
+		if left := leftNamespaces(res.Namespaces); len(left) > 0 {
+			err = errors.Join(err, fmt.Errorf("lab: namespaces left after clean up: %v", left))
+		}
+	}()
+
+	vips, err := bgpVIPs(o.VIPs, o.IPv6)
+	if err != nil {
+		return res, err
+	}
+	a, b := l.Nodes[0], l.Nodes[1]
+	peer, a4, a6, b4, b6 := l.Router.Addr4.Addr(), a.Addr4.Addr(), a.Addr6.Addr(), b.Addr4.Addr(), b.Addr6.Addr()
+	if o.IPv6 {
+		peer = l.Router.Addr6.Addr()
+	}
+	var cs [2]nodeConfig
+	for i, h := range []*labnet.Host{a, b} {
+		cs[i] = nodeConfig{Node: h.Name, Iface: h.Iface, Priority: priorityB, VIPs: vips,
+			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), StateDir: filepath.Join(dir, "state-"+h.Name),
+			VIPsLabel: "BGP peer " + peer.String()}
+	}
+	cs[0].Priority = priorityA
+	vp, err := newVipdPairWith(o.Exe, dir, [2]*labnet.Host{a, b}, cs, func(c nodeConfig) string {
+		return vipdRoutedConfig(c, peer, o.HoldTime)
+	})
+	if err != nil {
+		return res, err
+	}
+	ds = &routedPair{vipdPair: vp}
+	prefixes := make([]netip.Prefix, len(vips))
+	for i, v := range vips {
+		prefixes[i] = labnet.HostPrefix(v)
+	}
+	if rw, err = l.Router.WatchRoutes(prefixes); err != nil {
+		return res, err
+	}
+
+	pr.Phase(PhaseElecting, "namespaces "+l.Prefix+"-*, BIRD on the router")
+	started := time.Now()
+	if err := ds.startBird(ctx, l, dir, o.IPv6); err != nil {
+		return res, err
+	}
+	// A first: the router's routes start on A and stay there.
+	if err := ds.start(0); err != nil {
+		return res, err
+	}
+	n := len(vips)
+	err = r.waitFor(ctx, bgpUpTimeout, "A's routes at the router", ds, false, func() (bool, string) {
+		via := rw.Count(a4, a6)
+		here := ds.routes(ctx, 0, present.RouteBestHere)
+		return via == n && here == n, fmt.Sprintf("routes via A: %d/%d at the router, %d/%d verified by A", via, n, here, n)
+	})
+	if err != nil {
+		return res, err
+	}
+	if err := ds.start(1); err != nil {
+		return res, err
+	}
+	err = r.waitFor(ctx, bgpUpTimeout, "B to stand by (every VIP best elsewhere)", ds, false, func() (bool, string) {
+		k := ds.routes(ctx, 1, present.RouteBestElsewhere)
+		return k == n, fmt.Sprintf("B: %d/%d VIPs best elsewhere", k, n)
+	})
+	if err != nil {
+		return res, err
+	}
+	res.ElectMS = ms(time.Since(started))
+	if o.Idle > 0 {
+		pr.Update(fmt.Sprintf("measuring the daemons' CPU at rest for %v", o.Idle))
+		if res.IdleCPU, err = idleCPU(ctx, a.NS, b.NS, o.Idle); err != nil {
+			return res, err
+		}
+		if err := ds.check(false); err != nil {
+			return res, err
+		}
+	}
+	if kw, err = watchBGP(l.Router, a, o.IPv6); err != nil {
+		return res, err
+	}
+	p, err = l.NewProber(vips, o.ProbeInterval)
+	if err != nil {
+		return res, err
+	}
+	res.ProbeIntervalMS = ms(p.Interval())
+	p.Start(ctx)
+	if err := r.steadyBGP(ctx, p, ds, rw, a4, a6, n); err != nil {
+		return res, err
+	}
+
+	// The fault right after one of A's BGP messages: the router then
+	// waits a whole hold time for the next.
+	last, err := kw.next(ctx, o.HoldTime+time.Second)
+	if err != nil {
+		return res, err
+	}
+	fault := time.Now()
+	res.FaultAfterKeepaliveMS = ms(fault.Sub(last))
+	switch o.Fault {
+	case SIGTERM:
+		pr.Phase(PhaseFault, "A: SIGTERM to vipd")
+		if err := ds.procs[0].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			return res, fmt.Errorf("lab: SIGTERM to A's vipd: %w", err)
+		}
+	default:
+		pr.Phase(PhaseFault, "A: switch port down, processes killed")
+		if err := l.PortDown(a); err != nil {
+			return res, err
+		}
+		if err := killNamespace(a.NS, killTimeout); err != nil {
+			return res, err
+		}
+	}
+
+	pr.Phase(PhaseWatching, "")
+	var (
+		takeover   time.Time
+		tookOver   bool
+		results    []labnet.VIPResult
+		tick       = time.NewTicker(pollEvery)
+		watchUntil = fault.Add(o.Watch)
+	)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		if err := ds.check(true); err != nil {
+			return res, err
+		}
+		takeover, tookOver = rw.AllVia(b4, b6)
+		results = p.Results(fault)
+		rec, lastBack := 0, fault
+		for _, v := range results {
+			if v.Recovered {
+				rec++
+				if v.Recovery.After(lastBack) {
+					lastBack = v.Recovery
+				}
+			}
+		}
+		detail := fmt.Sprintf("routes via B %d/%d · recovered %d/%d", rw.Count(b4, b6), n, rec, len(results))
+		if tookOver {
+			detail = fmt.Sprintf("routes via B after %s · recovered %d/%d", fmtSeconds(ms(takeover.Sub(fault))), rec, len(results))
+		}
+		pr.Update(detail)
+		if !now.Before(watchUntil) {
+			break
+		}
+		if tookOver && rec == len(results) && now.Sub(takeover) >= settle && now.Sub(lastBack) >= settle {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	p.Stop()
+	res.WatchedMS = ms(time.Since(fault))
+	if err := rw.Err(); err != nil {
+		return res, fmt.Errorf("lab: the router's route notifications: %w", err)
+	}
+	results = p.Results(fault)
+	res.TakeoverMS = -1
+	if tookOver {
+		res.TakeoverMS = ms(takeover.Sub(fault))
+	}
+	res.RouterDrops = routerDrops(ctx, l)
+	res.VIPs = outcomes(results, nil, fault, takeover, tookOver, ds.routeStates(ctx))
+	res.finish()
+	return res, nil
+}
+
+// steadyBGP waits until the client reaches every VIP, the router's routes
+// point at A and B stands by, for baseline without a break.
+func (r *runner) steadyBGP(ctx context.Context, p *labnet.Prober, ds *routedPair, rw *labnet.RouteWatch, a4, a6 netip.Addr, n int) error {
+	deadline := time.Now().Add(reachTimeout)
+	var steady time.Time
+	for {
+		ok := p.AllReachable() && rw.Count(a4, a6) == n && ds.routes(ctx, 1, present.RouteBestElsewhere) == n
+		switch {
+		case !ok:
+			steady = time.Time{}
+		case steady.IsZero():
+			steady = time.Now()
+		}
+		if ok && time.Since(steady) >= baseline {
+			return nil
+		}
+		if err := ds.check(false); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lab: no steady state before the fault within %v: routes via A %d/%d, B best elsewhere %d/%d, "+
+				"client reaches all: %v\n%s", reachTimeout, rw.Count(a4, a6), n, ds.routes(ctx, 1, present.RouteBestElsewhere), n,
+				p.AllReachable(), tail(ds.logs(), 6000))
+		}
+		r.o.Progress.Update("waiting for the client to reach every VIP through A")
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
