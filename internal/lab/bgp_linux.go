@@ -309,15 +309,20 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 				}
 			}
 		}
+		// B's own view: it verifies its routes as the standby it was
+		// every few seconds, so the watch also waits (within o.Watch) for
+		// B to report every VIP best here.
+		verified := ds.routes(ctx, 1, present.RouteBestHere)
 		detail := fmt.Sprintf("routes via B %d/%d · recovered %d/%d", rw.Count(b4, b6), n, rec, len(results))
 		if tookOver {
-			detail = fmt.Sprintf("routes via B after %s · recovered %d/%d", fmtSeconds(ms(takeover.Sub(fault))), rec, len(results))
+			detail = fmt.Sprintf("routes via B after %s · recovered %d/%d · best here at B %d/%d",
+				fmtSeconds(ms(takeover.Sub(fault))), rec, len(results), verified, n)
 		}
 		pr.Update(detail)
 		if !now.Before(watchUntil) {
 			break
 		}
-		if tookOver && rec == len(results) && now.Sub(takeover) >= settle && now.Sub(lastBack) >= settle {
+		if tookOver && rec == len(results) && verified == n && now.Sub(takeover) >= settle && now.Sub(lastBack) >= settle {
 			break
 		}
 		select {

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -58,7 +57,7 @@ pre { font-size: .75rem; background: #f6f8fa; padding: 1rem; overflow: auto; }
 	b.WriteString(svg.String())
 	b.WriteString("</div>\n")
 	if len(tl.impls) > 0 {
-		b.WriteString(vipTableHTML(r.Router, tl.impls))
+		b.WriteString(vipTableHTML(r, tl.impls))
 	}
 	fmt.Fprintf(&b, "<details><summary>text report</summary><pre>%s</pre></details>\n", e(text.String()))
 	fmt.Fprintf(&b, "<details><summary>JSON report</summary><pre>%s</pre></details>\n", e(string(js)))
@@ -69,21 +68,22 @@ pre { font-size: .75rem; background: #f6f8fa; padding: 1rem; overflow: auto; }
 
 // vipTableHTML is the first run's per-VIP table, one column group per
 // implementation.
-func vipTableHTML(router string, impls []ImplReport) string {
+func vipTableHTML(r *Report, impls []ImplReport) string {
 	var b strings.Builder
 	e := html.EscapeString
 	b.WriteString("<table><thead><tr><th>VIP</th><th>router</th>")
+	extra, extraCell := r.vipdColumn()
 	for _, ir := range impls {
 		fmt.Fprintf(&b, "<th>%s outage</th><th>recovered</th>", e(ir.Name))
 		if ir.Name == string(Vipd) {
-			b.WriteString("<th>fixed by</th>")
+			fmt.Fprintf(&b, "<th>%s</th>", e(extra))
 		}
 	}
 	b.WriteString("</tr></thead><tbody>\n")
 	for i, v := range impls[0].Runs[0].VIPs {
 		tag := ""
 		if v.Affected {
-			tag = router
+			tag = r.Router
 		}
 		fmt.Fprintf(&b, "<tr><td><code>%s</code></td><td>%s</td>", e(v.VIP), e(tag))
 		for _, ir := range impls {
@@ -99,7 +99,7 @@ func vipTableHTML(router string, impls []ImplReport) string {
 			}
 			fmt.Fprintf(&b, "<td class=\"num\">%s</td><td%s>%s</td>", e(Stat{u.OutageMS, !u.Recovered}.String()), cls, rec)
 			if ir.Name == string(Vipd) {
-				fmt.Fprintf(&b, "<td>%s</td>", e(cmp.Or(u.FixedBy, "-")))
+				fmt.Fprintf(&b, "<td>%s</td>", e(extraCell(u)))
 			}
 		}
 		b.WriteString("</tr>\n")

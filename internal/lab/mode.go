@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -166,4 +167,49 @@ func birdConfig(l *labnet.Lab, ipv6 bool) labnet.BirdConfig {
 		c.Neighbors = append(c.Neighbors, nb)
 	}
 	return c
+}
+
+// The renderings' words that depend on the mode and the fault.
+
+func (r *Report) routed() bool { return r.Mode == ModeBGP }
+
+// timing names what bounds the takeover: "advert 100ms", "BGP hold time 3s".
+func (r *Report) timing() string {
+	if r.routed() {
+		return "BGP hold time " + fmtSeconds(r.HoldTimeMS)
+	}
+	return "advert " + fmtSeconds(r.AdvertMS)
+}
+
+// faultWords says what happened at t=0: "node A powered off".
+func (r *Report) faultWords() string {
+	if r.Fault == SIGTERM {
+		return "SIGTERM to A's vipd"
+	}
+	return "node A powered off"
+}
+
+// faultMark labels the fault on the timeline.
+func (r *Report) faultMark() string {
+	if r.Fault == SIGTERM {
+		return "SIGTERM"
+	}
+	return "A off"
+}
+
+// takeoverWords names the takeover: "B master", "routes via B".
+func (r *Report) takeoverWords() string {
+	if r.routed() {
+		return "routes via B"
+	}
+	return "B master"
+}
+
+// vipdColumn is the per-VIP table's extra vipd column: the remediation
+// step that fixed the VIP, or in mode bgp B's route state at the end.
+func (r *Report) vipdColumn() (head string, cell func(VIPOutcome) string) {
+	if r.routed() {
+		return "B's route", func(v VIPOutcome) string { return cmp.Or(v.Verification, "-") }
+	}
+	return "fixed by", func(v VIPOutcome) string { return cmp.Or(v.FixedBy, "-") }
 }

@@ -196,12 +196,15 @@ func (tl *timeline) title() string {
 	if tl.r.IPv6 {
 		fam = "IPv6"
 	}
+	if tl.r.routed() {
+		return fmt.Sprintf("Failover of %d %s VIPs routed by BGP (%s): %s", tl.r.VIPs, fam, tl.r.faultWords(), who)
+	}
 	return fmt.Sprintf("Failover of %d %s VIPs behind a %s router: %s", tl.r.VIPs, fam, tl.r.Router, who)
 }
 
 func (tl *timeline) subtitle() string {
-	s := fmt.Sprintf("router %s · advert %s · probe every %s per VIP", tl.r.Description,
-		fmtSeconds(tl.r.AdvertMS), fmtSeconds(tl.probeInterval()))
+	s := fmt.Sprintf("router %s · %s · probe every %s per VIP", tl.r.Description,
+		tl.r.timing(), fmtSeconds(tl.probeInterval()))
 	if len(tl.impls) > 0 && tl.impls[0].Summary != nil && tl.impls[0].Summary.Runs > 1 {
 		s += fmt.Sprintf(" · run 1 of %d", tl.impls[0].Summary.Runs)
 	}
@@ -271,7 +274,7 @@ func (tl *timeline) panel(s *svg, i int) {
 	s.text(x0, hy+14, `font-size="15" font-weight="700" fill="`+colInk+`"`, ir.Name)
 	// SVG collapses spaces: no-break spaces keep the separators apart.
 	sep := "\u00a0\u00a0·\u00a0\u00a0"
-	rest := "p50 " + run.P50.String() + sep + "max " + run.Max.String() + sep + "B master after " + fmtSeconds(run.TakeoverMS)
+	rest := "p50 " + run.P50.String() + sep + "max " + run.Max.String() + sep + tl.r.takeoverWords() + " after " + fmtSeconds(run.TakeoverMS)
 	s.f(`<text x="%.1f" y="%.1f" font-size="12"><tspan fill="%s" font-weight="700">%s</tspan><tspan dx="6" fill="%s">%s</tspan></text>`+"\n",
 		x0, hy+32, col, html.EscapeString(fmt.Sprintf("recovered %d/%d", run.Recovered, run.Total)), colMuted,
 		html.EscapeString("·\u00a0\u00a0"+rest))
@@ -282,7 +285,7 @@ func (tl *timeline) panel(s *svg, i int) {
 		s.line(x, top, x, bottom, `stroke="`+colGrid+`" stroke-width="0.8"`)
 		s.text(x, bottom+15, `font-size="10.5" text-anchor="middle" fill="`+colMuted+`"`, fmtTick(t))
 	}
-	s.text(x1, bottom+29, `font-size="10.5" text-anchor="end" fill="`+colMuted+`"`, "time after node A powered off")
+	s.text(x1, bottom+29, `font-size="10.5" text-anchor="end" fill="`+colMuted+`"`, "time after "+tl.r.faultWords())
 	// Rows.
 	barH := math.Max(2, tl.rowH*0.62)
 	if tl.rowH < 6 {
@@ -309,11 +312,11 @@ func (tl *timeline) panel(s *svg, i int) {
 	// Markers: the fault and the takeover.
 	xf := tl.x(i, 0)
 	s.line(xf, top-6, xf, bottom, `stroke="`+colFault+`" stroke-width="1.4" stroke-dasharray="4 3"`)
-	s.text(xf-3, top-5, `font-size="10" text-anchor="end" fill="`+colFault+`"`, "A off")
+	s.text(xf-3, top-5, `font-size="10" text-anchor="end" fill="`+colFault+`"`, tl.r.faultMark())
 	if run.TakeoverMS >= 0 {
 		xt := tl.x(i, run.TakeoverMS)
 		s.line(xt, top-6, xt, bottom, `stroke="`+colTakeover+`" stroke-width="1.4"`)
-		s.text(xt+3, top-5, `font-size="10" fill="`+colTakeover+`"`, "B master")
+		s.text(xt+3, top-5, `font-size="10" fill="`+colTakeover+`"`, tl.r.takeoverWords())
 	}
 	if xe := tl.x(i, run.WatchedMS); x1-xe > 60 {
 		// The watch ended early (all recovered), the other one's went on.

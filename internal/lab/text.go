@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -78,7 +77,11 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	if r.IPv6 {
 		fam = "IPv6"
 	}
-	fmt.Fprintf(&b, "vipd lab · router %s\n", r.Description)
+	if r.routed() {
+		fmt.Fprintf(&b, "vipd lab · routed mode (BGP) · router %s\n", r.Description)
+	} else {
+		fmt.Fprintf(&b, "vipd lab · router %s\n", r.Description)
+	}
 	if r.busy() {
 		fmt.Fprintf(&b, "warning: the machine was busy (load %.1f, then %.1f, on %d CPUs): the timings are disturbed\n",
 			r.LoadStart, r.LoadEnd, r.Host.CPUs)
@@ -93,15 +96,15 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	if len(ran) > 0 && ran[0].Runs[0].ProbeIntervalMS > 0 {
 		probe = ran[0].Runs[0].ProbeIntervalMS
 	}
-	fmt.Fprintf(&b, "%d %s VIPs · advert %s · each VIP probed every %s · watch up to %s · node A powered off at t=0\n",
-		r.VIPs, fam, fmtSeconds(r.AdvertMS), fmtSeconds(probe), fmtSeconds(r.WatchMS))
+	fmt.Fprintf(&b, "%d %s VIPs · %s · each VIP probed every %s · watch up to %s · %s at t=0\n",
+		r.VIPs, fam, r.timing(), fmtSeconds(probe), fmtSeconds(r.WatchMS), r.faultWords())
 	if len(ran) > 0 {
 		b.WriteString("\n")
 		writeVIPTable(&b, r, ran, o)
 	}
 	if len(ran) > 0 && ran[0].Summary != nil && ran[0].Summary.Runs > 1 {
 		b.WriteString("\n")
-		writeSpread(&b, ran)
+		writeSpread(&b, ran, r.takeoverWords())
 	}
 	b.WriteString("\n")
 	width := 0
@@ -152,10 +155,11 @@ func writeVIPTable(b *strings.Builder, r *Report, ran []ImplReport, o TextOption
 	if hasAffected {
 		head = append(head, "router")
 	}
+	extra, extraCell := r.vipdColumn()
 	for _, ir := range ran {
 		head = append(head, ir.Name+" outage", "recovered")
 		if ir.Name == string(Vipd) {
-			head = append(head, "fixed by")
+			head = append(head, extra)
 		}
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
@@ -181,13 +185,13 @@ func writeVIPTable(b *strings.Builder, r *Report, ran []ImplReport, o TextOption
 			}
 			cells = append(cells, Stat{v.OutageMS, !v.Recovered}.String(), rec)
 			if ir.Name == string(Vipd) {
-				cells = append(cells, cmp.Or(v.FixedBy, "-"))
+				cells = append(cells, extraCell(v))
 			}
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	// The takeover, under the outages.
-	cells := []string{"B master after"}
+	cells := []string{r.takeoverWords() + " after"}
 	if hasAffected {
 		cells = append(cells, "")
 	}
@@ -212,11 +216,11 @@ func trimLines(s string) string {
 }
 
 // writeSpread writes min/median/max over the runs.
-func writeSpread(b *strings.Builder, ran []ImplReport) {
+func writeSpread(b *strings.Builder, ran []ImplReport, takeover string) {
 	fmt.Fprintf(b, "over %d runs (min / median / max):\n", ran[0].Summary.Runs)
 	var tb strings.Builder
 	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\trecovered\tp50 outage\tmax outage\tB master after")
+	fmt.Fprintln(tw, "\trecovered\tp50 outage\tmax outage\t"+takeover+" after")
 	for _, ir := range ran {
 		s := ir.Summary
 		fmt.Fprintf(tw, "%s\t%d / %d / %d of %d\t%s / %s / %s\t%s / %s / %s\t%s / %s / %s\n", ir.Name,
