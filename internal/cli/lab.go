@@ -202,6 +202,9 @@ func labMode(cmd *cobra.Command, o *lab.Options, mode, fault, compare string, sw
 		if fl.Changed("hold-time") {
 			return usageError(cmd, "--hold-time: a BGP setting, only with --mode bgp")
 		}
+		if ft == lab.SIGTERM {
+			return usageError(cmd, "--fault sigterm: only with --mode bgp (the VRRP lab powers A off)")
+		}
 		o.HoldTime = 0
 		return nil
 	}

@@ -45,6 +45,13 @@ func TestUsageErrorsExit2Everywhere(t *testing.T) {
 		{"lab", "--vips", "0"},
 		{"lab", "--vips", "-3"},
 		{"lab", "--runs", "0"},
+		{"lab", "--mode", "ospf"},
+		{"lab", "--fault", "unplug"},
+		{"lab", "--mode", "bgp", "--compare", "keepalived"},
+		{"lab", "--mode", "bgp", "--advert", "1s"},
+		{"lab", "--mode", "bgp", "--sweep"},
+		{"lab", "--hold-time", "3s"},
+		{"lab", "--fault", "sigterm"},
 		{"completion", "bash", "extra"},
 		{"help", "bogus"},
 	} {
