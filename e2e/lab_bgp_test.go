@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vipd/vipd/internal/lab"
+	"github.com/vipd/vipd/internal/present"
+)
+
+// TestIntegrationLabBGP is `vipd lab --mode bgp`: vipd in routed mode on
+// both nodes, BIRD 2 on the router. Powered off right after one of its
+// keepalives, A is noticed when the router's hold timer expires: every
+// VIP is back through B within the hold time + 1 s, and not before the
+// earliest the router can notice (BIRD starts its hold timer at 75 to
+// 100 % of the hold time, RFC 4271 §10's jitter). SIGTERM on A withdraws
+// its routes first: every IPv6 VIP back within 1 s. Each run leaves no
+// namespace behind (runLab checks), and B ends up verifying every VIP as
+// best here.
+func TestIntegrationLabBGP(t *testing.T) {
+	check := func(rep *lab.Report, n int, bound time.Duration) lab.RunResult {
+		t.Helper()
+		v := rep.Impl(lab.Vipd)
+		if rep.Mode != lab.ModeBGP || len(rep.Impls) != 1 || v == nil || len(v.Runs) != 1 {
+			t.Fatalf("mode %q, implementations %+v: want one run of vipd in mode bgp", rep.Mode, rep.Impls)
+		}
+		r := v.Runs[0]
+		t.Logf("%s fault: %s; routes via B after %.0fms, fault %.0fms after A's last BGP message",
+			rep.Fault, v.SummaryLine(), r.TakeoverMS, r.FaultAfterKeepaliveMS)
+		if r.Total != n || r.Recovered != n {
+			t.Errorf("recovered %d/%d, want %d/%d", r.Recovered, r.Total, n, n)
+		}
+		if r.TakeoverMS < 0 || r.TakeoverMS > msOf(bound) {
+			t.Errorf("the router's routes via B after %.0fms, want within %v", r.TakeoverMS, bound)
+		}
+		for _, x := range r.VIPs {
+			if !x.Recovered || x.OutageMS > msOf(bound) {
+				t.Errorf("VIP %s: recovered %v after %.0fms, want within %v", x.VIP, x.Recovered, x.OutageMS, bound)
+			}
+			if x.Verification != present.RouteBestHere {
+				t.Errorf("VIP %s: B says %q at the end, want %q", x.VIP, x.Verification, present.RouteBestHere)
+			}
+		}
+		return r
+	}
+
+	rep := runLab(t, 2*time.Minute, "--mode", "bgp", "--vips", "4", "--hold-time", "3s")
+	hold := time.Duration(rep.HoldTimeMS * float64(time.Millisecond))
+	if hold != 3*time.Second || rep.Fault != lab.PowerOff {
+		t.Fatalf("hold time %v, fault %q: want 3s, power-off", hold, rep.Fault)
+	}
+	r := check(rep, 4, hold+time.Second)
+	// The router cannot notice before its hold timer: the outage is no
+	// test of a power off if it is shorter.
+	earliest := 0.75*msOf(hold) - r.FaultAfterKeepaliveMS - 2*r.ProbeIntervalMS
+	for _, x := range r.VIPs {
+		if x.OutageMS < earliest {
+			t.Errorf("VIP %s back after %.0fms: before the router's hold timer can expire (%.0fms)", x.VIP, x.OutageMS, earliest)
+		}
+	}
+
+	rep = runLab(t, 2*time.Minute, "--mode", "bgp", "--vips", "3", "--ipv6", "--fault", "sigterm")
+	if !rep.IPv6 || rep.Fault != lab.SIGTERM {
+		t.Fatalf("IPv6 %v, fault %q: want IPv6, sigterm", rep.IPv6, rep.Fault)
+	}
+	check(rep, 3, time.Second)
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
