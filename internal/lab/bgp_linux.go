@@ -341,6 +341,7 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 	if tookOver {
 		res.TakeoverMS = ms(takeover.Sub(fault))
 	}
+	res.RouteChanges = rw.Changes(fault)
 	res.RouterDrops = routerDrops(ctx, l)
 	res.VIPs = outcomes(results, nil, fault, takeover, tookOver, ds.routeStates(ctx))
 	res.finish()

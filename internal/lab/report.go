@@ -90,6 +90,10 @@ type RunResult struct {
 	// at B (its kernel table, as BIRD installs them): for a power-off
 	// expect the hold time minus FaultAfterKeepaliveMS.
 	TakeoverMS float64 `json:"takeover_ms"`
+	// RouteChanges counts, in mode bgp, the changes of the router's routes
+	// to the VIPs after the fault (a new gateway, a route gone): one per
+	// VIP when each moved once to B, more when they flapped.
+	RouteChanges int `json:"route_changes,omitempty"`
 	// IdleCPU is the CPU the daemons used at rest, when measured
 	// (Options.Idle).
 	IdleCPU *IdleCPU `json:"idle_cpu,omitempty"`

@@ -19,10 +19,14 @@ type RouteWatch struct {
 	done   chan struct{}
 	closed chan struct{}
 
-	mu  sync.Mutex // guards the fields below
-	via map[netip.Prefix]routeState
-	err error
+	mu      sync.Mutex // guards the fields below
+	via     map[netip.Prefix]routeState
+	changes []time.Time // when a watched route changed, at most maxRouteChanges
+	err     error
 }
+
+// maxRouteChanges bounds the changes a RouteWatch remembers.
+const maxRouteChanges = 1 << 16
 
 type routeState struct {
 	gw    netip.Addr // invalid: no route
@@ -78,14 +82,36 @@ func (w *RouteWatch) read(ch <-chan netlink.RouteUpdate) {
 			switch {
 			case u.Type == unix.RTM_NEWROUTE && gw != old.gw:
 				w.via[p] = routeState{gw: gw, since: now}
+				w.changed(now)
 			case u.Type == unix.RTM_DELROUTE && old.gw.IsValid() && (!gw.IsValid() || gw == old.gw):
 				// A delete of another route than the one in place (a
 				// replace announces the new one first) changes nothing.
 				w.via[p] = routeState{since: now}
+				w.changed(now)
 			}
 		}
 		w.mu.Unlock()
 	}
+}
+
+func (w *RouteWatch) changed(t time.Time) {
+	if len(w.changes) < maxRouteChanges {
+		w.changes = append(w.changes, t)
+	}
+}
+
+// Changes counts the changes of watched routes (a new gateway, a route
+// gone) after t: a router that moves n routes once makes n.
+func (w *RouteWatch) Changes(t time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, c := range w.changes {
+		if c.After(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // mustAddr converts a netlink address; invalid when absent.

@@ -54,6 +54,9 @@ func TestRouteWatch(t *testing.T) {
 	}
 	ip("-6", "route", "del", p6.String())
 	wait("the IPv6 route gone", func() bool { gw, _ := w.Via(p6); return !gw.IsValid() })
+	if n := w.Changes(before); n != 3 {
+		t.Errorf("%d changes since the move to B, want 3 (two moves, one delete)", n)
+	}
 	if n := w.Count(b4, b6); n != 1 {
 		t.Errorf("%d routes via B, want 1", n)
 	}
