@@ -18,6 +18,9 @@ import (
 const (
 	// birdTimeout bounds BIRD's start (its control socket appears).
 	birdTimeout = 10 * time.Second
+	// birdHoldExpired is what BIRD logs when a session's hold timer
+	// expires: the router noticed a dead node.
+	birdHoldExpired = "Hold timer expired"
 	// bgpUpTimeout bounds a node's sessions coming up and its routes
 	// being verified: GoBGP retries a refused connection after 5 to 10 s.
 	bgpUpTimeout = 30 * time.Second
@@ -107,7 +110,7 @@ func (p *routedPair) startBird(ctx context.Context, l *labnet.Lab, dir string, i
 		return fmt.Errorf("lab: write bird config: %w", err)
 	}
 	sock := filepath.Join(dir, "bird.ctl")
-	if p.bird, err = startProc(l.Router.NS, "bird on router", nil, "bird", "-f", "-c", p.birdConf, "-s", sock); err != nil {
+	if p.bird, err = startProc(l.Router.NS, "bird on router", []string{birdHoldExpired}, "bird", "-f", "-c", p.birdConf, "-s", sock); err != nil {
 		return fmt.Errorf("%w (routed mode needs BIRD 2: Debian's bird2)", err)
 	}
 	deadline := time.Now().Add(birdTimeout)
@@ -342,6 +345,9 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 		res.TakeoverMS = ms(takeover.Sub(fault))
 	}
 	res.RouteChanges = rw.Changes(fault)
+	if t, ok := ds.bird.firstAfter(birdHoldExpired, fault); ok {
+		res.HoldExpiredMS = msPtr(t.Sub(fault))
+	}
 	res.RouterDrops = routerDrops(ctx, l)
 	res.VIPs = outcomes(results, nil, fault, takeover, tookOver, ds.routeStates(ctx))
 	res.finish()

@@ -182,6 +182,9 @@ func routedReport(fault Fault) *Report {
 	rep := newReport(Options{Mode: ModeBGP, Fault: fault, VIPs: 3}.withDefaults())
 	rep.Started = time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC)
 	r := RunResult{Run: 1, Prefix: "vl-x-0", TakeoverMS: 2790, WatchedMS: 5000, ProbeIntervalMS: 10}
+	if fault == PowerOff {
+		r.HoldExpiredMS = fp(2610)
+	}
 	vips, _ := bgpVIPs(3, false)
 	for _, a := range vips {
 		r.VIPs = append(r.VIPs, VIPOutcome{VIP: a.String(), Recovered: true, OutageMS: 2800, DarkMS: fp(1),
@@ -200,7 +203,7 @@ func TestWriteTextRouted(t *testing.T) {
 	}
 	golden(t, "routed.txt", b.Bytes())
 	out := b.String()
-	for _, w := range []string{"routed mode (BGP)", "BGP hold time 3s", "node A powered off at t=0", "routes via B after  2.79s",
+	for _, w := range []string{"routed mode (BGP)", "BGP hold time 3s", "node A powered off at t=0", "routes via B after        2.79s", "hold timer expired after  2.61s",
 		"B's route", "best here"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("text lacks %q:\n%s", w, out)

@@ -94,6 +94,10 @@ type RunResult struct {
 	// to the VIPs after the fault (a new gateway, a route gone): one per
 	// VIP when each moved once to B, more when they flapped.
 	RouteChanges int `json:"route_changes,omitempty"`
+	// HoldExpiredMS is, in mode bgp, when BIRD logged that A's hold timer
+	// expired (absent when it did not: A withdrew and closed its session):
+	// the router's detection; TakeoverMS minus it is its convergence.
+	HoldExpiredMS *float64 `json:"hold_expired_ms,omitempty"`
 	// IdleCPU is the CPU the daemons used at rest, when measured
 	// (Options.Idle).
 	IdleCPU *IdleCPU `json:"idle_cpu,omitempty"`

@@ -190,7 +190,11 @@ func writeVIPTable(b *strings.Builder, r *Report, ran []ImplReport, o TextOption
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	// The takeover, under the outages.
+	// The router's detection (mode bgp, power off), then the takeover,
+	// under the outages.
+	if h := first.HoldExpiredMS; h != nil && len(ran) == 1 && !hasAffected {
+		fmt.Fprintf(tw, "hold timer expired after\t%s\t\t\n", fmtSeconds(*h))
+	}
 	cells := []string{r.takeoverWords() + " after"}
 	if hasAffected {
 		cells = append(cells, "")
