@@ -16,7 +16,7 @@
 // (Options.VirtualMAC).
 //
 // The pure parts are the scenario's options and generated configurations
-// (options.go, config.go), the report with its statistics (report.go) and
+// (options.go, config.go, mode.go), the report with its statistics (report.go) and
 // its renderings: text (text.go), an SVG timeline and an HTML page (svg.go,
 // html.go) and the progress display (progress.go). The Linux edge runs the
 // scenario (run_linux.go, proc_linux.go).
@@ -46,6 +46,26 @@
 // host-wide change). The prober sends at most labnet.MaxPPS probes a second,
 // so with many VIPs each one is probed less often than every 10 ms (4096 VIPs:
 // every 204.8 ms), which bounds the precision of the outages.
+//
+// # Routed mode
+//
+// With Options.Mode ModeBGP (`vipd lab --mode bgp`, mode.go, bgp_linux.go)
+// the VIPs are host routes outside the LAN (198.19.0.0/16 or
+// 2001:db8:ff::/48) that the router only knows from BGP: the router runs
+// BIRD 2 (AS 65000) with one eBGP session per node, of the VIPs' family;
+// A and B run vipd with mode: bgp (AS 65001, priorities 200 and 100, so
+// A's paths win by AS-path length). A starts first; the lab waits until
+// the router's kernel routes to every VIP point at A and A verifies them
+// best here, then until B reports every VIP best elsewhere. The fault
+// comes right after one of A's BGP messages as the router sees them (a raw
+// TCP socket in the router's namespace), so that a powered-off A leaves
+// the router a whole hold time; BIRD starts its hold timer at 75 to 100 %
+// of the hold time (RFC 4271 §10's jitter), and the lab records when BIRD
+// logged the expiry. The takeover is when the router's routes to every VIP
+// point at B (netlink notifications from the router's namespace, not
+// polled). --fault sigterm stops A's vipd instead, which withdraws first.
+// The watch also waits for B to report every VIP best here. keepalived
+// has no routed mode: mode bgp runs vipd only.
 //
 // Stale labs of a run that was killed are removed at the start of the next
 // one (labnet.CleanupStale); the daemons are started with a parent-death
