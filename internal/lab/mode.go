@@ -113,7 +113,7 @@ func (o Options) validateMode() error {
 
 // bgpDescription says in words what the router does in routed mode.
 func (o Options) bgpDescription() string {
-	return fmt.Sprintf("BIRD 2 in AS %d peering by eBGP with nodes A and B (AS %d), hold time %v", bgpRouterASN, bgpNodeASN, o.HoldTime)
+	return fmt.Sprintf("BIRD 2 (AS %d), eBGP sessions with nodes A and B (AS %d)", bgpRouterASN, bgpNodeASN)
 }
 
 // bgpVIPs returns n routed VIPs of one family: 198.19.0.1 upward
