@@ -219,7 +219,8 @@ func TestWriteTextRouted(t *testing.T) {
 		t.Fatal(err)
 	}
 	svg := b.String()
-	for _, w := range []string{"routed by BGP (SIGTERM to A&#39;s vipd)", "routes via B after", "time after SIGTERM to A&#39;s vipd"} {
+	for _, w := range []string{"VIPs routed by BGP: vipd", "hold time 3s · SIGTERM to A&#39;s vipd", "routes via B after",
+		"time after SIGTERM to A&#39;s vipd"} {
 		if !strings.Contains(svg, w) {
 			t.Errorf("SVG lacks %q", w)
 		}

@@ -197,7 +197,7 @@ func (tl *timeline) title() string {
 		fam = "IPv6"
 	}
 	if tl.r.routed() {
-		return fmt.Sprintf("Failover of %d %s VIPs routed by BGP (%s): %s", tl.r.VIPs, fam, tl.r.faultWords(), who)
+		return fmt.Sprintf("Failover of %d %s VIPs routed by BGP: %s", tl.r.VIPs, fam, who)
 	}
 	return fmt.Sprintf("Failover of %d %s VIPs behind a %s router: %s", tl.r.VIPs, fam, tl.r.Router, who)
 }
@@ -205,6 +205,10 @@ func (tl *timeline) title() string {
 func (tl *timeline) subtitle() string {
 	s := fmt.Sprintf("router %s · %s · probe every %s per VIP", tl.r.Description,
 		tl.r.timing(), fmtSeconds(tl.probeInterval()))
+	if tl.r.routed() {
+		s = fmt.Sprintf("BIRD 2 router · %s · %s · probe every %s per VIP", tl.r.timing(),
+			tl.r.faultWords(), fmtSeconds(tl.probeInterval()))
+	}
 	if len(tl.impls) > 0 && tl.impls[0].Summary != nil && tl.impls[0].Summary.Runs > 1 {
 		s += fmt.Sprintf(" · run 1 of %d", tl.impls[0].Summary.Runs)
 	}
