@@ -46,7 +46,8 @@ func newBGPLab(t *testing.T) *labnet.Lab {
 }
 
 // birdConfig is the router's configuration as a network team writes it:
-// defaults everywhere, one neighbour per node, and an import filter that
+// labnet.BirdConfig: defaults everywhere, one neighbour per node and
+// family, and an import filter that
 // takes host routes from the VIP ranges and nothing else (BIRD 2 refuses
 // to run eBGP without filters, RFC 8212). One exception: after a session
 // error (a dead node's hold timer expiring) BIRD waits "error wait time"
@@ -54,33 +55,20 @@ func newBGPLab(t *testing.T) *labnet.Lab {
 // shortens it to 1 s so that a node powered back on rejoins in seconds.
 // (With the default, the node simply stays standby for that minute: its
 // peer serves the VIPs, nothing is dark.)
-func birdConfig(lab *labnet.Lab) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `log stderr all;
-router id %s;
-protocol device {}
-protocol kernel { ipv4 { export all; }; }
-protocol kernel { ipv6 { export all; }; }
-filter vips4 { if net ~ [ 198.18.1.0/24{32,32} ] then accept; reject; }
-filter vips6 { if net ~ [ 2001:db8:ff::/48{128,128} ] then accept; reject; }
-`, lab.Router.Addr4.Addr())
+func birdConfig(t *testing.T, lab *labnet.Lab) string {
+	t.Helper()
+	c := labnet.BirdConfig{RouterID: lab.Router.Addr4.Addr(), ASN: bgpRouterAS, ErrorWait: 1,
+		Import4: netip.MustParsePrefix("198.18.1.0/24"), Import6: netip.MustParsePrefix("2001:db8:ff::/48")}
 	for _, n := range lab.Nodes {
-		fmt.Fprintf(&b, `protocol bgp node_%s4 {
-  local %s as %d;
-  neighbor %s as %d;
-  error wait time 1, 5;
-  ipv4 { import filter vips4; export none; };
-}
-protocol bgp node_%s6 {
-  local %s as %d;
-  neighbor %s as %d;
-  error wait time 1, 5;
-  ipv6 { import filter vips6; export none; };
-}
-`, n.Name, lab.Router.Addr4.Addr(), bgpRouterAS, n.Addr4.Addr(), bgpNodeAS,
-			n.Name, lab.Router.Addr6.Addr(), bgpRouterAS, n.Addr6.Addr(), bgpNodeAS)
+		c.Neighbors = append(c.Neighbors,
+			labnet.BirdNeighbor{Name: "node_" + n.Name + "4", Local: lab.Router.Addr4.Addr(), Address: n.Addr4.Addr(), ASN: bgpNodeAS},
+			labnet.BirdNeighbor{Name: "node_" + n.Name + "6", Local: lab.Router.Addr6.Addr(), Address: n.Addr6.Addr(), ASN: bgpNodeAS})
 	}
-	return b.String()
+	text, err := c.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
 
 // startBird runs BIRD in the router's namespace until the test ends.
@@ -90,7 +78,7 @@ func startBird(t *testing.T, lab *labnet.Lab) (socket string) {
 	conf := filepath.Join(dir, "bird.conf")
 	socket = filepath.Join(dir, "bird.ctl")
 	logf := filepath.Join(dir, "bird.log")
-	if err := os.WriteFile(conf, []byte(birdConfig(lab)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(birdConfig(t, lab)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Create(logf)
