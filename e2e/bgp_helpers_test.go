@@ -45,11 +45,11 @@ func newBGPLab(t *testing.T) *labnet.Lab {
 	return newLab(t, labnet.Options{Prefix: prefix})
 }
 
-// birdConfig is the router's configuration as a network team writes it:
-// labnet.BirdConfig: defaults everywhere, one neighbour per node and
-// family, and an import filter that
-// takes host routes from the VIP ranges and nothing else (BIRD 2 refuses
-// to run eBGP without filters, RFC 8212). One exception: after a session
+// birdConfig is the router's configuration as a network team writes it
+// (labnet.BirdConfig): defaults everywhere, one neighbour per node and
+// family, and an import filter that takes host routes from the VIP ranges
+// and nothing else (BIRD 2 refuses to run eBGP without filters, RFC
+// 8212). One exception: after a session
 // error (a dead node's hold timer expiring) BIRD waits "error wait time"
 // before it accepts the neighbour again, 60 s by default; the test
 // shortens it to 1 s so that a node powered back on rejoins in seconds.
