@@ -14,7 +14,8 @@ import (
 // before the earliest it can (BIRD starts its hold timer at 75 to 100 %
 // of the hold time, RFC 4271 §10's jitter): every VIP is back through B
 // within the hold time + 1 s. SIGTERM on A withdraws
-// its routes first: every IPv6 VIP back within 1 s. Each run leaves no
+// its routes first: every IPv6 VIP back within 1 s; so does a failing
+// health check, within 1 s of being seen. Each run leaves no
 // namespace behind (runLab checks), and B ends up verifying every VIP as
 // best here.
 func TestIntegrationLabBGP(t *testing.T) {
@@ -75,6 +76,13 @@ func TestIntegrationLabBGP(t *testing.T) {
 		t.Fatalf("IPv6 %v, fault %q: want IPv6, sigterm", rep.IPv6, rep.Fault)
 	}
 	check(rep, 3, time.Second)
+
+	// A's health check failing (fault: true, every 300 ms) withdraws too.
+	rep = runLab(t, 2*time.Minute, "--mode", "bgp", "--vips", "2", "--fault", "check")
+	if rep.Fault != lab.CheckFails {
+		t.Fatalf("fault %q: want check", rep.Fault)
+	}
+	check(rep, 2, time.Second+300*time.Millisecond)
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

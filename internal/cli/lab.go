@@ -61,7 +61,9 @@ LAN) with their priority as preference; the client reaches the VIPs through
 the router's best route, A's. Powered off, A is noticed when the router's
 hold timer expires (--hold-time, 3s; the fault comes right after one of A's
 keepalives, so expect the whole hold time); --fault sigterm stops A's vipd
-instead, which withdraws its routes first (expect well under a second).
+instead, --fault maintenance puts A in maintenance, --fault check makes A's
+health check (every 300ms, fault: true) fail: each withdraws A's routes
+first (expect well under a second, plus the check's interval).
 keepalived has no routed mode: --compare does not apply. --runs K repeats and reports the
 min/median/max of each run's recovered count, p50 and max outage. --svg/--html
 draw a timeline: one row per VIP, per implementation, dark while unreachable.
@@ -158,7 +160,7 @@ interrupted.`,
 	f.StringVar(&router, "router", "plain", "router behaviour: plain, sticky, reply-only, policer, lossy, pinned")
 	f.BoolVar(&o.VirtualMAC, "virtual-mac", false, "VIPs on the RFC 5798 virtual MAC (vipd virtual_mac, keepalived use_vmac); default: on with --router pinned")
 	f.StringVar(&mode, "mode", string(lab.ModeVRRP), "how the VIPs move: vrrp (one L2 segment) or bgp (routed: BIRD 2 on the router peers with both nodes)")
-	f.StringVar(&fault, "fault", string(lab.PowerOff), "what happens to node A: power-off, or sigterm (mode bgp)")
+	f.StringVar(&fault, "fault", string(lab.PowerOff), "what happens to node A: power-off; in mode bgp also sigterm, maintenance or check (its health check fails)")
 	f.DurationVar(&o.HoldTime, "hold-time", lab.DefaultHoldTime, "BGP hold time of mode bgp (whole seconds, at least 3s)")
 	f.Float64Var(&o.StickyFraction, "sticky-fraction", lab.DefaultStickyFraction, "share of VIPs whose gratuitous ARP the sticky router ignores")
 	f.IntVar(&policerRate, "policer-rate", lab.DefaultPolicerRate, "ARP/ND packets per second the policer lets through")
@@ -202,8 +204,8 @@ func labMode(cmd *cobra.Command, o *lab.Options, mode, fault, compare string, sw
 		if fl.Changed("hold-time") {
 			return usageError(cmd, "--hold-time: a BGP setting, only with --mode bgp")
 		}
-		if ft == lab.SIGTERM {
-			return usageError(cmd, "--fault sigterm: only with --mode bgp (the VRRP lab powers A off)")
+		if ft != lab.PowerOff {
+			return usageError(cmd, "--fault %s: only with --mode bgp (the VRRP lab powers A off)", ft)
 		}
 		o.HoldTime = 0
 		return nil

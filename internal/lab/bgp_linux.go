@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/labnet"
 	"github.com/vipd/vipd/internal/present"
 )
@@ -63,6 +64,24 @@ func (p *routedPair) save(ctx context.Context, dir, prefix string) error {
 		files = append(files, savedFile{name: "bird.log", data: p.bird.output()})
 	}
 	return errors.Join(err, saveFiles(dir, prefix, files))
+}
+
+// maintenance puts node i in maintenance.
+func (p *routedPair) maintenance(ctx context.Context, i int) error {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	req, err := control.NewRequest(control.CommandMaintenance, map[string]bool{"on": true})
+	if err != nil {
+		return err
+	}
+	resp, err := control.Call(ctx, p.sockets[i], req)
+	if err == nil {
+		err = resp.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("lab: maintenance on %s: %w", p.nodes[i].Name, err)
+	}
+	return nil
 }
 
 // routes counts node i's VIPs in route state want (its status, cached as
@@ -197,8 +216,14 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 			VIPsLabel: "BGP peer " + peer.String()}
 	}
 	cs[0].Priority = priorityA
+	// With --fault check, A's health check passes while flag is absent.
+	flag := filepath.Join(dir, "a-check-fails")
 	vp, err := newVipdPairWith(o.Exe, dir, [2]*labnet.Host{a, b}, cs, func(c nodeConfig) string {
-		return vipdRoutedConfig(c, peer, o.HoldTime)
+		check := ""
+		if o.Fault == CheckFails && c.Node == a.Name {
+			check = "test ! -e " + flag
+		}
+		return vipdRoutedConfig(c, peer, o.HoldTime, check)
 	})
 	if err != nil {
 		return res, err
@@ -276,6 +301,16 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 		pr.Phase(PhaseFault, "A: SIGTERM to vipd")
 		if err := ds.procs[0].cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			return res, fmt.Errorf("lab: SIGTERM to A's vipd: %w", err)
+		}
+	case Maintenance:
+		pr.Phase(PhaseFault, "A: maintenance on")
+		if err := ds.maintenance(ctx, 0); err != nil {
+			return res, err
+		}
+	case CheckFails:
+		pr.Phase(PhaseFault, "A: health check failing")
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			return res, fmt.Errorf("lab: fail A's health check: %w", err)
 		}
 	default:
 		pr.Phase(PhaseFault, "A: switch port down, processes killed")

@@ -34,7 +34,17 @@ const (
 	// SIGTERM: A's daemon is asked to stop (routed mode: it withdraws its
 	// routes first); A stays on the network.
 	SIGTERM Fault = "sigterm"
+	// Maintenance: A is put in maintenance (`vipd maintenance on`).
+	Maintenance Fault = "maintenance"
+	// CheckFails: A's health check (an exec check with fault: true, every
+	// checkInterval) starts failing.
+	CheckFails Fault = "check"
 )
+
+// checkInterval is the interval and timeout of A's health check with
+// --fault check (as the e2e tests: shorter timeouts fail now and then on a
+// busy machine, forking /bin/sh).
+const checkInterval = 300 * time.Millisecond
 
 // Routed mode's lab settings: the router in AS 65000, the nodes in AS
 // 65001 (eBGP, as a site's servers peer with its routers), the VIPs host
@@ -65,10 +75,10 @@ func ParseMode(s string) (Mode, error) {
 // ParseFault parses --fault.
 func ParseFault(s string) (Fault, error) {
 	switch f := Fault(s); f {
-	case PowerOff, SIGTERM:
+	case PowerOff, SIGTERM, Maintenance, CheckFails:
 		return f, nil
 	}
-	return "", fmt.Errorf("fault %q: want power-off or sigterm", s)
+	return "", fmt.Errorf("fault %q: want power-off, sigterm, maintenance or check", s)
 }
 
 // routed reports whether the options ask for routed mode.
@@ -85,8 +95,8 @@ func (o Options) validateMode() error {
 	}
 	if !o.routed() {
 		switch {
-		case o.Fault == SIGTERM:
-			return errors.New("fault sigterm: only in mode bgp (the VRRP lab powers A off)")
+		case o.Fault != "" && o.Fault != PowerOff:
+			return fmt.Errorf("fault %s: only in mode bgp (the VRRP lab powers A off)", o.Fault)
 		case o.HoldTime != 0:
 			return errors.New("hold time: a BGP setting, only in mode bgp")
 		}
@@ -105,7 +115,7 @@ func (o Options) validateMode() error {
 		return errors.New("announce rate: gratuitous ARP/NA of VRRP mode; mode bgp announces nothing on the LAN")
 	case o.HoldTime < 3*time.Second || o.HoldTime > 65535*time.Second || o.HoldTime%time.Second != 0:
 		return fmt.Errorf("hold time %v: want 3s to 65535s in whole seconds (RFC 4271)", o.HoldTime)
-	case o.Fault != SIGTERM && o.Watch <= o.HoldTime:
+	case cmp.Or(o.Fault, PowerOff) == PowerOff && o.Watch <= o.HoldTime:
 		return fmt.Errorf("watch %v: a power-off takes up to the hold time (%v): watch longer", o.Watch, o.HoldTime)
 	}
 	return nil
@@ -139,7 +149,10 @@ func bgpVIPs(n int, ipv6 bool) ([]netip.Addr, error) {
 // vipdRoutedConfig renders the vipd configuration of a lab node in routed
 // mode: one BGP session to the router (of the VIPs' family, the family
 // they are announced over), the VIPs as host routes.
-func vipdRoutedConfig(c nodeConfig, peer netip.Addr, hold time.Duration) string {
+//
+// check, when not empty, is a shell command run as an exec health check
+// with fault: true (a failure withdraws).
+func vipdRoutedConfig(c nodeConfig, peer netip.Addr, hold time.Duration, check string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# vipd lab, node %s (generated; routed mode, %s)\n", c.Node, c.VIPsLabel)
 	fmt.Fprintf(&b, "node: %s\ncontrol_socket: %s\n", c.Node, c.Socket)
@@ -151,6 +164,10 @@ func vipdRoutedConfig(c nodeConfig, peer netip.Addr, hold time.Duration) string 
 		instanceName, c.Iface, c.Priority)
 	for _, v := range c.VIPs {
 		fmt.Fprintf(&b, "      - %s\n", labnet.HostPrefix(v))
+	}
+	if check != "" {
+		fmt.Fprintf(&b, "    checks:\n      - {name: lab, type: exec, target: %q, interval: %s, timeout: %s, rise: 1, fall: 1, fault: true}\n",
+			check, checkInterval, checkInterval)
 	}
 	return b.String()
 }
@@ -183,16 +200,26 @@ func (r *Report) timing() string {
 
 // faultWords says what happened at t=0: "node A powered off".
 func (r *Report) faultWords() string {
-	if r.Fault == SIGTERM {
+	switch r.Fault {
+	case SIGTERM:
 		return "SIGTERM to A's vipd"
+	case Maintenance:
+		return "A put in maintenance"
+	case CheckFails:
+		return "A's health check failing"
 	}
 	return "node A powered off"
 }
 
 // faultMark labels the fault on the timeline.
 func (r *Report) faultMark() string {
-	if r.Fault == SIGTERM {
+	switch r.Fault {
+	case SIGTERM:
 		return "SIGTERM"
+	case Maintenance:
+		return "maintenance"
+	case CheckFails:
+		return "check fails"
 	}
 	return "A off"
 }

@@ -30,6 +30,9 @@ func TestModeOptions(t *testing.T) {
 		{"bgp hold fraction", Options{Mode: ModeBGP, HoldTime: 3500 * time.Millisecond}, "whole seconds"},
 		{"bgp watch within hold", Options{Mode: ModeBGP, HoldTime: 10 * time.Second}, "watch 10s"},
 		{"vrrp sigterm", Options{Fault: SIGTERM}, "only in mode bgp"},
+		{"vrrp maintenance", Options{Fault: Maintenance}, "only in mode bgp"},
+		{"bgp maintenance", Options{Mode: ModeBGP, Fault: Maintenance}, ""},
+		{"bgp check", Options{Mode: ModeBGP, Fault: CheckFails}, ""},
 		{"vrrp hold time", Options{HoldTime: 3 * time.Second}, "only in mode bgp"},
 		{"unknown mode", Options{Mode: "ospf"}, `mode "ospf"`},
 		{"unknown fault", Options{Fault: "unplug"}, `fault "unplug"`},
@@ -56,7 +59,7 @@ func TestModeOptions(t *testing.T) {
 			t.Errorf("ParseMode(%q) = %q, %v", s, m, err)
 		}
 	}
-	for _, s := range []string{"power-off", "sigterm"} {
+	for _, s := range []string{"power-off", "sigterm", "maintenance", "check"} {
 		if f, err := ParseFault(s); err != nil || string(f) != s {
 			t.Errorf("ParseFault(%q) = %q, %v", s, f, err)
 		}
@@ -106,7 +109,11 @@ func TestVipdRoutedConfigLoads(t *testing.T) {
 		}
 		c := nodeConfig{Node: "a", Iface: "eth0", Priority: priorityA, VIPs: vips, Socket: "/tmp/s.sock",
 			StateDir: "/tmp/state-a", VIPsLabel: "BGP peer " + peer.String()}
-		text := vipdRoutedConfig(c, peer, 3*time.Second)
+		check := ""
+		if ipv6 {
+			check = "test ! -e /tmp/vipd-lab-x/a-check-fails"
+		}
+		text := vipdRoutedConfig(c, peer, 3*time.Second, check)
 		cfg, err := config.Parse([]byte(text))
 		if err != nil {
 			t.Fatalf("IPv6 %v: %v\n%s", ipv6, err, text)
@@ -118,6 +125,12 @@ func TestVipdRoutedConfigLoads(t *testing.T) {
 		in := cfg.Instances[0]
 		if !in.Routed() || int(in.Priority) != priorityA || len(in.VIPs) != 300 || in.VIPs[0] != labnet.HostPrefix(vips[0]) {
 			t.Errorf("IPv6 %v: instance %+v", ipv6, in)
+		}
+		if ipv6 && (len(in.Checks) != 1 || in.Checks[0].Target != check || !in.Checks[0].Fault) {
+			t.Errorf("health check %+v, want an exec check of %q with fault: true", in.Checks, check)
+		}
+		if !ipv6 && len(in.Checks) != 0 {
+			t.Errorf("checks %+v without a check asked for", in.Checks)
 		}
 	}
 }
