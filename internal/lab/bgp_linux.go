@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -120,6 +121,9 @@ func (p *routedPair) routeStates(ctx context.Context) map[netip.Addr]vipReport {
 // startBird starts BIRD in the router's namespace and waits for its
 // control socket.
 func (p *routedPair) startBird(ctx context.Context, l *labnet.Lab, dir string, ipv6 bool) error {
+	if _, err := exec.LookPath("bird"); err != nil {
+		return fmt.Errorf("lab: mode bgp runs BIRD 2 as the router: %w (Debian: apt-get install bird2)", err)
+	}
 	text, err := birdConfig(l, ipv6).Render()
 	if err != nil {
 		return err
@@ -130,7 +134,7 @@ func (p *routedPair) startBird(ctx context.Context, l *labnet.Lab, dir string, i
 	}
 	sock := filepath.Join(dir, "bird.ctl")
 	if p.bird, err = startProc(l.Router.NS, "bird on router", []string{birdHoldExpired}, "bird", "-f", "-c", p.birdConf, "-s", sock); err != nil {
-		return fmt.Errorf("%w (routed mode needs BIRD 2: Debian's bird2)", err)
+		return err
 	}
 	deadline := time.Now().Add(birdTimeout)
 	for {
