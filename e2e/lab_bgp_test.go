@@ -35,16 +35,24 @@ func TestIntegrationLabBGP(t *testing.T) {
 			t.Errorf("the router's routes via B after %.0fms, want within %v", r.TakeoverMS, bound)
 		}
 		for _, x := range r.VIPs {
-			// Back within the bound: no dark stretch longer (the first
-			// one starts at the fault). The outage runs to the last lost
-			// probe: now and then, on a busy machine, every VIP loses a
-			// probe or a few at once seconds after the takeover (not a
-			// route change: RouteChanges shows none); logged.
-			if !x.Recovered || x.MaxGapMS > msOf(bound) {
-				t.Errorf("VIP %s: recovered %v, longest dark %.0fms, want back within %v", x.VIP, x.Recovered, x.MaxGapMS, bound)
-			} else if x.OutageMS > msOf(bound) {
+			// Back within the bound: a VIP that was not is dark from the
+			// fault on, which makes both its outage (to its last lost
+			// probe) and its longest dark stretch (from the fault) longer
+			// than the bound. Either alone is not: now and then, on a busy
+			// machine, every VIP loses a probe or a few at once seconds
+			// after the takeover (no route change: RouteChanges shows
+			// none), or the lab's client stalls and hears no replies for
+			// a while (without a lost probe). Both are logged.
+			bad := x.OutageMS > msOf(bound) && x.MaxGapMS > msOf(bound)
+			switch {
+			case !x.Recovered || bad:
+				t.Errorf("VIP %s: recovered %v, outage %.0fms, longest dark %.0fms: want back within %v",
+					x.VIP, x.Recovered, x.OutageMS, x.MaxGapMS, bound)
+			case x.OutageMS > msOf(bound):
 				t.Logf("VIP %s: back within %v, then lost probes again: outage %.0fms, longest dark %.0fms",
 					x.VIP, bound, x.OutageMS, x.MaxGapMS)
+			case x.MaxGapMS > msOf(bound):
+				t.Logf("VIP %s: no lost probe beyond %v, yet no reply for %.0fms (the client stalled?)", x.VIP, bound, x.MaxGapMS)
 			}
 			if x.Verification != present.RouteBestHere {
 				t.Errorf("VIP %s: B says %q at the end, want %q", x.VIP, x.Verification, present.RouteBestHere)
