@@ -60,13 +60,16 @@ by eBGP with both nodes, which announce every VIP (host routes outside the
 LAN) with their priority as preference; the client reaches the VIPs through
 the router's best route, A's. Powered off, A is noticed when the router's
 hold timer expires (--hold-time, 3s; the fault comes right after one of A's
-keepalives, so expect the whole hold time); --fault sigterm stops A's vipd
-instead, --fault maintenance puts A in maintenance, --fault check makes A's
-health check (every 300ms, fault: true) fail: each withdraws A's routes
-first (expect well under a second, plus the check's interval).
-keepalived has no routed mode: --compare does not apply. --runs K repeats and reports the
-min/median/max of each run's recovered count, p50 and max outage. --svg/--html
-draw a timeline: one row per VIP, per implementation, dark while unreachable.
+keepalives, so expect up to the whole hold time, plus the router's own
+delay); --fault sigterm stops A's vipd instead, --fault maintenance puts A
+in maintenance, --fault check makes A's health check (every 300ms, fault:
+true) fail: each withdraws A's routes first (expect well under a second,
+plus the check's interval). keepalived has no routed mode: --compare does
+not apply.
+
+--runs K repeats and reports the min/median/max of each run's recovered
+count, p50 and max outage. --svg/--html draw a timeline: one row per VIP,
+per implementation, dark while unreachable.
 
 --sweep runs the matrix of --sweep-routers × --sweep-vips for vipd and
 keepalived, one run per cell, and prints per cell the VIPs back, the median
