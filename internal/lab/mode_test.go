@@ -241,4 +241,14 @@ func TestWriteTextRouted(t *testing.T) {
 	if strings.Contains(svg, "B master") {
 		t.Error("SVG of a routed lab says B master")
 	}
+	if strings.Contains(svg, "hold timer expired") {
+		t.Error("SVG of a SIGTERM shows a hold timer expiry")
+	}
+	b.Reset()
+	if err := routedReport(PowerOff).WriteSVG(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "hold timer expired") {
+		t.Error("SVG of a power off lacks the hold timer's expiry")
+	}
 }

@@ -322,6 +322,13 @@ func (tl *timeline) panel(s *svg, i int) {
 		s.line(xt, top-6, xt, bottom, `stroke="`+colTakeover+`" stroke-width="1.4"`)
 		s.text(xt+3, top-5, `font-size="10" fill="`+colTakeover+`"`, tl.r.takeoverWords())
 	}
+	if h := run.HoldExpiredMS; h != nil && *h >= 0 {
+		// Routed mode: when the router noticed A (its hold timer), under
+		// the plot so that its label stays clear of the takeover's.
+		xh := tl.x(i, *h)
+		s.line(xh, top, xh, bottom+4, `stroke="`+colMuted+`" stroke-width="1" stroke-dasharray="2 2"`)
+		s.text(xh-3, bottom+27, `font-size="9.5" text-anchor="end" fill="`+colMuted+`"`, "hold timer expired")
+	}
 	if xe := tl.x(i, run.WatchedMS); x1-xe > 60 {
 		// The watch ended early (all recovered), the other one's went on.
 		s.text(xe+4, bottom-4, `font-size="9.5" fill="`+colMuted+`"`, "watch ended")
