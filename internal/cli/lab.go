@@ -213,7 +213,7 @@ func labMode(cmd *cobra.Command, o *lab.Options, mode, fault, compare string, sw
 		o.HoldTime = 0
 		return nil
 	}
-	for _, name := range []string{"advert", "announce-rate", "sticky-fraction", "policer-rate", "loss"} {
+	for _, name := range []string{"advert", "announce-rate", "sticky-fraction", "policer-rate", "loss", "virtual-mac"} {
 		if fl.Changed(name) {
 			return usageError(cmd, "--%s: a VRRP (L2) setting; --mode bgp has no VRRP and no ARP for its VIPs", name)
 		}

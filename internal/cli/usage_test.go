@@ -49,6 +49,7 @@ func TestUsageErrorsExit2Everywhere(t *testing.T) {
 		{"lab", "--fault", "unplug"},
 		{"lab", "--mode", "bgp", "--compare", "keepalived"},
 		{"lab", "--mode", "bgp", "--advert", "1s"},
+		{"lab", "--mode", "bgp", "--virtual-mac"},
 		{"lab", "--mode", "bgp", "--sweep"},
 		{"lab", "--hold-time", "3s"},
 		{"lab", "--fault", "sigterm"},

@@ -113,6 +113,8 @@ func (o Options) validateMode() error {
 			"the nodes' own addresses and the VIPs need no ARP: use the plain router", o.Router)
 	case o.AnnounceRate != 0:
 		return errors.New("announce rate: gratuitous ARP/NA of VRRP mode; mode bgp announces nothing on the LAN")
+	case o.VirtualMAC:
+		return errors.New("virtual MAC: a VRRP setting; in mode bgp the VIPs are on the nodes' loopback")
 	case o.HoldTime < 3*time.Second || o.HoldTime > 65535*time.Second || o.HoldTime%time.Second != 0:
 		return fmt.Errorf("hold time %v: want 3s to 65535s in whole seconds (RFC 4271)", o.HoldTime)
 	case cmp.Or(o.Fault, PowerOff) == PowerOff && o.Watch <= o.HoldTime:

@@ -26,6 +26,7 @@ func TestModeOptions(t *testing.T) {
 		{"bgp with keepalived", Options{Mode: ModeBGP, Impls: []Impl{Vipd, Keepalived}}, "keepalived: it has no routed mode"},
 		{"bgp sticky router", Options{Mode: ModeBGP, Router: labnet.Sticky}, "use the plain router"},
 		{"bgp announce rate", Options{Mode: ModeBGP, AnnounceRate: 500}, "announce rate"},
+		{"bgp virtual MAC", Options{Mode: ModeBGP, VirtualMAC: true}, "virtual MAC"},
 		{"bgp hold too short", Options{Mode: ModeBGP, HoldTime: 2 * time.Second}, "hold time 2s"},
 		{"bgp hold fraction", Options{Mode: ModeBGP, HoldTime: 3500 * time.Millisecond}, "whole seconds"},
 		{"bgp watch within hold", Options{Mode: ModeBGP, HoldTime: 10 * time.Second}, "watch 10s"},
