@@ -55,6 +55,8 @@ func (c *fakeConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 	for {
 		select {
+		case err := <-c.errs: // a reader already waiting gets it too
+			return 0, nil, err
 		case f := <-c.in:
 			return copy(b, f), &packet.Addr{}, nil
 		case <-c.sync:
@@ -449,7 +451,9 @@ func TestWatcherStops(t *testing.T) {
 	t.Run("read error", func(t *testing.T) {
 		r := newRig(t, true)
 		r.conn.errs <- errors.New("boom")
-		if err := r.clock.WaitTimers(context.Background(), 1); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.clock.WaitTimers(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 		// The reader backs off on the clock, then reads on.
