@@ -20,14 +20,12 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// readTick bounds one blocking read, so that the reader expires old
-// requests even when nothing arrives.
-const readTick = 500 * time.Millisecond
-
 // ICMP is the Linux Prober: one raw ICMP socket and one raw ICMPv6 socket,
 // each read by its own goroutine, which matches replies to requests by
 // identifier, token and addresses and calls the waiting reply funcs. Echo
-// writes from the caller's goroutine (the kernel serialises writes).
+// writes from the caller's goroutine (the kernel serialises writes) and
+// forgets requests older than the reply window. The readers block without a
+// deadline, so an idle daemon is not woken by them.
 //
 // The source address of each request is set with IP_PKTINFO /
 // IPV6_PKTINFO, so the VIP must be assigned to the interface (for IPv6:
@@ -121,7 +119,9 @@ func (p *ICMP) Echo(ifindex int, src, dst netip.Addr, reply func()) error {
 	if (v6 && p.c6 == nil) || (!v6 && p.c4 == nil) {
 		return fmt.Errorf("verify: echo %v → %v: %w", src, dst, ErrFamily)
 	}
-	token := p.w.add(time.Now(), src, dst, reply)
+	now := time.Now()
+	p.w.expire(now, p.window)
+	token := p.w.add(now, src, dst, reply)
 	b, err := marshalEcho(v6, p.id, token)
 	if err != nil {
 		p.w.remove(token)
@@ -173,7 +173,6 @@ func (p *ICMP) read4() {
 	defer p.wg.Done()
 	buf := make([]byte, 1500)
 	for {
-		_ = p.c4.SetReadDeadline(time.Now().Add(readTick))
 		n, cm, peer, err := p.c4.ReadFrom(buf)
 		if !p.handleErr(err) {
 			return
@@ -185,7 +184,6 @@ func (p *ICMP) read4() {
 			}
 			p.deliver(false, buf[:n], peer, to.Unmap())
 		}
-		p.w.expire(time.Now(), p.window)
 	}
 }
 
@@ -193,7 +191,6 @@ func (p *ICMP) read6() {
 	defer p.wg.Done()
 	buf := make([]byte, 1500)
 	for {
-		_ = p.c6.SetReadDeadline(time.Now().Add(readTick))
 		n, cm, peer, err := p.c6.ReadFrom(buf)
 		if !p.handleErr(err) {
 			return
@@ -205,7 +202,6 @@ func (p *ICMP) read6() {
 			}
 			p.deliver(true, buf[:n], peer, to)
 		}
-		p.w.expire(time.Now(), p.window)
 	}
 }
 
