@@ -18,6 +18,9 @@ import (
 // be true on the wire.
 func (in *instance) apply(acts []fsm.Action) {
 	for _, a := range acts {
+		if _, ok := a.(fsm.SendAdvert); !ok {
+			in.busy()
+		}
 		switch a := a.(type) {
 		case fsm.Transition:
 			in.transition(a)
@@ -98,6 +101,7 @@ func (in *instance) owner() watch.Owner {
 // report receives the Presenter's reports. It runs on the Presenter's (or
 // its verifier's) goroutine: it only logs, publishes, counts and signals.
 func (in *instance) report(r present.Report) {
+	in.busy()
 	switch r := r.(type) {
 	case present.AddFailed:
 		select {

@@ -78,6 +78,7 @@ func (d *Daemon) attach(ic config.Instance) (*instance, error) {
 	if err != nil {
 		return fail2(fmt.Errorf("daemon: instance %s: %w", ic.Name, err))
 	}
+	in.busy = d.busy
 	if newLink {
 		d.links[key] = l
 		if d.edgeCtx != nil {

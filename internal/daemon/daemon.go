@@ -51,6 +51,10 @@ type Options struct {
 	// removes those and only those; nil: no record (an address left by a
 	// crashed run is then refused like any other).
 	Ledger Ledger
+	// Busy, when set, is called at each sign of work beyond the periodic
+	// adverts: a state change, a takeover, a Presenter's report (package
+	// procs raises GOMAXPROCS on it).
+	Busy func()
 }
 
 // Daemon is a running vipd.
@@ -65,6 +69,7 @@ type Daemon struct {
 	bus     *bus
 	maint   *maintenance
 	obs     Observer
+	busy    func() // Options.Busy, never nil
 	// vipIndex maps each configured VIP to its instance, for reports that
 	// arrive from the watchers (which must not take mu).
 	vipIndex atomic.Pointer[map[netip.Addr]string]
@@ -169,6 +174,10 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if d.obs == nil {
 		d.obs = nopObserver{}
+	}
+	d.busy = opts.Busy
+	if d.busy == nil {
+		d.busy = func() {}
 	}
 	var err error
 	if d.maint, err = loadMaintenance(opts.Config.StateDir, d.log); err != nil {

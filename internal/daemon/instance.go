@@ -44,8 +44,10 @@ type instance struct {
 	baseLog *slog.Logger // without the instance keys
 	clock   clock.Clock
 	publish func(control.Event)
-	obs     Observer
-	node    string
+	// busy marks work beyond the periodic adverts (Options.Busy).
+	busy func()
+	obs  Observer
+	node string
 
 	// The VRRP wire.
 	ifi     *net.Interface
@@ -235,17 +237,20 @@ func (in *instance) run(ctx context.Context, faults []string) {
 	} else {
 		in.apply(in.m.Step(in.clock.Now(), fsm.Startup{}))
 	}
+	wake := clock.NewWaker(in.clock)
+	defer wake.Close()
+	var armed time.Time // the deadline wake is set for; zero: none
 	for {
-		var fire <-chan time.Time
-		t := in.arm()
-		if t != nil {
-			fire = t.C()
+		if dl := in.deadline(); !dl.Equal(armed) {
+			armed = dl
+			if dl.IsZero() {
+				wake.Stop()
+			} else {
+				wake.Set(dl.Sub(in.clock.Now()))
+			}
 		}
 		select {
 		case <-ctx.Done():
-			if t != nil {
-				t.Stop()
-			}
 			in.apply(in.m.Step(in.clock.Now(), fsm.Shutdown{}))
 			return
 		case p := <-in.packets:
@@ -262,7 +267,10 @@ func (in *instance) run(ctx context.Context, faults []string) {
 				in.retryAt = in.clock.Now().Add(addressRetry)
 				in.setFault(faultAddress, true)
 			}
-		case <-fire:
+		case <-wake.C():
+			// The deadline may have been reached (a firing can also be
+			// spurious: the machine ignores a Tick before its deadlines).
+			armed = time.Time{}
 			// Adverts that arrived while the timer fired go first: a
 			// starved backup whose Master_Down_Timer and the master's
 			// advert are ready together must hear the advert (select
@@ -274,9 +282,6 @@ func (in *instance) run(ctx context.Context, faults []string) {
 				in.setFault(faultAddress, false)
 			}
 			in.apply(in.m.Step(now, fsm.Tick{}))
-		}
-		if t != nil {
-			t.Stop()
 		}
 	}
 }
@@ -293,17 +298,17 @@ func (in *instance) drainPackets() {
 	}
 }
 
-// arm returns a timer for the machine's next deadline (or the address
-// retry); nil when there is none.
-func (in *instance) arm() clock.Timer {
+// deadline is the machine's next deadline or the address retry, whichever
+// comes first; zero when there is none.
+func (in *instance) deadline() time.Time {
 	dl, ok := in.m.NextDeadline()
 	if r := in.retryAt; !r.IsZero() && (!ok || r.Before(dl)) {
 		dl, ok = r, true
 	}
 	if !ok {
-		return nil
+		return time.Time{}
 	}
-	return in.clock.NewTimer(max(dl.Sub(in.clock.Now()), 0))
+	return dl
 }
 
 // setFault adds or clears one reason to be in Fault.

@@ -124,6 +124,7 @@ func (d *Daemon) attachRouted(ic config.Instance) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: instance %s: %w", ic.Name, err)
 	}
+	in.busy = d.busy
 	in.obs, in.node, in.bindIndex = d.obs, d.cfg.Node, lo.Index
 	if ic.Verify.Enabled && d.prober == nil {
 		p, err := env.Prober()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
@@ -64,7 +65,13 @@ func listen(ifi *net.Interface, v6 bool) (*Conn, error) {
 		_ = frames.Close()
 		return nil, err
 	}
-	c := newConn(ifi, v6, frames, w)
+	rf, err := newRawFrames(frames)
+	if err != nil {
+		_ = frames.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("packet socket: %w", err)
+	}
+	c := newConn(ifi, v6, rf, w)
 	c.kernelStats = func() (uint64, error) {
 		s, err := frames.Stats()
 		if err != nil {
@@ -100,6 +107,7 @@ func listenRaw(ifi *net.Interface, network, laddr string) (net.PacketConn, error
 
 type ip4Writer struct {
 	pc      *ipv4.PacketConn
+	rc      syscall.RawConn
 	ifIndex int
 }
 
@@ -130,21 +138,27 @@ func listen4(ifi *net.Interface) (ipWriter, error) {
 		_ = pc.Close()
 		return nil, fmt.Errorf("configure raw socket: %w", err)
 	}
-	return &ip4Writer{pc: pc, ifIndex: ifi.Index}, nil
+	rc, err := c.(*net.IPConn).SyscallConn()
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("raw socket: %w", err)
+	}
+	return &ip4Writer{pc: pc, rc: rc, ifIndex: ifi.Index}, nil
 }
 
 func (w *ip4Writer) writeTo(payload []byte, src, dst netip.Addr) error {
 	// IP_PKTINFO: ipi_spec_dst (Src) is the source address of the packet
 	// and ipi_ifindex the outgoing interface.
-	cm := &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: w.ifIndex}
-	_, err := w.pc.WriteTo(payload, cm, &net.IPAddr{IP: dst.AsSlice()})
-	return err
+	cm := ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: w.ifIndex}
+	sa := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+	return sendmsg(w.rc, payload, cm.Marshal(), unsafe.Pointer(&sa), unix.SizeofSockaddrInet4)
 }
 
 func (w *ip4Writer) Close() error { return w.pc.Close() }
 
 type ip6Writer struct {
 	pc      *ipv6.PacketConn
+	rc      syscall.RawConn
 	ifIndex int
 }
 
@@ -175,15 +189,20 @@ func listen6(ifi *net.Interface) (ipWriter, error) {
 		_ = pc.Close()
 		return nil, fmt.Errorf("configure raw socket: %w", err)
 	}
-	return &ip6Writer{pc: pc, ifIndex: ifi.Index}, nil
+	rc, err := c.(*net.IPConn).SyscallConn()
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("raw socket: %w", err)
+	}
+	return &ip6Writer{pc: pc, rc: rc, ifIndex: ifi.Index}, nil
 }
 
 func (w *ip6Writer) writeTo(payload []byte, src, dst netip.Addr) error {
 	// IPV6_PKTINFO carries the source address and the interface, which a
 	// link-local or link-scope multicast destination needs.
-	cm := &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: w.ifIndex, HopLimit: 255}
-	_, err := w.pc.WriteTo(payload, cm, &net.IPAddr{IP: dst.AsSlice()})
-	return err
+	cm := ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: w.ifIndex, HopLimit: 255}
+	sa := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
+	return sendmsg(w.rc, payload, cm.Marshal(), unsafe.Pointer(&sa), unix.SizeofSockaddrInet6)
 }
 
 func (w *ip6Writer) Close() error { return w.pc.Close() }
