@@ -20,6 +20,7 @@ import (
 	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/daemon"
 	"github.com/vipd/vipd/internal/metrics"
+	"github.com/vipd/vipd/internal/procs"
 	"github.com/vipd/vipd/internal/sdnotify"
 	"github.com/vipd/vipd/internal/statedir"
 )
@@ -157,6 +158,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, path string, log *slog.L
 	if m != nil {
 		opts.Observer = m
 	}
+	// One processor at rest, all of them at work (see package procs).
+	gov := procs.New(procs.Config{})
+	opts.Busy = gov.Busy
 	d, err = daemon.New(opts)
 	if err != nil {
 		return err
@@ -184,8 +188,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, path string, log *slog.L
 	}()
 	go func() {
 		<-ctx.Done()
+		gov.Busy() // stopping is work: withdraw with every processor
 		sdnotify.Stopping()
 	}()
+	go gov.Run(bg)
 	return d.Run(ctx)
 }
 
