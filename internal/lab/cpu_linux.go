@@ -18,13 +18,16 @@ import (
 const clockTicks = 100
 
 // idleCPU measures, over d, the CPU time of every process in namespace
-// master and in namespace backup, in percent of one CPU.
+// master and in namespace backup, in percent of one CPU. The time comes
+// from each thread's schedstat, in nanoseconds: /proc/PID/stat counts in
+// ticks of 10 ms, sampled, which at rest (a fraction of a percent over
+// 30 s is a handful of ticks) is too coarse to compare two daemons.
 func idleCPU(ctx context.Context, master, backup string, d time.Duration) (*IdleCPU, error) {
-	m0, err := nsTicks(master)
+	m0, err := nsCPU(master)
 	if err != nil {
 		return nil, err
 	}
-	b0, err := nsTicks(backup)
+	b0, err := nsCPU(backup)
 	if err != nil {
 		return nil, err
 	}
@@ -32,34 +35,39 @@ func idleCPU(ctx context.Context, master, backup string, d time.Duration) (*Idle
 	if err := sleep(ctx, d); err != nil {
 		return nil, err
 	}
-	m1, err := nsTicks(master)
+	m1, err := nsCPU(master)
 	if err != nil {
 		return nil, err
 	}
-	b1, err := nsTicks(backup)
+	b1, err := nsCPU(backup)
 	if err != nil {
 		return nil, err
 	}
 	secs := time.Since(start).Seconds()
-	pct := func(a, b map[int]uint64) float64 {
-		var used uint64
+	pct := func(a, b map[int]time.Duration) float64 {
+		var used time.Duration
 		for pid, t := range b {
 			used += t - min(t, a[pid]) // a process started since counts whole
 		}
-		return float64(used) / clockTicks / secs * 100
+		return used.Seconds() / secs * 100
 	}
 	return &IdleCPU{Seconds: secs, Master: pct(m0, m1), Backup: pct(b0, b1)}, nil
 }
 
-// nsTicks returns the CPU time (user and system, in clock ticks) of each
-// process in the named network namespace.
-func nsTicks(ns string) (map[int]uint64, error) {
+// nsCPU returns the CPU time of each process in the named network
+// namespace: the sum of its threads' schedstat, or, where the kernel has
+// none, its user and system time from /proc/PID/stat.
+func nsCPU(ns string) (map[int]time.Duration, error) {
 	pids, err := nsPids(ns)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]uint64, len(pids))
+	out := make(map[int]time.Duration, len(pids))
 	for _, pid := range pids {
+		if t, ok := schedRuntime(pid); ok {
+			out[pid] = t
+			continue
+		}
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 		if err != nil {
 			continue // gone
@@ -68,9 +76,36 @@ func nsTicks(ns string) (map[int]uint64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lab: /proc/%d/stat: %w", pid, err)
 		}
-		out[pid] = t
+		out[pid] = time.Duration(t) * time.Second / clockTicks
 	}
 	return out, nil
+}
+
+// schedRuntime sums the time on a CPU of pid's threads
+// (/proc/PID/task/TID/schedstat, first field, in ns).
+func schedRuntime(pid int) (time.Duration, bool) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, false
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return 0, false
+		}
+		ns, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, true
 }
 
 // statTicks parses utime + stime from a /proc/PID/stat line. The command

@@ -1,6 +1,10 @@
 package lab
 
-import "testing"
+import (
+	"os"
+	"testing"
+	"time"
+)
 
 func TestStatTicks(t *testing.T) {
 	// A command with spaces and parentheses; utime 7, stime 5.
@@ -13,5 +17,18 @@ func TestStatTicks(t *testing.T) {
 		if _, err := statTicks(bad); err == nil {
 			t.Errorf("statTicks(%q): no error", bad)
 		}
+	}
+}
+
+func TestSchedRuntime(t *testing.T) {
+	before, ok := schedRuntime(os.Getpid())
+	if !ok {
+		t.Fatal("no /proc/PID/task/*/schedstat: the lab's idle CPU falls back to 10 ms ticks")
+	}
+	for deadline := time.Now().Add(20 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	after, _ := schedRuntime(os.Getpid())
+	if after <= before {
+		t.Errorf("schedstat runtime did not grow while spinning: %v → %v", before, after)
 	}
 }
