@@ -127,22 +127,19 @@ type L2 struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
-	wake chan struct{}
-	done chan struct{}
+	loop *loop
 
 	restored, unexpected atomic.Uint64
 
 	mu       sync.Mutex // guards the fields below
-	started  bool
 	want     desired
 	since    time.Time        // failover start of the current takeover; zero once measured
 	verifier *verify.Verifier // the running one, for Status
-	seen     []netip.Prefix   // reported added since the last reconciliation
 	// roundDone is the announcement whose first round the pacer reported
 	// written (see announceGen).
 	roundDone uint64
 
-	// Owned by run.
+	// Owned by the loop's goroutine (reconcile).
 	states  map[netip.Prefix]*vip
 	applied desired
 	// addFailed is the takeover generation whose add failed: not retried
@@ -168,11 +165,6 @@ type L2 struct {
 
 var _ Presenter = (*L2)(nil)
 
-// maxSeen bounds the added addresses remembered between two
-// reconciliations (a flood of events on a busy interface); beyond it an
-// add is confirmed by the kernel's snapshot only.
-const maxSeen = 8192
-
 // NewL2 returns a Presenter with its VIPs absent; nothing happens until
 // Start. Close stops it.
 func NewL2(cfg Config, deps Deps) *L2 {
@@ -187,8 +179,7 @@ func NewL2(cfg Config, deps Deps) *L2 {
 	}
 	p := &L2{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		loop:   newLoop(deps.Clock),
 		states: map[netip.Prefix]*vip{},
 		want:   desired{set: cfg.Settings},
 	}
@@ -200,14 +191,7 @@ func NewL2(cfg Config, deps Deps) *L2 {
 }
 
 // Start runs the Presenter's goroutine.
-func (p *L2) Start() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.started {
-		p.started = true
-		go p.run()
-	}
-}
+func (p *L2) Start() { p.loop.start(p.reconcile, nil) }
 
 func (p *L2) change(f func(w *desired)) {
 	p.mu.Lock()
@@ -245,33 +229,12 @@ func (p *L2) SetVIPs(s Settings) {
 }
 
 // Reconcile implements Presenter.
-func (p *L2) Reconcile(added ...netip.Prefix) {
-	if len(added) > 0 {
-		p.mu.Lock()
-		if len(p.seen) < maxSeen {
-			p.seen = append(p.seen, added...)
-		}
-		p.mu.Unlock()
-	}
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *L2) Reconcile(added ...netip.Prefix) { p.loop.notify(added...) }
 
 // Close implements Presenter.
 func (p *L2) Close(ctx context.Context) {
 	p.change(func(w *desired) { w.closing = true })
-	p.mu.Lock()
-	started := p.started
-	p.mu.Unlock()
-	if !started {
-		return
-	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-	}
+	p.loop.wait(ctx)
 }
 
 // Status implements Presenter.
@@ -299,30 +262,6 @@ func (p *L2) Status() Status {
 		st.VIPs = append(st.VIPs, vs)
 	}
 	return st
-}
-
-func (p *L2) run() {
-	defer close(p.done)
-	for {
-		now := p.deps.Clock.Now()
-		wake, stop := p.reconcile(now)
-		if stop {
-			return
-		}
-		var t clock.Timer
-		var fire <-chan time.Time
-		if !wake.IsZero() {
-			t = p.deps.Clock.NewTimer(wake.Sub(now))
-			fire = t.C()
-		}
-		select {
-		case <-p.wake:
-		case <-fire:
-		}
-		if t != nil {
-			t.Stop()
-		}
-	}
 }
 
 // vipIndex is the interface that carries the VIPs: the virtual MAC's, or

@@ -15,10 +15,9 @@ import (
 func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.mu.Lock()
 	w := p.want
-	seen := p.seen
-	p.seen = nil
 	roundDone := p.roundDone
 	p.mu.Unlock()
+	seen := p.loop.takeSeen()
 	if p.waitRound != 0 && roundDone >= p.waitRound {
 		// The takeover's first round is on the wire: probe now, verify
 		// once the upstream had a moment to work through its backlog.

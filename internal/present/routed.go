@@ -82,17 +82,14 @@ type Routed struct {
 	cfg  RoutedConfig
 	deps RoutedDeps
 	log  *slog.Logger
-	wake chan struct{}
-	done chan struct{}
+	loop *loop
 	pv   *routeVerifier
 
-	mu      sync.Mutex // guards the fields below
-	started bool
-	want    routedWant
-	stats   Status         // Restored, Unexpected
-	seen    []netip.Prefix // reported added since the last reconciliation
+	mu    sync.Mutex // guards the fields below
+	want  routedWant
+	stats Status // Restored, Unexpected
 
-	// Owned by run.
+	// Owned by the loop's goroutine (reconcile).
 	ours       map[netip.Prefix]bool           // bound by vipd (or left by an earlier run)
 	adding     map[netip.Prefix]bool           // added, not reported by the kernel yet
 	bound      map[netip.Prefix]bool           // seen bound while held: gone again means removed behind our back
@@ -126,7 +123,7 @@ func NewRouted(cfg RoutedConfig, deps RoutedDeps) *Routed {
 	}
 	p := &Routed{
 		cfg: cfg, deps: deps, log: deps.Logger,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		loop:       newLoop(deps.Clock),
 		want:       routedWant{priority: cfg.Priority, set: cfg.Settings},
 		ours:       map[netip.Prefix]bool{},
 		adding:     map[netip.Prefix]bool{},
@@ -142,14 +139,7 @@ func NewRouted(cfg RoutedConfig, deps RoutedDeps) *Routed {
 }
 
 // Start implements Presenter.
-func (p *Routed) Start() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.started {
-		p.started = true
-		go p.run()
-	}
-}
+func (p *Routed) Start() { p.loop.start(p.reconcile, p.pv.stop) }
 
 func (p *Routed) change(f func(w *routedWant)) {
 	p.mu.Lock()
@@ -184,34 +174,13 @@ func (p *Routed) SetVIPs(s Settings) {
 func (p *Routed) SetPriority(prio uint8) { p.change(func(w *routedWant) { w.priority = prio }) }
 
 // Reconcile implements Presenter.
-func (p *Routed) Reconcile(added ...netip.Prefix) {
-	if len(added) > 0 {
-		p.mu.Lock()
-		if len(p.seen) < maxSeen {
-			p.seen = append(p.seen, added...)
-		}
-		p.mu.Unlock()
-	}
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *Routed) Reconcile(added ...netip.Prefix) { p.loop.notify(added...) }
 
 // Close implements Presenter: the routes are withdrawn and the VIPs
 // unbound (after unbindDelay) before it returns, or ctx ends.
 func (p *Routed) Close(ctx context.Context) {
 	p.change(func(w *routedWant) { w.closing = true })
-	p.mu.Lock()
-	started := p.started
-	p.mu.Unlock()
-	if !started {
-		return
-	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-	}
+	p.loop.wait(ctx)
 }
 
 // Status implements Presenter.
@@ -232,39 +201,13 @@ func (p *Routed) Status() Status {
 	return st
 }
 
-func (p *Routed) run() {
-	defer close(p.done)
-	defer p.pv.stop()
-	for {
-		now := p.deps.Clock.Now()
-		wake, stop := p.reconcile(now)
-		if stop {
-			return
-		}
-		var t clock.Timer
-		var fire <-chan time.Time
-		if !wake.IsZero() {
-			t = p.deps.Clock.NewTimer(max(wake.Sub(now), 0))
-			fire = t.C()
-		}
-		select {
-		case <-p.wake:
-		case <-fire:
-		}
-		if t != nil {
-			t.Stop()
-		}
-	}
-}
-
 // reconcile makes one pass and returns when it must run again (zero: on
 // the next change), or stop.
 func (p *Routed) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.mu.Lock()
 	w := p.want
-	seen := p.seen
-	p.seen = nil
 	p.mu.Unlock()
+	seen := p.loop.takeSeen()
 	for _, pfx := range seen {
 		// The kernel reported our add: bound, even if it is gone again
 		// (then it was removed behind our back: bind restores it).
