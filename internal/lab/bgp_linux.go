@@ -158,51 +158,12 @@ func (p *routedPair) startBird(ctx context.Context, l *labnet.Lab, dir string, i
 func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error) {
 	o, pr := r.o, r.o.Progress
 	res.Run = run
-	pr.Phase(PhaseBuilding, "")
-	dir, err := os.MkdirTemp("", "vipd-lab-")
+	t, err := r.newTrial(ctx, &res, labnet.Options{}, fmt.Sprintf("%s-bgp-%d-", Vipd, run))
 	if err != nil {
-		return res, fmt.Errorf("lab: %w", err)
+		return res, err
 	}
-	defer os.RemoveAll(dir)
-	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
-	l, err := labnet.New(bctx, labnet.Options{Logger: r.log})
-	cancel()
-	if err != nil {
-		return res, fmt.Errorf("lab: build: %w", err)
-	}
-	res.Prefix, res.Namespaces = l.Prefix, l.Namespaces()
-	var (
-		p  *labnet.Prober
-		ds *routedPair
-		kw *advertWatch
-		rw *labnet.RouteWatch
-	)
-	defer func() {
-		pr.Phase(PhaseCleanup, "")
-		if p != nil {
-			p.Stop()
-		}
-		if kw != nil {
-			kw.close()
-		}
-		if rw != nil {
-			rw.Close()
-		}
-		if ds != nil && o.LogDir != "" {
-			if serr := ds.save(context.Background(), o.LogDir, fmt.Sprintf("%s-bgp-%d-", Vipd, run)); serr != nil {
-				err = errors.Join(err, serr)
-			}
-		}
-		if ds != nil {
-			ds.stop()
-		}
-		if cerr := l.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("lab: clean up: %w", cerr))
-		}
-		if left := leftNamespaces(res.Namespaces); len(left) > 0 {
-			err = errors.Join(err, fmt.Errorf("lab: namespaces left after clean up: %v", left))
-		}
-	}()
+	defer func() { err = t.end(err) }()
+	l, dir := t.l, t.dir
 
 	vips, err := bgpVIPs(o.VIPs, o.IPv6)
 	if err != nil {
@@ -232,14 +193,17 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 	if err != nil {
 		return res, err
 	}
-	ds = &routedPair{vipdPair: vp}
+	ds := &routedPair{vipdPair: vp}
+	t.ds = ds
 	prefixes := make([]netip.Prefix, len(vips))
 	for i, v := range vips {
 		prefixes[i] = labnet.HostPrefix(v)
 	}
-	if rw, err = l.Router.WatchRoutes(prefixes); err != nil {
+	rw, err := l.Router.WatchRoutes(prefixes)
+	if err != nil {
 		return res, err
 	}
+	t.closers = append(t.closers, func() { rw.Close() })
 
 	pr.Phase(PhaseElecting, "namespaces "+l.Prefix+"-*, BIRD on the router")
 	started := time.Now()
@@ -270,25 +234,18 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 		return res, err
 	}
 	res.ElectMS = ms(time.Since(started))
-	if o.Idle > 0 {
-		pr.Update(fmt.Sprintf("measuring the daemons' CPU at rest for %v", o.Idle))
-		if res.IdleCPU, err = idleCPU(ctx, a.NS, b.NS, o.Idle); err != nil {
-			return res, err
-		}
-		if err := ds.check(false); err != nil {
-			return res, err
-		}
-	}
-	if kw, err = watchBGP(l.Router, a, o.IPv6); err != nil {
+	if err := t.idle(ctx, a, b); err != nil {
 		return res, err
 	}
-	p, err = l.NewProber(vips, o.ProbeInterval)
+	kw, err := watchBGP(l.Router, a, o.IPv6)
 	if err != nil {
 		return res, err
 	}
-	res.ProbeIntervalMS = ms(p.Interval())
-	p.Start(ctx)
-	if err := r.steadyBGP(ctx, p, ds, rw, a4, a6, n); err != nil {
+	t.closers = append(t.closers, kw.close)
+	if err := t.probe(ctx, vips); err != nil {
+		return res, err
+	}
+	if err := r.steadyBGP(ctx, t.p, ds, rw, a4, a6, n); err != nil {
 		return res, err
 	}
 
@@ -326,59 +283,30 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 		}
 	}
 
-	pr.Phase(PhaseWatching, "")
 	var (
-		takeover   time.Time
-		tookOver   bool
-		results    []labnet.VIPResult
-		tick       = time.NewTicker(pollEvery)
-		watchUntil = fault.Add(o.Watch)
+		takeover time.Time
+		tookOver bool
 	)
-	defer tick.Stop()
-	for {
-		now := time.Now()
-		if err := ds.check(true); err != nil {
-			return res, err
-		}
+	results, err := t.watch(ctx, fault, func(now time.Time, rs []labnet.VIPResult) (string, bool) {
 		takeover, tookOver = rw.AllVia(b4, b6)
-		results = p.Results(fault)
-		rec, lastBack := 0, fault
-		for _, v := range results {
-			if v.Recovered {
-				rec++
-				if v.Recovery.After(lastBack) {
-					lastBack = v.Recovery
-				}
-			}
-		}
+		rec, lastBack := recovered(rs, fault)
 		// B's own view: it verifies its routes as the standby it was
 		// every few seconds, so the watch also waits (within o.Watch) for
 		// B to report every VIP best here.
 		verified := ds.routes(ctx, 1, present.RouteBestHere)
-		detail := fmt.Sprintf("routes via B %d/%d · recovered %d/%d", rw.Count(b4, b6), n, rec, len(results))
+		detail := fmt.Sprintf("routes via B %d/%d · recovered %d/%d", rw.Count(b4, b6), n, rec, len(rs))
 		if tookOver {
 			detail = fmt.Sprintf("routes via B after %s · recovered %d/%d · best here at B %d/%d",
-				fmtSeconds(ms(takeover.Sub(fault))), rec, len(results), verified, n)
+				fmtSeconds(ms(takeover.Sub(fault))), rec, len(rs), verified, n)
 		}
-		pr.Update(detail)
-		if !now.Before(watchUntil) {
-			break
-		}
-		if tookOver && rec == len(results) && verified == n && now.Sub(takeover) >= settle && now.Sub(lastBack) >= settle {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-tick.C:
-		}
+		return detail, tookOver && rec == len(rs) && verified == n && now.Sub(takeover) >= settle && now.Sub(lastBack) >= settle
+	})
+	if err != nil {
+		return res, err
 	}
-	p.Stop()
-	res.WatchedMS = ms(time.Since(fault))
 	if err := rw.Err(); err != nil {
 		return res, fmt.Errorf("lab: the router's route notifications: %w", err)
 	}
-	results = p.Results(fault)
 	res.TakeoverMS = -1
 	if tookOver {
 		res.TakeoverMS = ms(takeover.Sub(fault))

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -117,47 +116,12 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	}
 	o, pr := r.o, r.o.Progress
 	res.Run = run
-	pr.Phase(PhaseBuilding, "")
-	dir, err := os.MkdirTemp("", "vipd-lab-")
+	t, err := r.newTrial(ctx, &res, labnet.Options{LAN4: lan4(o.VIPs)}, fmt.Sprintf("%s-%d-", im, run))
 	if err != nil {
-		return res, fmt.Errorf("lab: %w", err)
+		return res, err
 	}
-	defer os.RemoveAll(dir)
-	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
-	l, err := labnet.New(bctx, labnet.Options{LAN4: lan4(o.VIPs), Logger: r.log})
-	cancel()
-	if err != nil {
-		return res, fmt.Errorf("lab: build: %w", err)
-	}
-	res.Prefix, res.Namespaces = l.Prefix, l.Namespaces()
-	var (
-		p  *labnet.Prober
-		ds pair
-		aw *advertWatch
-	)
-	defer func() {
-		pr.Phase(PhaseCleanup, "")
-		if p != nil {
-			p.Stop()
-		}
-		if aw != nil {
-			aw.close()
-		}
-		if ds != nil && o.LogDir != "" {
-			if serr := ds.save(context.Background(), o.LogDir, fmt.Sprintf("%s-%d-", im, run)); serr != nil {
-				err = errors.Join(err, serr)
-			}
-		}
-		if ds != nil {
-			ds.stop()
-		}
-		if cerr := l.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("lab: clean up: %w", cerr))
-		}
-		if left := leftNamespaces(res.Namespaces); len(left) > 0 {
-			err = errors.Join(err, fmt.Errorf("lab: namespaces left after clean up: %v", left))
-		}
-	}()
+	defer func() { err = t.end(err) }()
+	l := t.l
 
 	var vips []netip.Addr
 	bits := l.LAN4.Bits()
@@ -186,7 +150,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	var cs [2]nodeConfig
 	for i, h := range []*labnet.Host{a, b} {
 		cs[i] = nodeConfig{Node: h.Name, Iface: h.Iface, Priority: priorityB, Advert: o.Advert, VIPs: vips, Bits: bits,
-			Socket: filepath.Join(dir, "vipd-"+h.Name+".sock"), StateDir: filepath.Join(dir, "state-"+h.Name), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String(),
+			Socket: filepath.Join(t.dir, "vipd-"+h.Name+".sock"), StateDir: filepath.Join(t.dir, "state-"+h.Name), Rate: o.AnnounceRate, VIPsLabel: "router " + o.Router.String(),
 			VirtualMAC: o.VirtualMAC}
 		if o.VirtualMAC && im == Keepalived {
 			// keepalived raises the parent's arp_ignore for use_vmac but
@@ -198,17 +162,19 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		}
 	}
 	cs[0].Priority = priorityA
+	var ds pair
 	switch im {
 	case Vipd:
-		ds, err = newVipdPair(o.Exe, dir, [2]*labnet.Host{a, b}, cs)
+		ds, err = newVipdPair(o.Exe, t.dir, [2]*labnet.Host{a, b}, cs)
 	case Keepalived:
-		ds, err = newKeepalivedPair(dir, [2]*labnet.Host{a, b}, cs)
+		ds, err = newKeepalivedPair(t.dir, [2]*labnet.Host{a, b}, cs)
 	default:
 		err = fmt.Errorf("lab: unknown implementation %q", im)
 	}
 	if err != nil {
 		return res, err
 	}
+	t.ds = ds
 
 	pr.Phase(PhaseElecting, "namespaces "+l.Prefix+"-*")
 	// A first, alone, so that B never wins a start-up race: a B that was
@@ -242,14 +208,8 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, err
 	}
 	res.ElectMS = ms(time.Since(started))
-	if o.Idle > 0 {
-		pr.Update(fmt.Sprintf("measuring the daemons' CPU at rest for %v", o.Idle))
-		if res.IdleCPU, err = idleCPU(ctx, a.NS, b.NS, o.Idle); err != nil {
-			return res, err
-		}
-		if err := ds.check(false); err != nil {
-			return res, err
-		}
+	if err := t.idle(ctx, a, b); err != nil {
+		return res, err
 	}
 	// Both nodes know their gateway, as nodes that talk to the world do:
 	// otherwise B's first replies wait for its own ARP request to the
@@ -260,15 +220,15 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 			return res, err
 		}
 	}
-	if aw, err = watchAdverts(l.Router, o.IPv6, priorityA); err != nil {
-		return res, err
-	}
-	p, err = l.NewProber(vips, o.ProbeInterval)
+	aw, err := watchAdverts(l.Router, o.IPv6, priorityA)
 	if err != nil {
 		return res, err
 	}
-	res.ProbeIntervalMS = ms(p.Interval())
-	p.Start(ctx)
+	t.closers = append(t.closers, aw.close)
+	if err := t.probe(ctx, vips); err != nil {
+		return res, err
+	}
+	p := t.p
 	// A steady state: the client reaches every VIP on A and B is backup,
 	// for baseline without a break (a loaded machine can stall a daemon
 	// long enough for B to take over, or the client's replies).
@@ -326,53 +286,24 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 		return res, err
 	}
 
-	pr.Phase(PhaseWatching, "")
 	var (
-		takeover   time.Time
-		tookOver   bool
-		results    []labnet.VIPResult
-		tick       = time.NewTicker(pollEvery)
-		watchUntil = fault.Add(o.Watch)
+		takeover time.Time
+		tookOver bool
 	)
-	defer tick.Stop()
-	for {
-		now := time.Now()
-		if err := ds.check(true); err != nil {
-			return res, err
-		}
+	results, err := t.watch(ctx, fault, func(now time.Time, rs []labnet.VIPResult) (string, bool) {
 		if !tookOver {
 			takeover, tookOver = ds.takeover(ctx, fault)
 		}
-		results = p.Results(fault)
-		rec, last := 0, fault
-		for _, v := range results {
-			if v.Recovered {
-				rec++
-				if v.Recovery.After(last) {
-					last = v.Recovery
-				}
-			}
-		}
-		detail := fmt.Sprintf("recovered %d/%d", rec, len(results))
+		rec, last := recovered(rs, fault)
+		detail := fmt.Sprintf("recovered %d/%d", rec, len(rs))
 		if tookOver {
 			detail = fmt.Sprintf("B master after %s · %s", fmtSeconds(ms(takeover.Sub(fault))), detail)
 		}
-		pr.Update(detail)
-		if !now.Before(watchUntil) {
-			break
-		}
-		if tookOver && rec == len(results) && now.Sub(takeover) >= settle && now.Sub(last) >= settle {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-tick.C:
-		}
+		return detail, tookOver && rec == len(rs) && now.Sub(takeover) >= settle && now.Sub(last) >= settle
+	})
+	if err != nil {
+		return res, err
 	}
-	p.Stop()
-	res.WatchedMS = ms(time.Since(fault))
-	results = p.Results(fault)
 	res.TakeoverMS = -1
 	if tookOver {
 		res.TakeoverMS = ms(takeover.Sub(fault))
