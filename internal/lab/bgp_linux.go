@@ -275,10 +275,7 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 		}
 	default:
 		pr.Phase(PhaseFault, "A: switch port down, processes killed")
-		if err := l.PortDown(a); err != nil {
-			return res, err
-		}
-		if err := killNamespace(a.NS, killTimeout); err != nil {
+		if err := t.powerOff(a); err != nil {
 			return res, err
 		}
 	}

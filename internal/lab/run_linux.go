@@ -279,10 +279,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	pr.Phase(PhaseFault, "A: switch port down, processes killed")
 	fault := time.Now()
 	res.FaultAfterAdvertMS = ms(fault.Sub(last))
-	if err := l.PortDown(a); err != nil {
-		return res, err
-	}
-	if err := killNamespace(a.NS, killTimeout); err != nil {
+	if err := t.powerOff(a); err != nil {
 		return res, err
 	}
 

@@ -149,3 +149,12 @@ func recovered(rs []labnet.VIPResult, fault time.Time) (n int, last time.Time) {
 	}
 	return n, last
 }
+
+// powerOff is the power fault on node h: its switch port down, its
+// processes killed.
+func (t *trial) powerOff(h *labnet.Host) error {
+	if err := t.l.PortDown(h); err != nil {
+		return err
+	}
+	return killNamespace(h.NS, killTimeout)
+}
