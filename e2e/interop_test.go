@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipd/vipd/internal/control"
 	"github.com/vipd/vipd/internal/labnet"
 )
 
@@ -31,6 +32,32 @@ func keepalivedState(k *labnet.Keepalived, state string) func() bool {
 		out := k.Output()
 		i := strings.LastIndex(out, "Entering ")
 		return i >= 0 && strings.HasPrefix(out[i:], "Entering "+state)
+	}
+}
+
+// startKeepalived starts keepalived on h until ctx ends or the test does;
+// its log is shown when the test failed (or VIPD_E2E_SHOWLOG is set).
+func startKeepalived(t *testing.T, ctx context.Context, h *labnet.Host, c labnet.KeepalivedConfig) *labnet.Keepalived {
+	t.Helper()
+	k, err := h.StartKeepalived(ctx, t.TempDir(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		k.Stop()
+		if t.Failed() || os.Getenv("VIPD_E2E_SHOWLOG") != "" {
+			t.Logf("keepalived log on %s:\n%s", h.Name, k.Output())
+		}
+	})
+	return k
+}
+
+// checkBackupUnder fails the test unless in is a backup that knows master
+// (priority prio) as its master.
+func checkBackupUnder(t *testing.T, in control.InstanceStatus, master *labnet.Host, prio uint8) {
+	t.Helper()
+	if in.State != "BACKUP" || in.Master == nil || in.Master.Priority != prio || in.Master.MAC != master.MAC.String() {
+		t.Fatalf("%s: state %s master %+v, want BACKUP under %s (%s, priority %d)", in.Name, in.State, in.Master, master.Name, master.MAC, prio)
 	}
 }
 
@@ -59,53 +86,43 @@ func TestIntegrationInteropVipdMasterKeepalivedBackup(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	k, err := b.StartKeepalived(ctx, t.TempDir(), labnet.KeepalivedConfig{VRID: 42, Priority: 100, AdvertInt: 100 * time.Millisecond, VIPs: v4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		k.Stop()
-		if t.Failed() || os.Getenv("VIPD_E2E_SHOWLOG") != "" {
-			t.Logf("keepalived log:\n%s", k.Output())
-		}
-	}()
+	k := startKeepalived(t, ctx, b, labnet.KeepalivedConfig{VRID: 42, Priority: 100, AdvertInt: 100 * time.Millisecond, VIPs: v4})
 	waitFor(t, "keepalived backup", 10*time.Second, keepalivedState(k, "BACKUP"))
 	// keepalived stays backup for a while: it hears vipd.
 	time.Sleep(1500 * time.Millisecond)
 	if !keepalivedState(k, "BACKUP")() || !holdsNone(t, b, v4) {
 		t.Fatalf("keepalived left BACKUP while vipd was master")
 	}
-	p, err := lab.NewProber(v4, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Start(ctx)
-	defer p.Stop()
+	vipdMasterFailover(t, lab, na, k, v4, 10*time.Second, 5*time.Second)
+	checkNoDrops(t, na)
+	checkKeepalivedLog(t, k)
+}
+
+// vipdMasterFailover is the story of vipd na, master on A, with keepalived
+// k as backup on B: the client reaches vips on A; A dies and keepalived
+// takes over; A returns and vipd preempts it. elect bounds vipd's way back
+// to master, change keepalived's state changes.
+func vipdMasterFailover(t *testing.T, lab *labnet.Lab, na *vipdNode, k *labnet.Keepalived, vips []netip.Addr, elect, change time.Duration) {
+	t.Helper()
+	a, b := lab.Nodes[0], lab.Nodes[1]
+	p := startProber(t, lab, vips)
 	waitFor(t, "client reaches VIPs on A (vipd)", 10*time.Second, p.AllReachable)
 
 	if err := lab.PortDown(a); err != nil {
 		t.Fatal(err)
 	}
 	na.kill()
-	waitFor(t, "keepalived master", 5*time.Second, keepalivedState(k, "MASTER"))
+	waitFor(t, "keepalived master", change, keepalivedState(k, "MASTER"))
 	waitFor(t, "client reaches VIPs on B (keepalived)", 15*time.Second, p.AllReachable)
 
 	if err := lab.PortUp(a); err != nil {
 		t.Fatal(err)
 	}
 	na.start()
-	na.waitState("v4", "MASTER", 10*time.Second)
-	waitFor(t, "keepalived back to backup", 5*time.Second, keepalivedState(k, "BACKUP"))
-	waitFor(t, "keepalived released VIPs", 5*time.Second, func() bool { return holdsNone(t, b, v4) })
-	waitFor(t, "client reaches VIPs on A again", 10*time.Second, p.AllReachable)
-	st, err := na.status()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := nonZero(st.Instances[0].Counters.Drops); len(d) > 0 {
-		t.Errorf("vipd dropped keepalived's packets: %v", d)
-	}
-	checkKeepalivedLog(t, k)
+	na.waitState("v4", "MASTER", elect)
+	waitFor(t, "keepalived back to backup", change, keepalivedState(k, "BACKUP"))
+	waitFor(t, "keepalived released VIPs", change, func() bool { return holdsNone(t, b, vips) })
+	waitFor(t, "client reaches VIPs on A again", 15*time.Second, p.AllReachable)
 }
 
 // TestIntegrationInteropKeepalivedMasterVipdBackup: keepalived on A (200)
@@ -118,16 +135,7 @@ func TestIntegrationInteropKeepalivedMasterVipdBackup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	kcfg := labnet.KeepalivedConfig{VRID: 42, Priority: 200, AdvertInt: 100 * time.Millisecond, VIPs: append(append([]netip.Addr{}, v4...), v6...)}
-	k, err := a.StartKeepalived(ctx, t.TempDir(), kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		k.Stop()
-		if t.Failed() || os.Getenv("VIPD_E2E_SHOWLOG") != "" {
-			t.Logf("keepalived log:\n%s", k.Output())
-		}
-	}()
+	k := startKeepalived(t, ctx, a, kcfg)
 	waitFor(t, "keepalived master", 10*time.Second, keepalivedState(k, "MASTER"))
 
 	// keepalived uses one VRID for both families (two instances in a sync group).
@@ -144,9 +152,7 @@ func TestIntegrationInteropKeepalivedMasterVipdBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range st.Instances {
-		if in.State != "BACKUP" || in.Master == nil || in.Master.Priority != 200 || in.Master.MAC != a.MAC.String() {
-			t.Fatalf("%s: state %s master %+v, want BACKUP under A (%s)", in.Name, in.State, in.Master, a.MAC)
-		}
+		checkBackupUnder(t, in, a, 200)
 		if len(nonZero(in.Counters.Drops)) > 0 {
 			t.Errorf("%s: vipd dropped keepalived's packets: %v", in.Name, in.Counters.Drops)
 		}
@@ -155,12 +161,7 @@ func TestIntegrationInteropKeepalivedMasterVipdBackup(t *testing.T) {
 		}
 	}
 	all := append(append([]netip.Addr{}, v4...), v6...)
-	p, err := lab.NewProber(all, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Start(ctx)
-	defer p.Stop()
+	p := startProber(t, lab, all)
 	waitFor(t, "client reaches VIPs on A (keepalived)", 10*time.Second, p.AllReachable)
 
 	if err := lab.PortDown(a); err != nil {

@@ -30,18 +30,8 @@ func v2VipdConfig(node string, prio int, v4 []netip.Addr, lab *labnet.Lab, pass 
 
 func startKeepalivedV2(t *testing.T, ctx context.Context, h *labnet.Host, prio int, vips []netip.Addr, pass string) *labnet.Keepalived {
 	t.Helper()
-	k, err := h.StartKeepalived(ctx, t.TempDir(), labnet.KeepalivedConfig{
+	return startKeepalived(t, ctx, h, labnet.KeepalivedConfig{
 		VRID: 42, Priority: prio, AdvertInt: v2Advert, VIPs: vips, Version: 2, AuthPass: pass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		k.Stop()
-		if t.Failed() || os.Getenv("VIPD_E2E_SHOWLOG") != "" {
-			t.Logf("keepalived log:\n%s", k.Output())
-		}
-	})
-	return k
 }
 
 func v2Cases() []struct{ name, pass string } {
@@ -70,11 +60,7 @@ func checkNoDrops(t *testing.T, n *vipdNode) {
 func TestIntegrationInteropV2VipdMasterKeepalivedBackup(t *testing.T) {
 	for _, tc := range v2Cases() {
 		t.Run(tc.name, func(t *testing.T) {
-			lab := newLab(t, labnet.Options{})
-			v4, err := lab.VIPs4(4)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lab, v4 := newLab4(t, 4)
 			a, b := lab.Nodes[0], lab.Nodes[1]
 			na := newVipdNode(t, a, v2VipdConfig("a", 200, v4, lab, tc.pass))
 			na.start()
@@ -89,29 +75,7 @@ func TestIntegrationInteropV2VipdMasterKeepalivedBackup(t *testing.T) {
 			if !keepalivedState(k, "BACKUP")() || !holdsNone(t, b, v4) {
 				t.Fatalf("keepalived left BACKUP while vipd was master")
 			}
-			p, err := lab.NewProber(v4, 10*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Start(ctx)
-			defer p.Stop()
-			waitFor(t, "client reaches VIPs on A (vipd)", 10*time.Second, p.AllReachable)
-
-			if err := lab.PortDown(a); err != nil {
-				t.Fatal(err)
-			}
-			na.kill()
-			waitFor(t, "keepalived master", 3*v2Down, keepalivedState(k, "MASTER"))
-			waitFor(t, "client reaches VIPs on B (keepalived)", 15*time.Second, p.AllReachable)
-
-			if err := lab.PortUp(a); err != nil {
-				t.Fatal(err)
-			}
-			na.start()
-			na.waitState("v4", "MASTER", 3*v2Down)
-			waitFor(t, "keepalived back to backup", 3*v2Down, keepalivedState(k, "BACKUP"))
-			waitFor(t, "keepalived released VIPs", 10*time.Second, func() bool { return holdsNone(t, b, v4) })
-			waitFor(t, "client reaches VIPs on A again", 15*time.Second, p.AllReachable)
+			vipdMasterFailover(t, lab, na, k, v4, 3*v2Down, 3*v2Down)
 			st, err := na.status()
 			if err != nil {
 				t.Fatal(err)
@@ -134,11 +98,7 @@ func TestIntegrationInteropV2VipdMasterKeepalivedBackup(t *testing.T) {
 func TestIntegrationInteropV2KeepalivedMasterVipdBackup(t *testing.T) {
 	for _, tc := range v2Cases() {
 		t.Run(tc.name, func(t *testing.T) {
-			lab := newLab(t, labnet.Options{})
-			v4, err := lab.VIPs4(4)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lab, v4 := newLab4(t, 4)
 			a, b := lab.Nodes[0], lab.Nodes[1]
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -155,19 +115,12 @@ func TestIntegrationInteropV2KeepalivedMasterVipdBackup(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := st.Instances[0]
-			if in.State != "BACKUP" || in.Master == nil || in.Master.Priority != 200 || in.Master.MAC != a.MAC.String() {
-				t.Fatalf("state %s master %+v, want BACKUP under A (%s)", in.State, in.Master, a.MAC)
-			}
+			checkBackupUnder(t, in, a, 200)
 			if in.Counters.AdvertsReceived == 0 {
 				t.Errorf("no adverts received")
 			}
 			checkNoDrops(t, nb)
-			p, err := lab.NewProber(v4, 10*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Start(ctx)
-			defer p.Stop()
+			p := startProber(t, lab, v4)
 			waitFor(t, "client reaches VIPs on A (keepalived)", 10*time.Second, p.AllReachable)
 
 			if err := lab.PortDown(a); err != nil {
@@ -193,11 +146,7 @@ func TestIntegrationInteropV2KeepalivedMasterVipdBackup(t *testing.T) {
 // another password: each time vipd counts the advertisements under their
 // drop reason and says so in its log.
 func TestIntegrationInteropV2Mismatch(t *testing.T) {
-	lab := newLab(t, labnet.Options{})
-	v4, err := lab.VIPs4(2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lab, v4 := newLab4(t, 2)
 	a, b := lab.Nodes[0], lab.Nodes[1]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

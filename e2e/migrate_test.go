@@ -34,11 +34,7 @@ func importConfig(t *testing.T, node, keepalivedConf string) string {
 // higher priority takes the VIPs back. Every VIP is reachable after each
 // step and no advertisement is dropped.
 func TestIntegrationMigrateFromKeepalived(t *testing.T) {
-	lab := newLab(t, labnet.Options{})
-	v4, err := lab.VIPs4(4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lab, v4 := newLab4(t, 4)
 	a, b := lab.Nodes[0], lab.Nodes[1]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -46,12 +42,7 @@ func TestIntegrationMigrateFromKeepalived(t *testing.T) {
 	kB := startKeepalivedV2(t, ctx, b, 100, v4, "s3cret")
 	waitFor(t, "keepalived A master", 3*v2Down, keepalivedState(kA, "MASTER"))
 	waitFor(t, "keepalived B backup", 3*v2Down, keepalivedState(kB, "BACKUP"))
-	p, err := lab.NewProber(v4, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Start(ctx)
-	defer p.Stop()
+	p := startProber(t, lab, v4)
 	waitFor(t, "client reaches VIPs on A (keepalived)", 10*time.Second, p.AllReachable)
 
 	// B: keepalived out, vipd in, under keepalived's master.
@@ -70,9 +61,7 @@ func TestIntegrationMigrateFromKeepalived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := st.Instances[0]; in.State != "BACKUP" || in.Master == nil || in.Master.Priority != 200 || in.Master.MAC != a.MAC.String() {
-		t.Fatalf("vipd on B: state %s master %+v, want BACKUP under keepalived on A", in.State, in.Master)
-	}
+	checkBackupUnder(t, st.Instances[0], a, 200)
 	checkNoDrops(t, nb)
 	if !holdsNone(t, b, v4) {
 		t.Fatal("B holds VIPs while keepalived on A is master")

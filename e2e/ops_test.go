@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -48,19 +47,6 @@ func twoNodes(t *testing.T, lab *labnet.Lab, vips []netip.Addr, extraA, metricsB
 	})
 	waitFor(t, "A holds every VIP", 5*time.Second, func() bool { return hasAll(t, lab.Nodes[0], vips) })
 	return na, nb
-}
-
-// startProber probes vips from the client every 10 ms until the test ends.
-func startProber(t *testing.T, lab *labnet.Lab, vips []netip.Addr) *labnet.Prober {
-	t.Helper()
-	p, err := lab.NewProber(vips, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.Start(ctx)
-	t.Cleanup(func() { p.Stop(); cancel() })
-	return p
 }
 
 // TestIntegrationOpsHealthCheck: a tcp check with fault: true on node A

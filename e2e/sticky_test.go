@@ -127,12 +127,7 @@ func TestIntegrationStickyUpstream(t *testing.T) {
 				}
 				return c
 			}
-			na := newVipdNode(t, lab.Nodes[0], cfg("a", 200))
-			nb := newVipdNode(t, lab.Nodes[1], cfg("b", 100))
-			na.start()
-			nb.start()
-			na.waitState("v4", "MASTER", 10*time.Second)
-			nb.waitState("v4", "BACKUP", 10*time.Second)
+			na, nb := startPair(t, lab, cfg)
 			rs := failoverOutages(t, lab, vips, na.kill, 5*time.Second)
 			rec, worst, lost := summarize(rs)
 			t.Logf("vipd: recovered %d/%d, worst outage %v; lost %v", rec, len(vips), worst, lost)

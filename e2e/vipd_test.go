@@ -64,6 +64,45 @@ func newLab(t *testing.T, o labnet.Options) *labnet.Lab {
 	return lab
 }
 
+// newLab4 builds a lab (newLab) and returns it with n IPv4 VIPs of its
+// LAN.
+func newLab4(t *testing.T, n int) (*labnet.Lab, []netip.Addr) {
+	t.Helper()
+	lab := newLab(t, labnet.Options{})
+	v4, err := lab.VIPs4(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lab, v4
+}
+
+// startProber probes vips from the client every 10 ms until the test ends.
+func startProber(t *testing.T, lab *labnet.Lab, vips []netip.Addr) *labnet.Prober {
+	t.Helper()
+	p, err := lab.NewProber(vips, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.Start(ctx)
+	t.Cleanup(func() { p.Stop(); cancel() })
+	return p
+}
+
+// startPair starts vipd on A and B with cfg's configurations (A with
+// priority 200, B 100) and waits for instance v4 to be master on A and
+// backup on B.
+func startPair(t *testing.T, lab *labnet.Lab, cfg func(node string, prio int) string) (na, nb *vipdNode) {
+	t.Helper()
+	na = newVipdNode(t, lab.Nodes[0], cfg("a", 200))
+	nb = newVipdNode(t, lab.Nodes[1], cfg("b", 100))
+	na.start()
+	nb.start()
+	na.waitState("v4", "MASTER", 10*time.Second)
+	nb.waitState("v4", "BACKUP", 10*time.Second)
+	return na, nb
+}
+
 // vipdNode is one vipd process in a lab host.
 type vipdNode struct {
 	t      *testing.T

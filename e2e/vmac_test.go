@@ -88,12 +88,7 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 		}
 		return c
 	}
-	na := newVipdNode(t, lab.Nodes[0], cfg("a", 200))
-	nb := newVipdNode(t, lab.Nodes[1], cfg("b", 100))
-	na.start()
-	nb.start()
-	na.waitState("v4", "MASTER", 10*time.Second)
-	nb.waitState("v4", "BACKUP", 10*time.Second)
+	na, nb := startPair(t, lab, cfg)
 	check := func() {}
 	if virtualMAC {
 		check = func() {
@@ -124,13 +119,7 @@ func failoverPinned(t *testing.T, lab *labnet.Lab, vips []netip.Addr, v6, virtua
 // for B (bMaster) and returns the per-VIP results and the MACs pinned.
 func pinnedFailover(t *testing.T, lab *labnet.Lab, vips []netip.Addr, check, kill, bMaster func()) ([]labnet.VIPResult, map[netip.Addr]net.HardwareAddr) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := lab.NewProber(vips, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Start(ctx)
+	p := startProber(t, lab, vips)
 	waitFor(t, "client reaches every VIP on A", 10*time.Second, p.AllReachable)
 	pinned, err := lab.PinRouterNeigh(vips)
 	if err != nil {
@@ -155,6 +144,28 @@ func pinnedFailover(t *testing.T, lab *labnet.Lab, vips []netip.Addr, check, kil
 	return p.Results(fault), pinned
 }
 
+// checkPinnedAt fails the test unless the router pinned every VIP at mac
+// (what names it).
+func checkPinnedAt(t *testing.T, pinned map[netip.Addr]net.HardwareAddr, mac net.HardwareAddr, what string) {
+	t.Helper()
+	for v, got := range pinned {
+		if got.String() != mac.String() {
+			t.Errorf("router learnt %s at %s, want %s %s", v, got, what, mac)
+		}
+	}
+}
+
+// checkAllRecovered logs the failover's results and fails the test unless
+// every VIP came back behind the pinned router.
+func checkAllRecovered(t *testing.T, what string, rs []labnet.VIPResult) {
+	t.Helper()
+	rec, worst, lost := summarize(rs)
+	t.Logf("%s: recovered %d/%d, worst outage %v; lost %v", what, rec, len(rs), worst, lost)
+	if rec != len(rs) {
+		t.Fatalf("%s: recovered %d/%d behind a pinned router", what, rec, len(rs))
+	}
+}
+
 // TestIntegrationVirtualMACPinnedUpstream: behind a router whose entries
 // for the VIPs are static once learnt, every VIP comes back after a
 // failover with virtual_mac (the MAC never changes), and none does with
@@ -165,17 +176,8 @@ func TestIntegrationVirtualMACPinnedUpstream(t *testing.T) {
 		lab, vips := pinnedLab(t, false, n)
 		parentIgnore := sysctlOf(t, lab.Nodes[1], "net/ipv4/conf/eth0/arp_ignore")
 		rs, pinned, nb := failoverPinned(t, lab, vips, false, true)
-		want := vmac.MAC(42, false).String()
-		for v, mac := range pinned {
-			if mac.String() != want {
-				t.Errorf("router learnt %s at %s, want the virtual MAC %s (only the virtual MAC answers ARP)", v, mac, want)
-			}
-		}
-		rec, worst, lost := summarize(rs)
-		t.Logf("virtual_mac: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
-		if rec != n {
-			t.Fatalf("virtual_mac: recovered %d/%d behind a pinned router", rec, n)
-		}
+		checkPinnedAt(t, pinned, vmac.MAC(42, false), "the virtual MAC (only the virtual MAC answers ARP)")
+		checkAllRecovered(t, "virtual_mac", rs)
 		if got := sysctlOf(t, lab.Nodes[1], "net/ipv4/conf/eth0/arp_ignore"); got != "1" {
 			t.Errorf("B's eth0 arp_ignore %s while running, want 1", got)
 		}
@@ -191,26 +193,13 @@ func TestIntegrationVirtualMACPinnedUpstream(t *testing.T) {
 	t.Run("virtual_mac/ipv6", func(t *testing.T) {
 		lab, vips := pinnedLab(t, true, n)
 		rs, pinned, _ := failoverPinned(t, lab, vips, true, true)
-		want := vmac.MAC(42, true).String()
-		for v, mac := range pinned {
-			if mac.String() != want {
-				t.Errorf("router learnt %s at %s, want the virtual MAC %s", v, mac, want)
-			}
-		}
-		rec, worst, lost := summarize(rs)
-		t.Logf("virtual_mac, IPv6: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
-		if rec != n {
-			t.Fatalf("virtual_mac, IPv6: recovered %d/%d behind a pinned router", rec, n)
-		}
+		checkPinnedAt(t, pinned, vmac.MAC(42, true), "the virtual MAC")
+		checkAllRecovered(t, "virtual_mac, IPv6", rs)
 	})
 	t.Run("physical", func(t *testing.T) {
 		lab, vips := pinnedLab(t, false, n)
 		rs, pinned, _ := failoverPinned(t, lab, vips, false, false)
-		for v, mac := range pinned {
-			if mac.String() != lab.Nodes[0].MAC.String() {
-				t.Errorf("router learnt %s at %s, want A's %s", v, mac, lab.Nodes[0].MAC)
-			}
-		}
+		checkPinnedAt(t, pinned, lab.Nodes[0].MAC, "A's")
 		rec, _, _ := summarize(rs)
 		t.Logf("physical MACs: recovered %d/%d", rec, n)
 		if rec != 0 {
@@ -224,17 +213,9 @@ func TestIntegrationVirtualMACPinnedUpstream(t *testing.T) {
 // a failover between them in either direction keeps every VIP.
 func TestIntegrationVirtualMACKeepalived(t *testing.T) {
 	const n = 10
-	want := vmac.MAC(42, false).String()
 	kcfg := func(prio int, vips []netip.Addr) labnet.KeepalivedConfig {
 		return labnet.KeepalivedConfig{VRID: 42, Priority: prio, AdvertInt: 100 * time.Millisecond, VIPs: vips,
 			InstanceExtra: []string{"use_vmac"}}
-	}
-	checkPinned := func(t *testing.T, pinned map[netip.Addr]net.HardwareAddr) {
-		for v, mac := range pinned {
-			if mac.String() != want {
-				t.Errorf("router learnt %s at %s, want the virtual MAC %s", v, mac, want)
-			}
-		}
 	}
 	t.Run("keepalived_to_vipd", func(t *testing.T) {
 		lab, vips := pinnedLab(t, false, n)
@@ -248,23 +229,15 @@ func TestIntegrationVirtualMACKeepalived(t *testing.T) {
 		if _, err := lab.Nodes[0].Run(ctx, "sysctl", "-qw", "net.ipv4.conf.eth0.arp_announce=2"); err != nil {
 			t.Fatal(err)
 		}
-		ka, err := lab.Nodes[0].StartKeepalived(ctx, t.TempDir(), kcfg(200, vips))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ka.Stop()
+		ka := startKeepalived(t, ctx, lab.Nodes[0], kcfg(200, vips))
 		waitFor(t, "keepalived A master", 10*time.Second, keepalivedState(ka, "MASTER"))
 		nb := newVipdNode(t, lab.Nodes[1], vmacConfig(vipConfig("b", 100, "100ms", vips, nil, lab.LAN4, lab.LAN6)))
 		nb.start()
 		nb.waitState("v4", "BACKUP", 10*time.Second)
 		rs, pinned := pinnedFailover(t, lab, vips, func() {}, func() { ka.Stop() },
 			func() { nb.waitState("v4", "MASTER", 10*time.Second) })
-		checkPinned(t, pinned)
-		rec, worst, lost := summarize(rs)
-		t.Logf("keepalived use_vmac -> vipd virtual_mac: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
-		if rec != n {
-			t.Fatalf("recovered %d/%d", rec, n)
-		}
+		checkPinnedAt(t, pinned, vmac.MAC(42, false), "the virtual MAC")
+		checkAllRecovered(t, "keepalived use_vmac -> vipd virtual_mac", rs)
 	})
 	t.Run("vipd_to_keepalived", func(t *testing.T) {
 		lab, vips := pinnedLab(t, false, n)
@@ -273,20 +246,12 @@ func TestIntegrationVirtualMACKeepalived(t *testing.T) {
 		na.waitState("v4", "MASTER", 10*time.Second)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		kb, err := lab.Nodes[1].StartKeepalived(ctx, t.TempDir(), kcfg(100, vips))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer kb.Stop()
+		kb := startKeepalived(t, ctx, lab.Nodes[1], kcfg(100, vips))
 		waitFor(t, "keepalived B backup", 10*time.Second, keepalivedState(kb, "BACKUP"))
 		rs, pinned := pinnedFailover(t, lab, vips, func() {}, na.kill,
 			func() { waitFor(t, "keepalived B master", 10*time.Second, keepalivedState(kb, "MASTER")) })
-		checkPinned(t, pinned)
-		rec, worst, lost := summarize(rs)
-		t.Logf("vipd virtual_mac -> keepalived use_vmac: recovered %d/%d, worst outage %v; lost %v", rec, n, worst, lost)
-		if rec != n {
-			t.Fatalf("recovered %d/%d", rec, n)
-		}
+		checkPinnedAt(t, pinned, vmac.MAC(42, false), "the virtual MAC")
+		checkAllRecovered(t, "vipd virtual_mac -> keepalived use_vmac", rs)
 	})
 }
 
@@ -358,12 +323,7 @@ func TestIntegrationVirtualMACDoctor(t *testing.T) {
 	cfg := func(node string, prio int) string {
 		return vmacConfig(vipConfig(node, prio, "100ms", vips, nil, lab.LAN4, lab.LAN6))
 	}
-	na := newVipdNode(t, lab.Nodes[0], cfg("a", 200))
-	nb := newVipdNode(t, lab.Nodes[1], cfg("b", 100))
-	na.start()
-	nb.start()
-	na.waitState("v4", "MASTER", 10*time.Second)
-	nb.waitState("v4", "BACKUP", 10*time.Second)
+	na, nb := startPair(t, lab, cfg)
 	for _, n := range []*vipdNode{na, nb} {
 		out, code := runVipd(t, context.Background(), n.host, "doctor", "--config", n.config, "--json")
 		var rep doctor.ReportJSON
