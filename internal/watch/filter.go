@@ -146,3 +146,26 @@ func sortedUniq(vips []netip.Addr) []netip.Addr {
 	slices.SortFunc(s, netip.Addr.Compare)
 	return slices.Compact(s)
 }
+
+// updateFilter installs the kernel filter for the watched lists, if the
+// conn takes one and it changed. Called with filterMu held.
+func (w *Watcher) updateFilter(v4, v6 []netip.Addr) {
+	if w.setBPF == nil {
+		return
+	}
+	prog := filter(w.d.our, v4, v6)
+	if slices.Equal(prog, w.applied) {
+		return
+	}
+	raw, err := bpf.Assemble(prog)
+	if err == nil {
+		err = w.setBPF(raw)
+	}
+	if err != nil {
+		// The old filter stays: it is only a shortcut, every frame is
+		// checked again in Go, but new VIPs may go unseen.
+		w.log.Warn("watch: update socket filter", "iface", w.ifName, "err", err)
+		return
+	}
+	w.applied = prog
+}
