@@ -168,15 +168,7 @@ var _ Presenter = (*L2)(nil)
 // NewL2 returns a Presenter with its VIPs absent; nothing happens until
 // Start. Close stops it.
 func NewL2(cfg Config, deps Deps) *L2 {
-	if deps.Clock == nil {
-		deps.Clock = clock.System()
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	if deps.Report == nil {
-		deps.Report = func(Report) {}
-	}
+	fillDeps(&deps.Clock, &deps.Logger, &deps.Report)
 	p := &L2{
 		cfg: cfg, deps: deps, log: deps.Logger,
 		loop:   newLoop(deps.Clock),

@@ -2,12 +2,13 @@ package present
 
 import (
 	"context"
-
-	"github.com/vipd/vipd/internal/announce"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
 
+	"github.com/vipd/vipd/internal/announce"
+	"github.com/vipd/vipd/internal/clock"
 	"github.com/vipd/vipd/internal/verify"
 	"github.com/vipd/vipd/internal/watch"
 )
@@ -120,4 +121,18 @@ type VIPStatus struct {
 	// Misdirected packets counted, and the MAC of a conflicting owner.
 	Misdirected uint64
 	ConflictMAC net.HardwareAddr
+}
+
+// fillDeps fills in what a Presenter's dependencies may leave nil: the
+// system clock, a logger that discards, a report receiver that drops.
+func fillDeps(clk *clock.Clock, log **slog.Logger, report *func(Report)) {
+	if *clk == nil {
+		*clk = clock.System()
+	}
+	if *log == nil {
+		*log = slog.New(slog.DiscardHandler)
+	}
+	if *report == nil {
+		*report = func(Report) {}
+	}
 }

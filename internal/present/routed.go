@@ -112,15 +112,7 @@ var _ Presenter = (*Routed)(nil)
 // NewRouted returns a Presenter with its VIPs absent; nothing happens
 // until Start. Close stops it.
 func NewRouted(cfg RoutedConfig, deps RoutedDeps) *Routed {
-	if deps.Clock == nil {
-		deps.Clock = clock.System()
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	if deps.Report == nil {
-		deps.Report = func(Report) {}
-	}
+	fillDeps(&deps.Clock, &deps.Logger, &deps.Report)
 	p := &Routed{
 		cfg: cfg, deps: deps, log: deps.Logger,
 		loop:       newLoop(deps.Clock),
