@@ -82,18 +82,20 @@ type pair struct {
 
 	phase     phase
 	wake      time.Time
-	probe     uint64    // the outstanding probe (phProbing)
-	missedAt  time.Time // send time of the probe being classified (phClassify)
-	step      uint64    // id of the last step handed to the pacer
-	queued    int       // steps handed to the pacer and not yet sent
-	level     Step      // highest rung sent in the current climb
-	climbs    int       // climbs finished without success in this incident
-	stepAt    time.Time // when the last step went out; kept across takeovers
-	missAt    time.Time // send time of the last missed probe
-	misses    int       // probes missed in a row
-	unverif   int       // unverifiable verdicts in a row, for the backoff
-	probesOut int       // probes sent since the takeover
-	dirty     bool      // an actChange for this pair is waiting in core.acts
+	probe     uint64        // the outstanding probe (phProbing)
+	missedAt  time.Time     // send time of the probe being classified (phClassify)
+	step      uint64        // id of the last step handed to the pacer
+	queued    int           // steps handed to the pacer and not yet sent
+	level     Step          // highest rung sent in the current climb
+	climbs    int           // climbs that failed in this incident (see climbWait)
+	issuedAt  time.Time     // when step was handed to the pacer
+	heldFor   time.Duration // longest wait in the pacer of a rung of this climb held back (over HeldBack)
+	stepAt    time.Time     // when the last step went out; kept across takeovers
+	missAt    time.Time     // send time of the last missed probe
+	misses    int           // probes missed in a row
+	unverif   int           // unverifiable verdicts in a row, for the backoff
+	probesOut int           // probes sent since the takeover
+	dirty     bool          // an actChange for this pair is waiting in core.acts
 }
 
 type target struct {
@@ -205,7 +207,7 @@ func (c *core) start(now time.Time) {
 			continue
 		}
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbs, pr.misses, pr.unverif, pr.probesOut = StepNone, 0, 0, 0, 0
+		pr.level, pr.climbs, pr.heldFor, pr.misses, pr.unverif, pr.probesOut = StepNone, 0, 0, 0, 0, 0
 		pr.probe = 0
 		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
 		if !c.setState(now, i, Unknown) {
@@ -274,7 +276,7 @@ func (c *core) reply(now time.Time, id uint64) {
 		if pr.attempts > 0 {
 			fixed = p.after
 		}
-		pr.level, pr.climbs = StepNone, 0
+		pr.level, pr.climbs, pr.heldFor = StepNone, 0, 0
 		pr.fixedBy = fixed
 		c.setState(now, i, Verified)
 	} else {
@@ -285,34 +287,6 @@ func (c *core) reply(now time.Time, id uint64) {
 	}
 	pr.probe = 0
 	c.nextProbe(now, i, p.sent)
-}
-
-// stepSent records that the pacer wrote the last frame of step id of pair
-// i at now. ok false means the step never went out (the pacer refused it).
-func (c *core) stepSent(now time.Time, i int, id uint64, ok bool) {
-	if i < 0 || i >= len(c.pairs) {
-		return
-	}
-	pr := &c.pairs[i]
-	if pr.queued > 0 {
-		pr.queued--
-	}
-	if ok && now.After(pr.stepAt) {
-		pr.stepAt = now // any step of the pair, even an old one, starts the locktime
-	}
-	switch {
-	case pr.phase == phSending && pr.step == id:
-		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
-	case pr.phase == phWaitPacer && pr.queued == 0:
-		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
-	}
-}
-
-// stepsCancelled records that the pacer dropped every queued step (Stop).
-func (c *core) stepsCancelled() {
-	for i := range c.pairs {
-		c.pairs[i].queued = 0
-	}
 }
 
 // advance does everything due at now.
@@ -514,7 +488,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 		// on where it was: a lost echo from the primary must not send
 		// the ladder back to its first rung.)
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbs = StepNone, 0
+		pr.level, pr.climbs, pr.heldFor = StepNone, 0, 0
 	}
 	switch v {
 	case vPending:
@@ -552,43 +526,6 @@ func (c *core) resolve(now time.Time, ti int) {
 			}
 		}
 	}
-}
-
-// remediate sends the next rung of the ladder for stale pair i, or
-// schedules what must come first.
-func (c *core) remediate(now time.Time, i int) {
-	pr := &c.pairs[i]
-	_, more := nextRung(pr.level)
-	switch {
-	case !more:
-		// The whole ladder went unanswered: wait, probe, and climb again.
-		pr.climbs++
-		pr.level = StepNone
-		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(backoff(c.t.Locktime, pr.climbs, c.t.BackoffMax)))
-	case pr.queued > 0:
-		// An older step is still in the pacer: probe once it is out.
-		pr.phase = phWaitPacer
-	case !pr.stepAt.IsZero() && !pr.missAt.After(pr.stepAt) && now.Before(pr.stepAt.Add(c.t.Locktime)):
-		// The probe that missed left before the last step did, so nothing
-		// shows that step failed; another update within the target's
-		// locktime would be ignored anyway. Probe again first.
-		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(c.t.Settle))
-	default:
-		c.sendStep(now, i)
-	}
-}
-
-func (c *core) sendStep(now time.Time, i int) {
-	pr := &c.pairs[i]
-	pr.level, _ = nextRung(pr.level) // remediate checked there is one
-	pr.attempts++
-	pr.queued++
-	pr.lastStep = pr.level
-	c.nextID++
-	pr.step = c.nextID
-	pr.phase, pr.wake = phSending, now.Add(c.t.SendTimeout)
-	c.acts = append(c.acts, action{kind: actStep, id: pr.step, pair: i, step: pr.level})
-	c.changed(i)
 }
 
 // nextProbe schedules pair i's next probe after one sent at sent: soon
@@ -667,15 +604,6 @@ func (c *core) changed(i int) {
 	}
 	c.pairs[i].dirty = true
 	c.acts = append(c.acts, action{kind: actChange, pair: i})
-}
-
-// backoff returns base doubled n-1 times, at most limit.
-func backoff(base time.Duration, n int, limit time.Duration) time.Duration {
-	d := base
-	for k := 1; k < n && d < limit; k++ {
-		d *= 2
-	}
-	return min(d, limit)
 }
 
 func later(a, b time.Time) time.Time {

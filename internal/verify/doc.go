@@ -79,7 +79,19 @@
 // waits, probes, and climbs again, with a backoff from Locktime doubling up
 // to BackoffMax; it stops as soon as a reply verifies the VIP, and starts
 // over on a new takeover (Start). A rung still in the pacer holds back the
-// next one.
+// next one, and a rung counts from when the pacer wrote it.
+//
+// # Behind a policer
+//
+// A rung that waited in the pacer longer than HeldBack was held back by
+// the pacer's rate (slowed down on a policer's evidence, or fixed). A climb
+// with such a rung that goes unanswered is not a failed climb: its frames
+// most likely died at the policer, and the queue already spaced them. It
+// does not double the backoff, and the pair climbs again after at most the
+// time the pacer took to get its rungs out (at least Locktime). So a
+// thousand stale VIPs behind a policer keep one rung each in the pacer,
+// which sends as fast as its rate allows, instead of backing off for tens
+// of seconds (ladder.go, climbWait).
 //
 // # Shape
 //

@@ -28,6 +28,13 @@ type simRouter struct {
 	icmpDown   bool                         // answers no echo at all
 	dropEchoes int                          // drop the next n echoes to VIPs
 	loss       func() bool                  // if set, drops an echo (either way) when true
+
+	// An ARP policer (nft "limit rate over"): steps beyond policeRate per
+	// second, in bursts of policeBurst, are dropped. Zero: none.
+	policeRate  float64
+	policeBurst int
+	policeTAT   time.Time
+	policed     int // steps dropped by the policer
 }
 
 func newSimRouter(addr netip.Addr) *simRouter {
@@ -54,7 +61,7 @@ func (r *simRouter) setIgnore(s Step, vips ...netip.Addr) {
 // whatever the locktime says (Linux: is_garp, neigh_event_ns); a unicast
 // reply only after locktime since the entry last changed.
 func (r *simRouter) apply(now time.Time, s Step, vip netip.Addr) {
-	if r.ignore[s][vip] {
+	if !r.police(now) || r.ignore[s][vip] {
 		return
 	}
 	if s == StepUnicast && now.Sub(r.updated[vip]) < r.locktime {
@@ -64,6 +71,23 @@ func (r *simRouter) apply(now time.Time, s Step, vip netip.Addr) {
 		r.ours[vip] = true
 		r.updated[vip] = now
 	}
+}
+
+// police reports whether the policer lets a frame arriving at now through.
+func (r *simRouter) police(now time.Time) bool {
+	if r.policeRate <= 0 {
+		return true
+	}
+	iv := time.Duration(float64(time.Second) / r.policeRate)
+	if r.policeTAT.Before(now) {
+		r.policeTAT = now
+	}
+	if r.policeTAT.Sub(now) > time.Duration(r.policeBurst-1)*iv {
+		r.policed++
+		return false
+	}
+	r.policeTAT = r.policeTAT.Add(iv)
+	return true
 }
 
 // moveAway points the entry for vip at someone else (the old owner).

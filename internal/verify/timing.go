@@ -14,6 +14,7 @@ const (
 	DefaultSendTimeout   = 2 * time.Second
 	DefaultPrimaryFresh  = time.Second
 	DefaultReplyWindow   = 3 * time.Second
+	DefaultHeldBack      = 50 * time.Millisecond
 )
 
 // Timing holds the verifier's delays. Zero fields take the defaults.
@@ -49,6 +50,12 @@ type Timing struct {
 	// verifier probes anyway. No further step of the pair is queued until
 	// the pacer has sent it.
 	SendTimeout time.Duration
+	// HeldBack is how long a remediation step may wait in the pacer
+	// before it counts as held back by the pacer's rate: a climb of the
+	// ladder with such a step that went unanswered is not a failed climb
+	// (its frames most likely met a policer), so the backoff does not
+	// grow (see climbWait).
+	HeldBack time.Duration
 	// PrimaryFresh is how old an echo to the primary address may be (sent
 	// before the VIP's missed probe) and still tell stale from
 	// unverifiable.
@@ -73,6 +80,7 @@ func (t Timing) withDefaults() Timing {
 	def(&t.SendTimeout, DefaultSendTimeout)
 	def(&t.PrimaryFresh, DefaultPrimaryFresh)
 	def(&t.ReplyWindow, DefaultReplyWindow)
+	def(&t.HeldBack, DefaultHeldBack)
 	if t.InitialProbes <= 0 {
 		t.InitialProbes = DefaultInitialProbes
 	}

@@ -1,0 +1,118 @@
+package verify
+
+import "time"
+
+// The ladder's timing: when a stale pair's next rung goes to the pacer, and
+// how long the pair waits after a whole climb went unanswered.
+//
+// A rung counts from when the pacer wrote it (stepSent), not from when it
+// was handed over: the probe that judges it follows the write, and the
+// locktime runs from it. A rung that waited in the pacer longer than
+// HeldBack was held back by the pacer's rate: the pacer has more frames
+// than its rate lets out, which an adaptive pacer only does once it has
+// slowed down on a policer's evidence (or a fixed rate set for one). A
+// climb with such a rung that went unanswered is not a failed climb: its
+// frames most likely died at the policer, not at a device that ignores
+// them, and the queue already spaced them as much as the rate needs. So it
+// does not double the backoff, and the wait before the next climb is at
+// most the time the pacer took to get the climb's rungs through the queue
+// (and at least Locktime, the ladder's own floor). A climb that left at
+// once and still failed is a failed climb: the backoff doubles, from
+// Locktime up to BackoffMax.
+
+// stepSent records that the pacer wrote the last frame of step id of pair
+// i at now. ok false means the step never went out (the pacer refused it).
+func (c *core) stepSent(now time.Time, i int, id uint64, ok bool) {
+	if i < 0 || i >= len(c.pairs) {
+		return
+	}
+	pr := &c.pairs[i]
+	if pr.queued > 0 {
+		pr.queued--
+	}
+	if ok && now.After(pr.stepAt) {
+		pr.stepAt = now // any step of the pair, even an old one, starts the locktime
+	}
+	if ok && id == pr.step {
+		if w := now.Sub(pr.issuedAt); w > c.t.HeldBack {
+			pr.heldFor = max(pr.heldFor, w)
+		}
+	}
+	switch {
+	case pr.phase == phSending && pr.step == id:
+		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
+	case pr.phase == phWaitPacer && pr.queued == 0:
+		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
+	}
+}
+
+// stepsCancelled records that the pacer dropped every queued step (Stop).
+func (c *core) stepsCancelled() {
+	for i := range c.pairs {
+		c.pairs[i].queued = 0
+	}
+}
+
+// remediate sends the next rung of the ladder for stale pair i, or
+// schedules what must come first.
+func (c *core) remediate(now time.Time, i int) {
+	pr := &c.pairs[i]
+	_, more := nextRung(pr.level)
+	switch {
+	case !more:
+		// The whole ladder went unanswered: wait, probe, and climb again.
+		wait, failed := climbWait(c.t, pr.climbs, pr.heldFor)
+		if failed {
+			pr.climbs++
+		}
+		pr.level, pr.heldFor = StepNone, 0
+		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(wait))
+	case pr.queued > 0:
+		// An older step is still in the pacer: probe once it is out.
+		pr.phase = phWaitPacer
+	case !pr.stepAt.IsZero() && !pr.missAt.After(pr.stepAt) && now.Before(pr.stepAt.Add(c.t.Locktime)):
+		// The probe that missed left before the last step did, so nothing
+		// shows that step failed; another update within the target's
+		// locktime would be ignored anyway. Probe again first.
+		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(c.t.Settle))
+	default:
+		c.sendStep(now, i)
+	}
+}
+
+// climbWait decides, for a climb of the ladder that went unanswered after
+// climbs failed ones, how long after its last rung the pair waits before
+// it probes and climbs again, and whether this climb counts as failed.
+// heldFor is the longest any of its rungs waited in the pacer beyond
+// HeldBack (zero: none was held back).
+func climbWait(t Timing, climbs int, heldFor time.Duration) (wait time.Duration, failed bool) {
+	if heldFor <= 0 {
+		return backoff(t.Locktime, climbs+1, t.BackoffMax), true
+	}
+	// Held back by the pacer's rate: no doubling, and no longer than the
+	// pacer needed to get the climb through (the next climb queues
+	// behind the same backlog), but never below Locktime.
+	return max(t.Locktime, min(backoff(t.Locktime, climbs, t.BackoffMax), heldFor)), false
+}
+
+func (c *core) sendStep(now time.Time, i int) {
+	pr := &c.pairs[i]
+	pr.level, _ = nextRung(pr.level) // remediate checked there is one
+	pr.attempts++
+	pr.queued++
+	pr.lastStep = pr.level
+	c.nextID++
+	pr.step, pr.issuedAt = c.nextID, now
+	pr.phase, pr.wake = phSending, now.Add(c.t.SendTimeout)
+	c.acts = append(c.acts, action{kind: actStep, id: pr.step, pair: i, step: pr.level})
+	c.changed(i)
+}
+
+// backoff returns base doubled n-1 times, at most limit.
+func backoff(base time.Duration, n int, limit time.Duration) time.Duration {
+	d := base
+	for k := 1; k < n && d < limit; k++ {
+		d *= 2
+	}
+	return min(d, limit)
+}

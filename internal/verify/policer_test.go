@@ -1,0 +1,110 @@
+package verify
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestLadderBehindPolicer: the router polices ARP to 100 frames/s (the
+// lab's policer), so the takeover's announcements got through for a
+// handful of VIPs only, and the pacer sends the repairs at a rate above,
+// at or below the policer's. Every VIP is verified, within a small
+// multiple of what the policer's rate allows at best (one frame per VIP),
+// because climbs whose rungs waited in the pacer do not count as failed:
+// the backoff does not grow while the pacer's queue spaces the climbs.
+func TestLadderBehindPolicer(t *testing.T) {
+	const police = 100
+	for _, tc := range []struct {
+		vips  int
+		rate  float64 // the pacer's
+		burst int
+	}{
+		{200, 500, 25},
+		{1000, 500, 25},
+		{1000, 100, 5},
+		{1000, 50, 2},
+	} {
+		t.Run(fmt.Sprintf("%d VIPs at %v/s", tc.vips, tc.rate), func(t *testing.T) {
+			vips := addrs("198.18.0.100", tc.vips)
+			gw := netip.MustParseAddr("198.18.0.1")
+			w := newWorld(t, Timing{}, false, vips, []netip.Addr{gw}, netip.MustParseAddr("198.18.0.12"), netip.Addr{})
+			w.rate, w.burst = tc.rate, tc.burst
+			r := w.routers[gw]
+			r.policeRate, r.policeBurst = police, 5
+			w.takeover()
+			w.runUntil(t0.Add(5*time.Minute), w.c.allVerified)
+			w.checkInvariants()
+			if !w.c.allVerified() {
+				t.Fatalf("not all verified after 5 min:\n%v", w)
+			}
+			var worst time.Duration
+			for i := range vips {
+				worst = max(worst, w.verified[i].Sub(t0))
+			}
+			// At best one frame per VIP through the policer, at the
+			// slower of the two rates.
+			best := time.Duration(float64(tc.vips) / min(tc.rate, police) * float64(time.Second))
+			t.Logf("all verified %v after the takeover (best %v), %d steps, %d policed", worst, best, len(w.steps), r.policed)
+			// (Before climbs held back by the pacer stopped counting
+			// as failed: 8.7 s for 200 VIPs at 500/s, 22 s for 1000.)
+			if limit := best*3/2 + 4*time.Second; worst > limit {
+				t.Errorf("last VIP verified %v after the takeover, want within %v", worst, limit)
+			}
+		})
+	}
+}
+
+// TestClimbWait: how long a pair waits after a climb went unanswered, and
+// whether that climb counts as failed.
+func TestClimbWait(t *testing.T) {
+	tm := Timing{Locktime: time.Second, BackoffMax: 30 * time.Second}
+	for _, tc := range []struct {
+		name       string
+		climbs     int
+		heldFor    time.Duration
+		wait       time.Duration
+		wantFailed bool
+	}{
+		{"first failed climb", 0, 0, time.Second, true},
+		{"third failed climb doubles twice", 2, 0, 4 * time.Second, true},
+		{"failed climbs cap at BackoffMax", 10, 0, 30 * time.Second, true},
+		{"held back: not failed, Locktime", 0, 5 * time.Second, time.Second, false},
+		{"held back after failed climbs: the queue's wait", 4, 3 * time.Second, 3 * time.Second, false},
+		{"held back briefly: at least Locktime", 4, 200 * time.Millisecond, time.Second, false},
+		{"held back long: at most the backoff reached", 3, 20 * time.Second, 4 * time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wait, failed := climbWait(tm.withDefaults(), tc.climbs, tc.heldFor)
+			if wait != tc.wait || failed != tc.wantFailed {
+				t.Errorf("climbWait(%d, %v) = %v, %v; want %v, %v", tc.climbs, tc.heldFor, wait, failed, tc.wait, tc.wantFailed)
+			}
+		})
+	}
+}
+
+// TestHeldBackRung: a rung that waited in the pacer longer than HeldBack
+// makes its climb held back; one written at once does not.
+func TestHeldBackRung(t *testing.T) {
+	vip := netip.MustParseAddr("192.0.2.100")
+	for _, tc := range []struct {
+		wait time.Duration
+		held bool
+	}{
+		{0, false},
+		{DefaultHeldBack, false},
+		{DefaultHeldBack + time.Millisecond, true},
+		{3 * time.Second, true},
+	} {
+		c := newCore(Timing{}, false, []netip.Addr{vip}, []netip.Addr{gw4}, primary4, primary6)
+		c.start(t0)
+		c.sendStep(t0, 0)
+		a := c.takeActions()
+		id := a[len(a)-1].id
+		c.stepSent(t0.Add(tc.wait), 0, id, true)
+		if got := c.pairs[0].heldFor > 0; got != tc.held {
+			t.Errorf("rung written %v after it was queued: held %v, want %v", tc.wait, got, tc.held)
+		}
+	}
+}
