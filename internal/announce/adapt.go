@@ -19,7 +19,8 @@ import "time"
 // already holds earlyLost stale VIPs and hardly any found); a lower share keeps the rate, and the repairs of what a lossy
 // path dropped go out at full speed. The rate doubles again after each
 // RaiseAfter without a cut, up to AutoMaxRate. A send that fails (a full
-// transmit queue) halves it.
+// transmit queue) halves it. The burst follows the rate (BurstSpan of it):
+// after a pause, a slowed-down pacer does not flood the policer again.
 const (
 	// AutoMaxRate is the adaptive pacer's ceiling and start, in packets
 	// per second: 4096 VIPs' first frame in about 0.2 s.
@@ -27,8 +28,15 @@ const (
 	// AutoMinRate is its floor: a policer slower than this still gets
 	// the repairs, only later.
 	AutoMinRate = 50
-	// AutoBurst is how many packets may leave back to back.
+	// AutoBurst is how many packets may leave back to back at the
+	// ceiling. Below it the burst is BurstSpan's worth of the rate (see
+	// adaptiveBurst).
 	AutoBurst = 256
+	// BurstSpan is how much of its rate an adaptive pacer may send back
+	// to back: a burst of 256 after a pause would be another flood into
+	// the policer the pacer slowed down for (nft's limit passes bursts of
+	// 5 by default: BurstSpan of 100/s).
+	BurstSpan = 50 * time.Millisecond
 	// CutGap is the least time between two cuts, and the longest a window
 	// of outcomes stays open: the evidence of one burst arrives over its
 	// verification, not all at once.
@@ -118,6 +126,12 @@ func (c *rateControl) judge(now time.Time) bool {
 		r = min(r, DefaultRate)
 	}
 	return c.set(now, r)
+}
+
+// adaptiveBurst returns the burst of an adaptive pacer at rate: BurstSpan
+// of the rate, at least 1 and at most limit (the burst at the ceiling).
+func adaptiveBurst(rate float64, limit int) int {
+	return max(1, min(limit, int(rate*BurstSpan.Seconds())))
 }
 
 // cut halves the rate at now (a failed send), unless it was cut less than

@@ -151,3 +151,24 @@ func TestRateControlEarlyWindow(t *testing.T) {
 		t.Fatalf("1000 of 4000 stale closed the window early: %v", l.rate)
 	}
 }
+
+// TestAdaptiveBurst: an adaptive pacer's burst is BurstSpan of its rate,
+// between 1 and the burst at the ceiling.
+func TestAdaptiveBurst(t *testing.T) {
+	for _, tc := range []struct {
+		rate  float64
+		limit int
+		want  int
+	}{
+		{AutoMaxRate, AutoBurst, AutoBurst},
+		{DefaultRate, AutoBurst, 25},
+		{100, AutoBurst, 5}, // nft limit's own burst at 100/s
+		{AutoMinRate, AutoBurst, 2},
+		{10, AutoBurst, 1},
+		{DefaultRate, 8, 8},
+	} {
+		if got := adaptiveBurst(tc.rate, tc.limit); got != tc.want {
+			t.Errorf("adaptiveBurst(%v, %d) = %d, want %d", tc.rate, tc.limit, got, tc.want)
+		}
+	}
+}

@@ -71,7 +71,7 @@ type Pacer struct {
 	cond   *sync.Cond // on mu; broadcast when a send finishes
 	bucket bucket
 	rc     rateControl
-	burst  int
+	burst  int // the fixed burst, or an adaptive one's at the ceiling
 	jobs   map[string]*job
 	ring   []*job   // the jobs, in turn-taking order
 	rr     int      // where in ring the next search starts
@@ -303,7 +303,7 @@ func (p *Pacer) outcome(lost bool) {
 	p.mu.Lock()
 	cut := p.rc.outcome(p.clock.Now(), lost)
 	if cut {
-		p.bucket.setRate(p.rc.rate, p.burst)
+		p.setRate()
 	}
 	rate := p.rc.rate
 	p.mu.Unlock()
@@ -377,7 +377,7 @@ func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
 		return work{}, false, earliest
 	}
 	if p.rc.raise(now) {
-		p.bucket.setRate(p.rc.rate, p.burst)
+		p.setRate()
 	}
 	if d := p.bucket.wait(now); d > 0 {
 		return work{}, false, now.Add(d)
@@ -451,7 +451,7 @@ func (p *Pacer) done(w work, err error, now time.Time) {
 		firstFailure = p.failing[w.key] == 1
 		// A full transmit queue (ENOBUFS) is congestion too.
 		if cut = p.rc.cut(now); cut {
-			p.bucket.setRate(p.rc.rate, p.burst)
+			p.setRate()
 		}
 	} else {
 		p.sent[w.pkt.Kind]++
@@ -542,6 +542,16 @@ func (p *Pacer) removeJob(j *job) {
 	if len(p.ring) == 0 || p.rr >= len(p.ring) {
 		p.rr = 0
 	}
+}
+
+// setRate gives the bucket the rate control's rate and, when it adapts,
+// the burst that goes with it (adaptiveBurst). Callers hold p.mu.
+func (p *Pacer) setRate() {
+	burst := p.burst
+	if p.rc.adaptive {
+		burst = adaptiveBurst(p.rc.rate, p.burst)
+	}
+	p.bucket.setRate(p.rc.rate, burst)
 }
 
 func (p *Pacer) nextSeq() uint64 {

@@ -912,3 +912,48 @@ func TestPacerFirstRoundTakesTurns(t *testing.T) {
 		t.Fatalf("1000 VIPs: %d frames, want one pass of 2000", n)
 	}
 }
+
+// TestPacerBurstFollowsRate: once the adaptive pacer slowed down for a
+// policer, a backlog after a pause leaves at the new rate in small bursts
+// (BurstSpan's worth), not in a burst of AutoBurst that the policer would
+// drop.
+func TestPacerBurstFollowsRate(t *testing.T) {
+	r := newRig(t, 0, 0)
+	rec := r.recorder()
+	for range 100 {
+		r.p.Congestion()
+	}
+	r.clk.Advance(announce.CutGap)
+	r.p.Congestion()
+	rate := r.p.Rate()
+	if rate != announce.DefaultRate {
+		t.Fatalf("rate %v after a policer's window, want %v", rate, announce.DefaultRate)
+	}
+	r.clk.Advance(time.Second) // idle (less than RaiseAfter): the bucket is full
+	for _, v := range vips4(200) {
+		req, _, err := announce.GratuitousARP(ourMAC, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.p.SendNow("v", rec, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := r.clk.Now().Sub(t0)
+	r.runIdle()
+	got := decode(t, rec)
+	if len(got) != 200 {
+		t.Fatalf("%d frames, want 200", len(got))
+	}
+	burst := int(rate * announce.BurstSpan.Seconds()) // 25 at 500/s
+	at0 := 0
+	for _, p := range got {
+		if p.at == start {
+			at0++
+		}
+	}
+	if at0 != burst {
+		t.Errorf("%d frames at once after the pause, want the burst of %v/s: %d", at0, rate, burst)
+	}
+	checkRate(t, got, rate, burst)
+}
