@@ -358,7 +358,10 @@ func (p *Pacer) Run(ctx context.Context) {
 // call it directly with made-up times. Do not call Poll while Run runs.
 func (p *Pacer) Poll(now time.Time) time.Time {
 	for {
-		w, ok, next := p.next(now)
+		w, ok, next, from := p.next(now)
+		if from != 0 {
+			p.logRate(from)
+		}
 		if !ok {
 			return next
 		}
@@ -368,19 +371,21 @@ func (p *Pacer) Poll(now time.Time) time.Time {
 }
 
 // next picks the frame to write at now and marks it in flight, or returns
-// ok false and when to look again.
-func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
+// ok false and when to look again. changed is the rate before next changed
+// it (judging a window of outcomes that closed, or raising), else 0.
+func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time, changed float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ji, earliest := p.pickJob(now)
 	if len(p.queue) == 0 && ji < 0 {
-		return work{}, false, earliest
+		return work{}, false, earliest, 0
 	}
-	if p.rc.raise(now) {
+	if old := p.rc.rate; p.rc.raise(now) {
 		p.setRate()
+		changed = old
 	}
 	if d := p.bucket.wait(now); d > 0 {
-		return work{}, false, now.Add(d)
+		return work{}, false, now.Add(d), changed
 	}
 	p.bucket.take(now)
 	// A first round goes before everything: it is the takeover's
@@ -401,7 +406,7 @@ func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time) {
 		w = work{key: j.key, sender: j.sender, pkt: e.round0()[e.next], job: j, entry: e}
 	}
 	p.inflight, p.inflightKey = true, w.key
-	return w, true, time.Time{}
+	return w, true, time.Time{}, changed
 }
 
 // pickJob returns the index in ring of the job to serve at now (-1 if no
@@ -541,6 +546,17 @@ func (p *Pacer) removeJob(j *job) {
 	}
 	if len(p.ring) == 0 || p.rr >= len(p.ring) {
 		p.rr = 0
+	}
+}
+
+// logRate logs a rate change from from made in next.
+func (p *Pacer) logRate(from float64) {
+	rate := p.Rate()
+	switch {
+	case rate < from:
+		p.log.Info("announce: slowing down: most announced VIPs found stale at the upstream, as behind a policer", "rate", rate)
+	default:
+		p.log.Debug("announce: speeding up", "rate", rate)
 	}
 }
 
