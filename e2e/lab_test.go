@@ -153,6 +153,55 @@ func TestIntegrationLabStickyCompare(t *testing.T) {
 	}
 }
 
+// TestIntegrationLabPolicer fails over 200 VIPs behind a router whose ARP
+// policer lets 100 frames per second through, vipd and keepalived in the
+// same run. The takeover's burst mostly dies at the policer; vipd's pacer
+// slows down on the verifier's evidence and its repairs, spaced by the
+// pacer's queue instead of a growing backoff, bring every VIP back within
+// a small multiple of what the policer's rate allows at best (one frame
+// per VIP). keepalived, which only announces, gets some of them.
+func TestIntegrationLabPolicer(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Fatal("keepalived is not installed (.ci/run installs it): the comparison needs it")
+	}
+	bin, err := releaseBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const vips, rate = 200, 100
+	rep := runLabWith(t, bin, 4*time.Minute, "--router", "policer", "--policer-rate", fmt.Sprint(rate),
+		"--vips", fmt.Sprint(vips), "--watch", "20s", "--compare", "keepalived")
+	v, k := rep.Impl(lab.Vipd), rep.Impl(lab.Keepalived)
+	if v == nil || len(v.Runs) != 1 || k == nil || len(k.Runs) != 1 {
+		t.Fatalf("want one run of each: %+v", rep.Impls)
+	}
+	vr, kr := v.Runs[0], k.Runs[0]
+	t.Log(v.SummaryLine())
+	t.Log(k.SummaryLine())
+	if vr.TakeoverMS < 0 {
+		t.Fatal("B never became master")
+	}
+	if vr.Total != vips || vr.Recovered != vips {
+		for _, r := range vr.VIPs {
+			if !r.Recovered {
+				t.Errorf("vipd: %s not recovered (verification %q)", r.VIP, r.Verification)
+			}
+		}
+		t.Fatalf("vipd recovered %d/%d behind the policer, want all", vr.Recovered, vr.Total)
+	}
+	if kr.Recovered > vr.Recovered {
+		t.Errorf("keepalived recovered %d, vipd %d", kr.Recovered, vr.Recovered)
+	}
+	// At best one frame per VIP gets through: vips/rate seconds. The
+	// pacer starts far above the policer's rate and has to find it.
+	_, worst := afterTakeover(vr)
+	best := 1000 * float64(vips) / rate
+	t.Logf("vipd's worst VIP %.0fms after the takeover; the policer allows all %d at best in %.0fms", worst, vips, best)
+	if worst > 4*best {
+		t.Errorf("vipd's worst VIP %.0fms after the takeover, want within 4×%.0fms", worst, best)
+	}
+}
+
 // TestIntegrationLabScale fails over 4096 VIPs with 1 s advertisements
 // behind a plain router, vipd and keepalived in the same run: every VIP
 // answers vipd's client again, and vipd's median and worst outage after
