@@ -73,15 +73,19 @@ func newRateControl(rate float64) rateControl {
 	return rateControl{adaptive: true, rate: AutoMaxRate}
 }
 
-// outcome records one announced VIP's verdict at now (lost: found stale)
-// and reports whether that changed the rate.
-func (c *rateControl) outcome(now time.Time, lost bool) bool {
+// outcome records one verdict at now (lost: found stale) on a frame
+// written at sent, and reports whether that changed the rate. A zero sent
+// (an announcement: when it left is not known to who judged it) counts
+// from CutGap after the last cut on.
+func (c *rateControl) outcome(now, sent time.Time, lost bool) bool {
 	if !c.adaptive {
 		return false
 	}
-	if !c.lastCut.IsZero() && now.Sub(c.lastCut) < CutGap {
-		// Outcomes of what left before the cut: no evidence about the
-		// new rate.
+	if !c.lastCut.IsZero() && (sent.IsZero() && now.Sub(c.lastCut) < CutGap || !sent.IsZero() && sent.Before(c.lastCut)) {
+		// The outcome of a frame that left before the cut, at the
+		// old rate: no evidence about the new one. (The repairs of a
+		// policer's victims wait in the queue for seconds: their
+		// outcomes arrive long after CutGap.)
 		return false
 	}
 	if c.lost+c.delivered == 0 {

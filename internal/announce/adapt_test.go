@@ -12,10 +12,10 @@ var tRC = time.Unix(1e9, 0)
 func feed(c *rateControl, at time.Time, lost, delivered int) bool {
 	changed := false
 	for range lost {
-		changed = c.outcome(at, true) || changed
+		changed = c.outcome(at, time.Time{}, true) || changed
 	}
 	for range delivered {
-		changed = c.outcome(at, false) || changed
+		changed = c.outcome(at, time.Time{}, false) || changed
 	}
 	return changed
 }
@@ -169,6 +169,43 @@ func TestAdaptiveBurst(t *testing.T) {
 	} {
 		if got := adaptiveBurst(tc.rate, tc.limit); got != tc.want {
 			t.Errorf("adaptiveBurst(%v, %d) = %d, want %d", tc.rate, tc.limit, got, tc.want)
+		}
+	}
+}
+
+// TestRateControlSentBeforeCut: the outcomes of repairs written before a
+// cut are ignored however late they come (they waited in the queue at the
+// old rate); those of repairs written after it are judged against the new
+// rate.
+func TestRateControlSentBeforeCut(t *testing.T) {
+	c := newRateControl(0)
+	window(&c, tRC, 100, 0)
+	if c.rate != DefaultRate {
+		t.Fatalf("first cut to %v, want %v", c.rate, DefaultRate)
+	}
+	for _, tc := range []struct {
+		name      string
+		sent      time.Duration // after the last cut
+		lost, got int           // in turns of 4 lost, 1 delivered
+		want      float64
+	}{
+		// Seconds after the cut, repairs written before it are still
+		// being judged: all lost, and the rate stays.
+		{"written before the cut", -time.Millisecond, 200, 0, DefaultRate},
+		// Written at the new rate, 4 of 5 lost: the policer lets 100/s
+		// through.
+		{"written after the cut", time.Second, 80, 20, 100},
+		// Written before that second cut, judged after it: ignored.
+		{"written before the second cut", -time.Millisecond, 200, 0, 100},
+	} {
+		at := c.lastCut.Add(3 * time.Second)
+		sent := c.lastCut.Add(tc.sent)
+		for k := range tc.lost + tc.got {
+			c.outcome(at, sent, k%5 != 4 || k/5 >= tc.got)
+		}
+		c.raise(at.Add(CutGap))
+		if c.rate != tc.want {
+			t.Errorf("%s: rate %v, want %v", tc.name, c.rate, tc.want)
 		}
 	}
 }

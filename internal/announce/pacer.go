@@ -294,14 +294,19 @@ func (p *Pacer) SendNow(key string, s Sender, pkts ...Packet) error {
 // found at its new owner. A window of these outcomes whose share of stale
 // VIPs is above MaxLoss cuts the rate (see rateControl); a fixed rate is
 // kept.
-func (p *Pacer) Congestion() { p.outcome(true) }
+func (p *Pacer) Congestion() { p.Outcome(time.Time{}, true) }
 
 // Delivered: see Congestion.
-func (p *Pacer) Delivered() { p.outcome(false) }
+func (p *Pacer) Delivered() { p.Outcome(time.Time{}, false) }
 
-func (p *Pacer) outcome(lost bool) {
+// Outcome tells an adaptive pacer that a frame it wrote at sent (a repair,
+// SendNow) was lost at the upstream, or got through. It counts like
+// Congestion and Delivered, except that the outcome of a frame written
+// before the pacer last slowed down is no evidence against the new rate
+// and is ignored, however late it comes.
+func (p *Pacer) Outcome(sent time.Time, lost bool) {
 	p.mu.Lock()
-	cut := p.rc.outcome(p.clock.Now(), lost)
+	cut := p.rc.outcome(p.clock.Now(), sent, lost)
 	if cut {
 		p.setRate()
 	}

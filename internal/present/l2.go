@@ -31,9 +31,11 @@ type Announcer interface {
 	SendNow(key string, s announce.Sender, pkts ...announce.Packet) error
 	Cancel(key string)
 	// Congestion reports an announced VIP found stale, Delivered one
-	// found at its new owner (see announce.Pacer).
+	// found at its new owner, Outcome a repair written at sent lost or
+	// delivered (see announce.Pacer).
 	Congestion()
 	Delivered()
+	Outcome(sent time.Time, lost bool)
 	// Ready releases VIPs of a Wait schedule (see announce.Pacer).
 	Ready(key string, vips []netip.Addr)
 }

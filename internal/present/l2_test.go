@@ -93,6 +93,12 @@ func (a *announcer) Congestion() {
 	a.congestion++
 }
 func (a *announcer) Delivered() {}
+
+func (a *announcer) Outcome(sent time.Time, lost bool) {
+	if lost {
+		a.Congestion()
+	}
+}
 func (a *announcer) SendNow(key string, s announce.Sender, pkts ...announce.Packet) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -347,7 +353,9 @@ func TestL2DeletedBeforeItsAddWasSeen(t *testing.T) {
 }
 
 // TestL2StaleIsCongestion: a VIP found stale after its announcement tells
-// the pacer, once per incident; and every schedule reports its first round.
+// the pacer, once per incident, and so does each repair found lost (with
+// when it left); a stale verdict after repairs leaves that to the repair's
+// outcome; and every schedule reports its first round.
 func TestL2StaleIsCongestion(t *testing.T) {
 	f := newFixture(t)
 	f.p.TakeOver(t0)
@@ -361,13 +369,16 @@ func TestL2StaleIsCongestion(t *testing.T) {
 	first() // as the pacer would: wakes the Presenter; must not block or panic
 	st := verify.VIPStatus{VIP: vips[0].Addr(), State: verify.Stale}
 	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Verified})
-	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Stale}) // the same incident
-	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindGratuitousRequest, Frames: 2})
-	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindDirectedRequest, Frames: 1}) // still stale after it
+	f.p.verifyEvent(verify.StateChanged{Status: st, From: verify.Stale})                                          // the same incident
+	f.p.verifyEvent(verify.RemediationSent{VIP: vips[0].Addr(), Kind: announce.KindGratuitousRequest, Frames: 2}) // no evidence yet
+	f.p.verifyEvent(verify.RungOutcome{VIP: vips[0].Addr(), Sent: t0, Lost: true})                                // still stale after it
+	f.p.verifyEvent(verify.RungOutcome{VIP: vips[0].Addr(), Sent: t0, Lost: false})
+	repaired := verify.VIPStatus{VIP: vips[0].Addr(), State: verify.Stale, Attempts: 1}
+	f.p.verifyEvent(verify.StateChanged{Status: repaired, From: verify.Unverifiable}) // judged by the rung's outcome
 	f.ann.mu.Lock()
 	n := f.ann.congestion
 	f.ann.mu.Unlock()
-	if n != 2 { // the first stale verdict, and the ladder's second rung
+	if n != 2 { // the first stale verdict, and the lost repair
 		t.Fatalf("%d congestion reports, want 2", n)
 	}
 	for len(f.reports) > 0 {

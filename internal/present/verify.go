@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/vipd/vipd/internal/announce"
 	"github.com/vipd/vipd/internal/verify"
 )
 
@@ -108,21 +107,23 @@ func (p *L2) verifyEvent(e verify.Event) {
 	p.deps.Report(Verify{Event: e})
 	switch e := e.(type) {
 	case verify.StateChanged:
-		// The adaptive pacer's evidence (announce.Pacer): announced
-		// (verification starts once the upstream had time to process the
-		// burst), yet the upstream still sends the VIP elsewhere, or the
-		// VIP found at its new owner, at last.
+		// The adaptive pacer's evidence (announce.Pacer) on the
+		// takeover's announcements: announced (verification starts once
+		// the upstream had time to process the burst), yet the upstream
+		// still sends the VIP elsewhere, or the VIP found at its new
+		// owner. Once repairs were sent, RungOutcome reports on them.
+		if e.Status.Attempts > 0 {
+			break
+		}
 		switch {
 		case e.Status.State == verify.Stale && e.From != verify.Stale:
 			p.deps.Announcer.Congestion()
 		case e.Status.State == verify.Verified && e.From != verify.Verified:
 			p.deps.Announcer.Delivered()
 		}
-	case verify.RemediationSent:
-		if !gratuitous(e.Kind) {
-			// Still stale after a gratuitous repair: that one was lost.
-			p.deps.Announcer.Congestion()
-		}
+	case verify.RungOutcome:
+		// A repair lost or delivered, with when it left the pacer.
+		p.deps.Announcer.Outcome(e.Sent, e.Lost)
 	}
 	if _, ok := e.(verify.AllVerified); !ok {
 		return
@@ -134,10 +135,4 @@ func (p *L2) verifyEvent(e verify.Event) {
 	if !since.IsZero() {
 		p.deps.Report(FailoverVerified{Duration: p.deps.Clock.Now().Sub(since)})
 	}
-}
-
-// gratuitous reports whether k is a gratuitous form (the first rung of the
-// verifier's ladder).
-func gratuitous(k announce.Kind) bool {
-	return k == announce.KindGratuitousRequest || k == announce.KindGratuitousReply || k == announce.KindUnsolicitedNA
 }

@@ -90,6 +90,8 @@ type pair struct {
 	climbFrom Step          // the rung the current climb started after (see nextClimb)
 	climbs    int           // climbs that failed in this incident (see nextClimb)
 	issuedAt  time.Time     // when step was handed to the pacer
+	judged    time.Time     // send time of the last rung whose outcome was reported
+	missRung  time.Time     // rungAt of the last missed probe
 	heldFor   time.Duration // longest wait in the pacer of a rung of this climb held back (over HeldBack)
 	stepAt    time.Time     // when the last step went out; kept across takeovers
 	missAt    time.Time     // send time of the last missed probe
@@ -113,18 +115,20 @@ type probe struct {
 	tgt      int
 	sent     time.Time
 	deadline time.Time
-	after    Step // the pair's last step sent before this probe
-	decided  bool // answered, or missed at its deadline
-	missed   bool // its deadline passed unanswered
+	after    Step      // the pair's last step sent before this probe
+	rungAt   time.Time // when the rung this probe judges left; zero: none (see rungOutcome)
+	decided  bool      // answered, or missed at its deadline
+	missed   bool      // its deadline passed unanswered
 }
 
 // actionKind says what an action asks for.
 type actionKind uint8
 
 const (
-	actProbe  actionKind = iota + 1 // send echo id from src to dst
-	actStep                         // hand step id of pair to the pacer
-	actChange                       // pair's status changed
+	actProbe   actionKind = iota + 1 // send echo id from src to dst
+	actStep                          // hand step id of pair to the pacer
+	actChange                        // pair's status changed
+	actOutcome                       // a rung of pair sent at at got through (lost false) or not
 )
 
 type action struct {
@@ -133,6 +137,8 @@ type action struct {
 	pair     int // -1 for an echo from the primary address
 	src, dst netip.Addr
 	step     Step
+	at       time.Time // actOutcome: when the rung left
+	lost     bool      // actOutcome
 }
 
 // newCore returns a core for vips towards targets: every VIP is paired
@@ -274,6 +280,7 @@ func (c *core) reply(now time.Time, id uint64) {
 	pr.misses, pr.unverif = 0, 0
 	pr.lastVerified = now
 	if pr.state != Verified {
+		c.rungOutcome(i, p.rungAt, false)
 		fixed := StepNone
 		if pr.attempts > 0 {
 			fixed = p.after
@@ -430,7 +437,7 @@ func (c *core) missed(now time.Time, p *probe) {
 	pr.probe = 0
 	pr.misses++
 	if p.sent.After(pr.missAt) {
-		pr.missAt = p.sent
+		pr.missAt, pr.missRung = p.sent, p.rungAt
 	}
 	// One lost echo is no evidence against a verified entry.
 	if pr.state == Verified && pr.misses < 2 {
@@ -502,6 +509,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 	case vUp:
 		pr.unverif = 0
 		c.setState(now, i, Stale)
+		c.rungOutcome(i, pr.missRung, true)
 		if c.checkOnly {
 			c.nextProbe(now, i, sent)
 			return
@@ -565,6 +573,9 @@ func (c *core) sendProbe(now time.Time, i int) {
 	tg := &c.targets[pr.tgt]
 	p := c.newProbe(now, i, pr.tgt)
 	p.after = pr.lastStep
+	if pr.attempts > 0 && pr.queued == 0 {
+		p.rungAt = pr.stepAt
+	}
 	pr.probe = p.id
 	pr.probesOut++
 	pr.phase = phProbing

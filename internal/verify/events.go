@@ -9,7 +9,7 @@ import (
 )
 
 // Event is what a Verifier reports as it happens, through Deps.OnEvent:
-// StateChanged, RemediationSent or AllVerified.
+// StateChanged, RemediationSent, RungOutcome or AllVerified.
 type Event interface{ isEvent() }
 
 // StateChanged: a (VIP, target) pair entered a new state.
@@ -26,11 +26,24 @@ type RemediationSent struct {
 	Frames      int
 }
 
+// RungOutcome: the remediation step for VIP towards Target that the
+// pacer wrote at Sent got through (a probe after it was answered) or was
+// lost (a probe after it missed while the target answered the node's
+// primary address). Reported once per step, and only for steps judged by
+// a probe sent after they left: the evidence an adaptive pacer slows down
+// on (announce.Pacer.Outcome).
+type RungOutcome struct {
+	VIP, Target netip.Addr
+	Sent        time.Time
+	Lost        bool
+}
+
 // AllVerified: every pair is verified, for the first time since Start.
 type AllVerified struct{}
 
 func (StateChanged) isEvent()    {}
 func (RemediationSent) isEvent() {}
+func (RungOutcome) isEvent()     {}
 func (AllVerified) isEvent()     {}
 
 // emit hands e to Deps.OnEvent.

@@ -125,6 +125,22 @@ func (c *core) sendStep(now time.Time, i int) {
 	c.changed(i)
 }
 
+// rungOutcome reports, once per rung, whether the rung of pair i that
+// left at at got through: a probe sent after it was answered (lost
+// false), or missed with the target answering the primary (lost true).
+// The adaptive pacer judges its rate on these (announce.Pacer.Outcome):
+// each names when its frame left, so outcomes of frames sent before the
+// pacer last slowed down are not held against the new rate. A zero at
+// (the probe judged no rung that had left) reports nothing.
+func (c *core) rungOutcome(i int, at time.Time, lost bool) {
+	pr := &c.pairs[i]
+	if at.IsZero() || !at.After(pr.judged) {
+		return
+	}
+	pr.judged = at
+	c.acts = append(c.acts, action{kind: actOutcome, pair: i, at: at, lost: lost})
+}
+
 // backoff returns base doubled n-1 times, at most limit.
 func backoff(base time.Duration, n int, limit time.Duration) time.Duration {
 	d := base

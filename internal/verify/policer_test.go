@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -112,6 +113,33 @@ func TestHeldBackRung(t *testing.T) {
 		c.stepSent(t0.Add(tc.wait), 0, id, true)
 		if got := c.pairs[0].heldFor > 0; got != tc.held {
 			t.Errorf("rung written %v after it was queued: held %v, want %v", tc.wait, got, tc.held)
+		}
+	}
+}
+
+// TestRungOutcome: each rung is judged once, by a probe sent after it
+// left: lost when that probe missed and the pair stayed stale, delivered
+// when it was answered; each outcome names when its rung left.
+func TestRungOutcome(t *testing.T) {
+	vip := netip.MustParseAddr("192.0.2.100")
+	w := newWorld(t, Timing{}, false, []netip.Addr{vip}, []netip.Addr{gw4}, primary4, primary6)
+	r := w.routers[gw4]
+	r.setIgnore(StepGratuitous, vip)
+	r.moveAway(t0.Add(-time.Hour), vip)
+	w.c.start(w.now) // the takeover's announcement did not get through
+	w.drain()
+	w.runFor(2 * time.Second)
+	ss := w.stepsOf(0)
+	if got, want := stepList(ss), []Step{StepGratuitous, StepDirected}; !slices.Equal(got, want) {
+		t.Fatalf("steps %v, want %v", got, want)
+	}
+	if len(w.outcomes) != 2 {
+		t.Fatalf("%d outcomes, want one per rung: %+v", len(w.outcomes), w.outcomes)
+	}
+	for k, o := range w.outcomes {
+		if !o.at.Equal(ss[k].sent) || o.lost != (k == 0) {
+			t.Errorf("outcome %d: sent %v lost %v; want sent %v (rung %v) lost %v",
+				k, o.at.Sub(t0), o.lost, ss[k].sent.Sub(t0), ss[k].step, k == 0)
 		}
 	}
 }

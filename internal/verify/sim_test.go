@@ -183,6 +183,7 @@ type world struct {
 	changes  map[int]int // pair → change actions
 	verified map[int]time.Time
 	restarts []time.Time // takeovers after the first
+	outcomes []action    // actOutcome, in order
 }
 
 func newWorld(t *testing.T, tm Timing, checkOnly bool, vips, targets []netip.Addr, p4, p6 netip.Addr) *world {
@@ -307,6 +308,8 @@ func (w *world) drain() {
 			w.steps = append(w.steps, stepRecord{pair: a.pair, id: a.id, step: a.step, issued: w.now})
 			w.pacerQ = append(w.pacerQ, len(w.steps)-1)
 			w.kickPacer()
+		case actOutcome:
+			w.outcomes = append(w.outcomes, a)
 		case actChange:
 			w.changes[a.pair]++
 			if st := w.c.pairs[a.pair]; st.state == Verified {

@@ -68,7 +68,8 @@ type Deps struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
 	// OnEvent, if set, is called from the Verifier's goroutine with each
-	// Event as it happens (StateChanged, RemediationSent, AllVerified). It
+	// Event as it happens (StateChanged, RemediationSent, RungOutcome,
+	// AllVerified). It
 	// must not block or call the Verifier.
 	OnEvent func(Event)
 }
@@ -311,6 +312,9 @@ func (v *Verifier) apply(now time.Time) {
 			v.sendStep(now, a)
 		case actChange:
 			changed = append(changed, a.pair)
+		case actOutcome:
+			pr := &v.core.pairs[a.pair]
+			v.emit(RungOutcome{VIP: pr.vip, Target: v.core.targets[pr.tgt].addr, Sent: a.at, Lost: a.lost})
 		}
 	}
 	v.publish(now, changed)
