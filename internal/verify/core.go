@@ -87,8 +87,7 @@ type pair struct {
 	step      uint64        // id of the last step handed to the pacer
 	queued    int           // steps handed to the pacer and not yet sent
 	level     Step          // highest rung sent in the current climb
-	climbFrom Step          // the rung the current climb started after (see nextClimb)
-	climbs    int           // climbs that failed in this incident (see nextClimb)
+	climbs    int           // climbs that failed in this incident (see climbWait)
 	issuedAt  time.Time     // when step was handed to the pacer
 	judged    time.Time     // send time of the last rung whose outcome was reported
 	missRung  time.Time     // rungAt of the last missed probe
@@ -214,8 +213,7 @@ func (c *core) start(now time.Time) {
 			continue
 		}
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbFrom, pr.climbs, pr.heldFor = StepNone, StepNone, 0, 0
-		pr.misses, pr.unverif, pr.probesOut = 0, 0, 0
+		pr.level, pr.climbs, pr.heldFor, pr.misses, pr.unverif, pr.probesOut = StepNone, 0, 0, 0, 0, 0
 		pr.probe = 0
 		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
 		if !c.setState(now, i, Unknown) {
@@ -285,7 +283,7 @@ func (c *core) reply(now time.Time, id uint64) {
 		if pr.attempts > 0 {
 			fixed = p.after
 		}
-		pr.level, pr.climbFrom, pr.climbs, pr.heldFor = StepNone, StepNone, 0, 0
+		pr.level, pr.climbs, pr.heldFor = StepNone, 0, 0
 		pr.fixedBy = fixed
 		c.setState(now, i, Verified)
 	} else {
@@ -497,7 +495,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 		// on where it was: a lost echo from the primary must not send
 		// the ladder back to its first rung.)
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbFrom, pr.climbs, pr.heldFor = StepNone, StepNone, 0, 0
+		pr.level, pr.climbs, pr.heldFor = StepNone, 0, 0
 	}
 	switch v {
 	case vPending:

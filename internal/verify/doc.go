@@ -88,12 +88,10 @@
 // with such a rung that goes unanswered is not a failed climb: its frames
 // most likely died at the policer, and the queue already spaced them. It
 // does not double the backoff, and the pair climbs again after at most the
-// time the pacer took to get its rungs out (at least Locktime); every other
-// such climb starts with the directed request, one frame that a Linux
-// upstream takes whatever its entry. So a
+// time the pacer took to get its rungs out (at least Locktime). So a
 // thousand stale VIPs behind a policer keep one rung each in the pacer,
 // which sends as fast as its rate allows, instead of backing off for tens
-// of seconds (ladder.go, nextClimb).
+// of seconds (ladder.go, climbWait).
 //
 // # Shape
 //

@@ -16,9 +16,7 @@ import "time"
 // them, and the queue already spaced them as much as the rate needs. So it
 // does not double the backoff, and the wait before the next climb is at
 // most the time the pacer took to get the climb's rungs through the queue
-// (and at least Locktime, the ladder's own floor); every other such climb
-// starts with the directed request, the rung that costs one frame and that
-// a Linux upstream always takes. A climb that left at
+// (and at least Locktime, the ladder's own floor). A climb that left at
 // once and still failed is a failed climb: the backoff doubles, from
 // Locktime up to BackoffMax.
 
@@ -63,12 +61,12 @@ func (c *core) remediate(now time.Time, i int) {
 	switch {
 	case !more:
 		// The whole ladder went unanswered: wait, probe, and climb again.
-		n := nextClimb(c.t, pr.climbs, pr.heldFor, pr.climbFrom)
-		if n.failed {
+		wait, failed := climbWait(c.t, pr.climbs, pr.heldFor)
+		if failed {
 			pr.climbs++
 		}
-		pr.level, pr.climbFrom, pr.heldFor = n.from, n.from, 0
-		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(n.wait))
+		pr.level, pr.heldFor = StepNone, 0
+		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(wait))
 	case pr.queued > 0:
 		// An older step is still in the pacer: probe once it is out.
 		pr.phase = phWaitPacer
@@ -82,34 +80,19 @@ func (c *core) remediate(now time.Time, i int) {
 	}
 }
 
-// climb is how the next climb of the ladder follows one that went
-// unanswered.
-type climb struct {
-	wait   time.Duration // after the last rung of the one before, before probing
-	failed bool          // the one before counts as failed (the backoff grows)
-	from   Step          // the rung the next one starts after (StepNone: the first)
-}
-
-// nextClimb decides, for a climb that started after rung from and went
-// unanswered after climbs failed ones, how the next climb follows. heldFor
-// is the longest any of its rungs waited in the pacer beyond HeldBack
-// (zero: none was held back).
-func nextClimb(t Timing, climbs int, heldFor time.Duration, from Step) climb {
+// climbWait decides, for a climb of the ladder that went unanswered after
+// climbs failed ones, how long after its last rung the pair waits before
+// it probes and climbs again, and whether this climb counts as failed.
+// heldFor is the longest any of its rungs waited in the pacer beyond
+// HeldBack (zero: none was held back).
+func climbWait(t Timing, climbs int, heldFor time.Duration) (wait time.Duration, failed bool) {
 	if heldFor <= 0 {
-		return climb{wait: backoff(t.Locktime, climbs+1, t.BackoffMax), failed: true}
+		return backoff(t.Locktime, climbs+1, t.BackoffMax), true
 	}
 	// Held back by the pacer's rate: no doubling, and no longer than the
 	// pacer needed to get the climb through (the next climb queues
-	// behind the same backlog), but never below Locktime. Every frame
-	// counts against a policer: every other climb skips the gratuitous
-	// rung (two frames for IPv4, and useless where the upstream has no
-	// entry for the VIP) and starts with the directed request, which a
-	// Linux upstream takes whatever its entry, locktime or settings.
-	next := StepNone
-	if from == StepNone {
-		next = StepGratuitous
-	}
-	return climb{wait: max(t.Locktime, min(backoff(t.Locktime, climbs, t.BackoffMax), heldFor)), from: next}
+	// behind the same backlog), but never below Locktime.
+	return max(t.Locktime, min(backoff(t.Locktime, climbs, t.BackoffMax), heldFor)), false
 }
 
 func (c *core) sendStep(now time.Time, i int) {

@@ -57,36 +57,29 @@ func TestLadderBehindPolicer(t *testing.T) {
 	}
 }
 
-// TestNextClimb: how a climb of the ladder follows one that went
-// unanswered: the wait, whether that one counts as failed, and where the
-// next one starts.
-func TestNextClimb(t *testing.T) {
-	tm := Timing{Locktime: time.Second, BackoffMax: 30 * time.Second}.withDefaults()
+// TestClimbWait: how long a pair waits after a climb went unanswered, and
+// whether that climb counts as failed.
+func TestClimbWait(t *testing.T) {
+	tm := Timing{Locktime: time.Second, BackoffMax: 30 * time.Second}
 	for _, tc := range []struct {
-		name    string
-		climbs  int
-		heldFor time.Duration
-		from    Step
-		want    climb
+		name       string
+		climbs     int
+		heldFor    time.Duration
+		wait       time.Duration
+		wantFailed bool
 	}{
-		{"first failed climb", 0, 0, StepNone, climb{wait: time.Second, failed: true}},
-		{"third failed climb doubles twice", 2, 0, StepNone, climb{wait: 4 * time.Second, failed: true}},
-		{"failed climbs cap at BackoffMax", 10, 0, StepNone, climb{wait: 30 * time.Second, failed: true}},
-		{"failed after a short climb: the whole ladder again", 1, 0, StepGratuitous, climb{wait: 2 * time.Second, failed: true}},
-		{"held back: not failed, Locktime, then from the directed request", 0, 5 * time.Second, StepNone,
-			climb{wait: time.Second, from: StepGratuitous}},
-		{"held back after a short climb: the whole ladder again", 0, 5 * time.Second, StepGratuitous,
-			climb{wait: time.Second}},
-		{"held back after failed climbs: the queue's wait", 4, 3 * time.Second, StepNone,
-			climb{wait: 3 * time.Second, from: StepGratuitous}},
-		{"held back briefly: at least Locktime", 4, 200 * time.Millisecond, StepNone,
-			climb{wait: time.Second, from: StepGratuitous}},
-		{"held back long: at most the backoff reached", 3, 20 * time.Second, StepGratuitous,
-			climb{wait: 4 * time.Second}},
+		{"first failed climb", 0, 0, time.Second, true},
+		{"third failed climb doubles twice", 2, 0, 4 * time.Second, true},
+		{"failed climbs cap at BackoffMax", 10, 0, 30 * time.Second, true},
+		{"held back: not failed, Locktime", 0, 5 * time.Second, time.Second, false},
+		{"held back after failed climbs: the queue's wait", 4, 3 * time.Second, 3 * time.Second, false},
+		{"held back briefly: at least Locktime", 4, 200 * time.Millisecond, time.Second, false},
+		{"held back long: at most the backoff reached", 3, 20 * time.Second, 4 * time.Second, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := nextClimb(tm, tc.climbs, tc.heldFor, tc.from); got != tc.want {
-				t.Errorf("nextClimb(%d, %v, %v) = %+v, want %+v", tc.climbs, tc.heldFor, tc.from, got, tc.want)
+			wait, failed := climbWait(tm.withDefaults(), tc.climbs, tc.heldFor)
+			if wait != tc.wait || failed != tc.wantFailed {
+				t.Errorf("climbWait(%d, %v) = %v, %v; want %v, %v", tc.climbs, tc.heldFor, wait, failed, tc.wait, tc.wantFailed)
 			}
 		})
 	}

@@ -368,7 +368,7 @@ func (w *world) stepsOf(i int) []stepRecord {
 }
 
 // checkInvariants asserts, for every pair: steps climb the ladder in order
-// (gratuitous, directed, unicast, then again from gratuitous or directed); no two steps
+// (gratuitous, directed, unicast, then again from gratuitous); no two steps
 // are issued within Locktime of the previous one being sent unless a probe
 // sent after it went unanswered; a step is only issued once the previous
 // one was sent; at most one probe is out at a time.
@@ -394,9 +394,7 @@ func (w *world) checkInvariants() {
 			if prev.step == StepUnicast {
 				want = StepGratuitous
 			}
-			// A new climb starts with the gratuitous rung, or (after
-			// a climb held back in the pacer) with the directed one.
-			if s.step != want && s.step != StepGratuitous && !(prev.step == StepUnicast && s.step == StepDirected) {
+			if s.step != want && s.step != StepGratuitous {
 				w.t.Errorf("pair %d: step %d is %v after %v", i, k, s.step, prev.step)
 			}
 			if s.issued.Sub(prev.sent) >= lock {

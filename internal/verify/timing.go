@@ -54,7 +54,7 @@ type Timing struct {
 	// before it counts as held back by the pacer's rate: a climb of the
 	// ladder with such a step that went unanswered is not a failed climb
 	// (its frames most likely met a policer), so the backoff does not
-	// grow (see nextClimb).
+	// grow (see climbWait).
 	HeldBack time.Duration
 	// PrimaryFresh is how old an echo to the primary address may be (sent
 	// before the VIP's missed probe) and still tell stale from
