@@ -6,7 +6,9 @@ import "time"
 // a takeover's announcements leave at once (the critical path of a
 // failover), and slows down on evidence, the way TCP finds its rate. The
 // evidence is the verifier's: each announced VIP is either found at its
-// new owner (Delivered) or still stale at the upstream (Congestion). What
+// new owner (Delivered) or still stale at the upstream (Congestion), and
+// each repair the verifier sent through the pacer either got through or
+// not (Outcome, with when the repair left). What
 // tells a policer from a lossy path is the share lost: a policer at R
 // packets/s drops 1−R/S of what is sent at S, nearly everything when S is
 // far above R, while random loss drops the same share at any rate and
@@ -16,8 +18,12 @@ import "time"
 // announced with several frames each is higher, and the next window cuts
 // again; at most a tenth per cut, and the first from the ceiling at least
 // to DefaultRate), at most once per CutGap (or at once, when the window
-// already holds earlyLost stale VIPs and hardly any found); a lower share keeps the rate, and the repairs of what a lossy
-// path dropped go out at full speed. The rate doubles again after each
+// already holds earlyLost stale VIPs and hardly any found); a lower share
+// keeps the rate, and the repairs of what a lossy path dropped go out at
+// full speed. Like TCP, which cuts once per window of data, the outcome of
+// a repair written before the last cut is no evidence against the new
+// rate: behind a policer the repairs wait in the queue for seconds, and
+// judging them late against the lowered rate drove it to AutoMinRate. The rate doubles again after each
 // RaiseAfter without a cut, up to AutoMaxRate. A send that fails (a full
 // transmit queue) halves it. The burst follows the rate (BurstSpan of it):
 // after a pause, a slowed-down pacer does not flood the policer again.

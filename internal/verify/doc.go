@@ -91,7 +91,9 @@
 // time the pacer took to get its rungs out (at least Locktime). So a
 // thousand stale VIPs behind a policer keep one rung each in the pacer,
 // which sends as fast as its rate allows, instead of backing off for tens
-// of seconds (ladder.go, climbWait).
+// of seconds (ladder.go, climbWait). Each rung's outcome, judged by the
+// probe after it, goes to the adaptive pacer with the time the rung left
+// (RungOutcome): the evidence it finds the policer's rate on.
 //
 // # Shape
 //
