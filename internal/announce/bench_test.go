@@ -89,3 +89,18 @@ func BenchmarkPacerCongestion(b *testing.B) {
 		p.Poll(clk.Now())
 	}
 }
+
+// BenchmarkPacerOutcome measures a repair's outcome, half of them written
+// before the last cut (ignored), and the next Poll.
+func BenchmarkPacerOutcome(b *testing.B) {
+	clk := clocktest.NewClock(t0)
+	p := announce.NewPacer(0, 0, clk, discard())
+	b.ReportAllocs()
+	k := 0
+	for b.Loop() {
+		clk.Advance(announce.CutGap / 4)
+		k++
+		p.Outcome(clk.Now().Add(-time.Duration(k%2)*time.Hour), true)
+		p.Poll(clk.Now())
+	}
+}

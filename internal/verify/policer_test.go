@@ -136,3 +136,29 @@ func TestRungOutcome(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBehindPolicer fails over 1000 VIPs behind a router that polices
+// ARP to 100 frames/s, with the pacer at 500/s (the adaptive pacer's first
+// cut), and reports in simulated seconds when the last VIP was verified
+// (s-all-verified; the policer allows 10 s at best) and how many rungs it
+// took.
+func BenchmarkBehindPolicer(b *testing.B) {
+	vips := addrs("198.18.0.100", 1000)
+	gw := netip.MustParseAddr("198.18.0.1")
+	var took time.Duration
+	var steps int
+	for b.Loop() {
+		w := newWorld(b, Timing{}, false, vips, []netip.Addr{gw}, netip.MustParseAddr("198.18.0.12"), netip.Addr{})
+		w.rate, w.burst = 500, 25
+		r := w.routers[gw]
+		r.policeRate, r.policeBurst = 100, 5
+		w.takeover()
+		w.runUntil(t0.Add(5*time.Minute), w.c.allVerified)
+		if !w.c.allVerified() {
+			b.Fatal("not all verified after 5 min")
+		}
+		took, steps = w.now.Sub(t0), len(w.steps)
+	}
+	b.ReportMetric(took.Seconds(), "s-all-verified")
+	b.ReportMetric(float64(steps), "rungs")
+}

@@ -162,7 +162,7 @@ func (h *eventHeap) Pop() any {
 
 // world drives a core against simulated routers and a simulated pacer.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	now     time.Time
 	c       *core
 	routers map[netip.Addr]*simRouter
@@ -186,7 +186,7 @@ type world struct {
 	outcomes []action    // actOutcome, in order
 }
 
-func newWorld(t *testing.T, tm Timing, checkOnly bool, vips, targets []netip.Addr, p4, p6 netip.Addr) *world {
+func newWorld(t testing.TB, tm Timing, checkOnly bool, vips, targets []netip.Addr, p4, p6 netip.Addr) *world {
 	w := &world{
 		t:        t,
 		now:      t0,
