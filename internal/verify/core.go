@@ -92,6 +92,7 @@ type pair struct {
 	judged    time.Time     // send time of the last rung whose outcome was reported
 	missRung  time.Time     // rungAt of the last missed probe
 	heldFor   time.Duration // longest wait in the pacer of a rung of this climb held back (over HeldBack)
+	heldOrder bool          // this climb follows LadderHeld
 	stepAt    time.Time     // when the last step went out; kept across takeovers
 	missAt    time.Time     // send time of the last missed probe
 	misses    int           // probes missed in a row
@@ -213,7 +214,8 @@ func (c *core) start(now time.Time) {
 			continue
 		}
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbs, pr.heldFor, pr.misses, pr.unverif, pr.probesOut = StepNone, 0, 0, 0, 0, 0
+		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
+		pr.misses, pr.unverif, pr.probesOut = 0, 0, 0
 		pr.probe = 0
 		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
 		if !c.setState(now, i, Unknown) {
@@ -283,7 +285,7 @@ func (c *core) reply(now time.Time, id uint64) {
 		if pr.attempts > 0 {
 			fixed = p.after
 		}
-		pr.level, pr.climbs, pr.heldFor = StepNone, 0, 0
+		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
 		pr.fixedBy = fixed
 		c.setState(now, i, Verified)
 	} else {
@@ -495,7 +497,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 		// on where it was: a lost echo from the primary must not send
 		// the ladder back to its first rung.)
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbs, pr.heldFor = StepNone, 0, 0
+		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
 	}
 	switch v {
 	case vPending:

@@ -91,7 +91,11 @@
 // time the pacer took to get its rungs out (at least Locktime). So a
 // thousand stale VIPs behind a policer keep one rung each in the pacer,
 // which sends as fast as its rate allows, instead of backing off for tens
-// of seconds (ladder.go, climbWait). Each rung's outcome, judged by the
+// of seconds (ladder.go, climbWait). Such a climb also puts the unicast
+// reply before the directed request (LadderHeld): a Linux upstream takes a
+// reply sent to it as proof of reachability, while any other update leaves
+// its entry STALE, to be probed a few seconds later, and behind a policer
+// the node's answer to that probe often loses to the repairs. Each rung's outcome, judged by the
 // probe after it, goes to the adaptive pacer with the time the rung left
 // (RungOutcome): the evidence it finds the policer's rate on.
 //

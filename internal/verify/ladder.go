@@ -16,9 +16,11 @@ import "time"
 // them, and the queue already spaced them as much as the rate needs. So it
 // does not double the backoff, and the wait before the next climb is at
 // most the time the pacer took to get the climb's rungs through the queue
-// (and at least Locktime, the ladder's own floor). A climb that left at
-// once and still failed is a failed climb: the backoff doubles, from
-// Locktime up to BackoffMax.
+// (and at least Locktime, the ladder's own floor). When a climb's first
+// rung was held back, the climb goes on in LadderHeld's order (the unicast
+// reply before the directed request). A climb that left at once and still
+// failed is a failed climb: the backoff doubles, from Locktime up to
+// BackoffMax.
 
 // stepSent records that the pacer wrote the last frame of step id of pair
 // i at now. ok false means the step never went out (the pacer refused it).
@@ -57,7 +59,10 @@ func (c *core) stepsCancelled() {
 // schedules what must come first.
 func (c *core) remediate(now time.Time, i int) {
 	pr := &c.pairs[i]
-	_, more := nextRung(pr.level)
+	if pr.level == Ladder[0] && pr.heldFor > 0 {
+		pr.heldOrder = true // decided once per climb, after its first rung
+	}
+	_, more := nextRung(pr.level, pr.heldOrder)
 	switch {
 	case !more:
 		// The whole ladder went unanswered: wait, probe, and climb again.
@@ -65,7 +70,7 @@ func (c *core) remediate(now time.Time, i int) {
 		if failed {
 			pr.climbs++
 		}
-		pr.level, pr.heldFor = StepNone, 0
+		pr.level, pr.heldFor, pr.heldOrder = StepNone, 0, false
 		pr.phase, pr.wake = phWaitProbe, later(now, pr.stepAt.Add(wait))
 	case pr.queued > 0:
 		// An older step is still in the pacer: probe once it is out.
@@ -97,7 +102,7 @@ func climbWait(t Timing, climbs int, heldFor time.Duration) (wait time.Duration,
 
 func (c *core) sendStep(now time.Time, i int) {
 	pr := &c.pairs[i]
-	pr.level, _ = nextRung(pr.level) // remediate checked there is one
+	pr.level, _ = nextRung(pr.level, pr.heldOrder) // remediate checked there is one
 	pr.attempts++
 	pr.queued++
 	pr.lastStep = pr.level

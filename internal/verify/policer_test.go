@@ -162,3 +162,27 @@ func BenchmarkBehindPolicer(b *testing.B) {
 	b.ReportMetric(took.Seconds(), "s-all-verified")
 	b.ReportMetric(float64(steps), "rungs")
 }
+
+// TestNextRung: the ladder's order, and LadderHeld's for a climb whose
+// first rung waited in the pacer.
+func TestNextRung(t *testing.T) {
+	for _, tc := range []struct {
+		from Step
+		held bool
+		want Step
+		more bool
+	}{
+		{StepNone, false, StepGratuitous, true},
+		{StepGratuitous, false, StepDirected, true},
+		{StepDirected, false, StepUnicast, true},
+		{StepUnicast, false, StepNone, false},
+		{StepNone, true, StepGratuitous, true},
+		{StepGratuitous, true, StepUnicast, true},
+		{StepUnicast, true, StepDirected, true},
+		{StepDirected, true, StepNone, false},
+	} {
+		if got, more := nextRung(tc.from, tc.held); got != tc.want || more != tc.more {
+			t.Errorf("nextRung(%v, held %v) = %v, %v; want %v, %v", tc.from, tc.held, got, more, tc.want, tc.more)
+		}
+	}
+}

@@ -390,11 +390,11 @@ func (w *world) checkInvariants() {
 					i, k, s.step, s.issued.Sub(t0), k-1, prev.sent.Sub(t0))
 				continue
 			}
-			want := prev.step + 1
-			if prev.step == StepUnicast {
-				want = StepGratuitous
-			}
-			if s.step != want && s.step != StepGratuitous {
+			// The next rung of either order (Ladder, LadderHeld), or
+			// a new climb.
+			n1, _ := nextRung(prev.step, false)
+			n2, _ := nextRung(prev.step, true)
+			if s.step != n1 && s.step != n2 && s.step != StepGratuitous {
 				w.t.Errorf("pair %d: step %d is %v after %v", i, k, s.step, prev.step)
 			}
 			if s.issued.Sub(prev.sent) >= lock {

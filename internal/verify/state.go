@@ -84,17 +84,32 @@ const (
 // least intrusive first.
 var Ladder = []Step{StepGratuitous, StepDirected, StepUnicast}
 
-// nextRung returns the rung after s (the first one after StepNone), and
-// false when s is the last.
-func nextRung(s Step) (Step, bool) {
-	if s == StepNone {
-		return Ladder[0], true
+// LadderHeld is the ladder's order for a climb whose first rung was held
+// back in the pacer (a policer upstream, see ladder.go): the unicast reply
+// before the directed request. Both are one frame, but a Linux upstream
+// takes a reply sent to it as proof of reachability (REACHABLE), and every
+// other update (the directed request, gratuitous forms) leaves its entry
+// STALE: a few seconds later the upstream probes it, and behind a policer
+// the node's answer to that probe competes with every repair for the same
+// few frames per second; when it loses, the entry fails and the VIP goes
+// dark again until the upstream resolves it by itself.
+var LadderHeld = []Step{StepGratuitous, StepUnicast, StepDirected}
+
+// nextRung returns the rung after s (the first one after StepNone) on the
+// ladder (LadderHeld if held), and false when s is the last.
+func nextRung(s Step, held bool) (Step, bool) {
+	l := Ladder
+	if held {
+		l = LadderHeld
 	}
-	i := slices.Index(Ladder, s)
-	if i < 0 || i+1 >= len(Ladder) {
+	if s == StepNone {
+		return l[0], true
+	}
+	i := slices.Index(l, s)
+	if i < 0 || i+1 >= len(l) {
 		return StepNone, false
 	}
-	return Ladder[i+1], true
+	return l[i+1], true
 }
 
 // String returns the family-neutral name of the step.
