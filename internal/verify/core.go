@@ -93,6 +93,8 @@ type pair struct {
 	missRung  time.Time     // rungAt of the last missed probe
 	heldFor   time.Duration // longest wait in the pacer of a rung of this climb held back (over HeldBack)
 	heldOrder bool          // this climb follows LadderHeld
+	stepHeld  bool          // the last step written was held back (over HeldBack)
+	confirm   time.Time     // when the confirming unicast reply is due (see confirmLater); zero: none
 	stepAt    time.Time     // when the last step went out; kept across takeovers
 	missAt    time.Time     // send time of the last missed probe
 	misses    int           // probes missed in a row
@@ -215,7 +217,7 @@ func (c *core) start(now time.Time) {
 		}
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
 		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
-		pr.misses, pr.unverif, pr.probesOut = 0, 0, 0
+		pr.misses, pr.unverif, pr.probesOut, pr.confirm = 0, 0, 0, time.Time{}
 		pr.probe = 0
 		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
 		if !c.setState(now, i, Unknown) {
@@ -237,7 +239,7 @@ func (c *core) stop(now time.Time) {
 		if pr.tgt < 0 {
 			continue
 		}
-		pr.phase, pr.probe = phIdle, 0
+		pr.phase, pr.probe, pr.confirm = phIdle, 0, time.Time{}
 		c.setState(now, i, Unknown)
 	}
 }
@@ -285,6 +287,7 @@ func (c *core) reply(now time.Time, id uint64) {
 		if pr.attempts > 0 {
 			fixed = p.after
 		}
+		c.confirmLater(i, fixed)
 		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
 		pr.fixedBy = fixed
 		c.setState(now, i, Verified)
@@ -316,6 +319,9 @@ func (c *core) advance(now time.Time) {
 		}
 		for i := range c.pairs {
 			pr := &c.pairs[i]
+			if !pr.confirm.IsZero() && !pr.confirm.After(now) {
+				c.sendConfirm(now, i)
+			}
 			if pr.wake.After(now) {
 				continue
 			}
@@ -364,6 +370,9 @@ func (c *core) next() time.Time {
 		switch c.pairs[i].phase {
 		case phWaitProbe, phSending:
 			earlier(c.pairs[i].wake)
+		}
+		if !c.pairs[i].confirm.IsZero() {
+			earlier(c.pairs[i].confirm)
 		}
 	}
 	return at
@@ -498,6 +507,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 		// the ladder back to its first rung.)
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
 		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
+		pr.confirm = time.Time{}
 	}
 	switch v {
 	case vPending:

@@ -95,7 +95,9 @@
 // reply before the directed request (LadderHeld): a Linux upstream takes a
 // reply sent to it as proof of reachability, while any other update leaves
 // its entry STALE, to be probed a few seconds later, and behind a policer
-// the node's answer to that probe often loses to the repairs. Each rung's outcome, judged by the
+// the node's answer to that probe often loses to the repairs. For the same
+// reason a VIP fixed by a held-back rung other than the unicast reply gets
+// one unicast reply a Locktime later (confirmLater). Each rung's outcome, judged by the
 // probe after it, goes to the adaptive pacer with the time the rung left
 // (RungOutcome): the evidence it finds the policer's rate on.
 //

@@ -36,7 +36,9 @@ func (c *core) stepSent(now time.Time, i int, id uint64, ok bool) {
 		pr.stepAt = now // any step of the pair, even an old one, starts the locktime
 	}
 	if ok && id == pr.step {
-		if w := now.Sub(pr.issuedAt); w > c.t.HeldBack {
+		w := now.Sub(pr.issuedAt)
+		pr.stepHeld = w > c.t.HeldBack
+		if pr.stepHeld {
 			pr.heldFor = max(pr.heldFor, w)
 		}
 	}
@@ -111,6 +113,37 @@ func (c *core) sendStep(now time.Time, i int) {
 	pr.phase, pr.wake = phSending, now.Add(c.t.SendTimeout)
 	c.acts = append(c.acts, action{kind: actStep, id: pr.step, pair: i, step: pr.level})
 	c.changed(i)
+}
+
+// confirmLater schedules, for pair i just verified after its rung fixed
+// left the pacer, one unicast reply a Locktime later when the last rung
+// was held back in the pacer (a policer upstream) and was not itself the
+// unicast reply. Any other rung leaves a Linux upstream's entry STALE: it
+// works, but a few seconds later the upstream probes the entry, and behind
+// the policer the node's answer to that probe competes with every repair;
+// when it loses, the entry fails and the VIP goes dark again until the
+// upstream resolves it by itself (tens of seconds in the lab). A reply sent
+// to the upstream makes the entry REACHABLE instead, once the locktime of
+// the fix has passed. One frame per VIP, and only behind a policer.
+func (c *core) confirmLater(i int, fixed Step) {
+	pr := &c.pairs[i]
+	if c.checkOnly || !pr.stepHeld || fixed == StepNone || fixed == StepUnicast || pr.stepAt.IsZero() {
+		return
+	}
+	pr.confirm = pr.stepAt.Add(c.t.Locktime + c.t.Settle)
+}
+
+// sendConfirm hands pair i's confirming unicast reply to the pacer; no
+// probe judges it (the pair is verified), and the pair's cycle goes on.
+func (c *core) sendConfirm(now time.Time, i int) {
+	pr := &c.pairs[i]
+	pr.confirm = time.Time{}
+	if pr.queued > 0 || pr.state != Verified || now.Before(pr.stepAt.Add(c.t.Locktime)) {
+		return
+	}
+	pr.queued++
+	c.nextID++
+	c.acts = append(c.acts, action{kind: actStep, id: c.nextID, pair: i, step: StepUnicast})
 }
 
 // rungOutcome reports, once per rung, whether the rung of pair i that

@@ -186,3 +186,38 @@ func TestNextRung(t *testing.T) {
 		}
 	}
 }
+
+// TestConfirmAfterHeldFix: a VIP fixed by a rung that waited in the pacer
+// (a policer upstream) gets one unicast reply a Locktime after that rung,
+// to leave the upstream's entry REACHABLE rather than STALE; one fixed by
+// a rung that left at once gets nothing more.
+func TestConfirmAfterHeldFix(t *testing.T) {
+	vip := netip.MustParseAddr("192.0.2.100")
+	for _, tc := range []struct {
+		stall time.Duration
+		want  []Step
+	}{
+		{0, []Step{StepGratuitous}},
+		{200 * time.Millisecond, []Step{StepGratuitous, StepUnicast}},
+	} {
+		w := newWorld(t, Timing{}, false, []netip.Addr{vip}, []netip.Addr{gw4}, primary4, primary6)
+		w.routers[gw4].moveAway(t0.Add(-time.Hour), vip)
+		w.stall = tc.stall
+		w.c.start(w.now) // the takeover's announcement did not get through
+		w.drain()
+		w.runFor(5 * time.Second)
+		w.checkInvariants()
+		ss := w.stepsOf(0)
+		if got := stepList(ss); !slices.Equal(got, tc.want) {
+			t.Fatalf("stall %v: steps %v, want %v", tc.stall, got, tc.want)
+		}
+		if st := w.c.status(0); st.State != Verified || st.FixedBy != "gratuitous_arp" {
+			t.Errorf("stall %v: status %+v", tc.stall, st)
+		}
+		if len(ss) == 2 {
+			if gap := ss[1].issued.Sub(ss[0].sent); gap < w.c.t.Locktime || gap > w.c.t.Locktime+100*time.Millisecond {
+				t.Errorf("confirming reply %v after the fix, want just after Locktime", gap)
+			}
+		}
+	}
+}
