@@ -327,15 +327,15 @@ func (v *Verifier) sendStep(now time.Time, a action) {
 	tg := v.core.targets[ti]
 	mac := v.targetMAC(now, ti)
 	st := v.core.status(a.pair)
-	v.log.Info("verify: remediation step", "vip", pr.vip, "target", tg.addr, "step", st.LastStep,
+	v.log.Info("verify: remediation step", "vip", pr.vip, "target", tg.addr, "step", a.step.Name(pr.vip.Is6()),
 		"attempt", st.Attempts, "target_mac", macString(mac))
 	pkts, err := stepPackets(a.step, v.cfg.MAC, pr.vip, tg.addr, mac)
 	if err != nil || len(pkts) == 0 {
 		if err != nil {
 			v.sendFailed.Add(1)
-			v.log.Warn("verify: build remediation frames", "vip", pr.vip, "target", tg.addr, "step", st.LastStep, "err", err)
+			v.log.Warn("verify: build remediation frames", "vip", pr.vip, "target", tg.addr, "step", a.step.Name(pr.vip.Is6()), "err", err)
 		} else {
-			v.log.Debug("verify: step skipped, target MAC unknown", "vip", pr.vip, "target", tg.addr, "step", st.LastStep)
+			v.log.Debug("verify: step skipped, target MAC unknown", "vip", pr.vip, "target", tg.addr, "step", a.step.Name(pr.vip.Is6()))
 		}
 		v.core.stepSent(now, a.pair, a.id, false)
 		return
@@ -344,7 +344,7 @@ func (v *Verifier) sendStep(now time.Time, a action) {
 	s.left.Store(int32(len(pkts)))
 	if err := v.deps.Pacer.SendNow(v.key, s, pkts...); err != nil {
 		v.sendFailed.Add(uint64(len(pkts)))
-		v.log.Warn("verify: queue remediation frames", "vip", pr.vip, "target", tg.addr, "step", st.LastStep, "err", err)
+		v.log.Warn("verify: queue remediation frames", "vip", pr.vip, "target", tg.addr, "step", a.step.Name(pr.vip.Is6()), "err", err)
 		v.core.stepSent(now, a.pair, a.id, false)
 	}
 }
