@@ -36,14 +36,37 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
+// writeReplace replaces the file at path with b like writeAtomic, without
+// the fsyncs: the rename is atomic for every process on this host (a crash of
+// vipd leaves the old or the new content), not across a power loss. It is
+// for files that describe what does not survive one (the ledger of kernel
+// addresses), written on a takeover's critical path, where an fsync costs
+// milliseconds, more on a busy disk.
+func writeReplace(path string, b []byte) error {
+	writeMu.Lock()
+	defer writeMu.Unlock()
+	tmp := path + ".tmp"
+	if err := writeFile(tmp, b, false); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, cause(err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, cause(err))
+	}
+	return nil
+}
+
 // writeSync writes b to a new (or truncated) file at path and fsyncs it.
-func writeSync(path string, b []byte) error {
+func writeSync(path string, b []byte) error { return writeFile(path, b, true) }
+
+func writeFile(path string, b []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	return errors.Join(err, f.Close())

@@ -70,7 +70,13 @@
 // Every write replaces the whole file atomically: a temporary file in the
 // same directory (NAME.tmp), written, fsynced, renamed over NAME, and the
 // directory fsynced, so that a crash or power loss leaves the old or the new
-// content, never a mix. One call is one write, however many prefixes it
+// content, never a mix. The ledger is the exception: it is written on a
+// takeover's critical path (before the adds) and is not fsynced, because
+// what it records does not survive a power loss either. A crash of vipd
+// leaves its old or new content (the rename is atomic in the page cache); a
+// power loss may tear it, and a ledger that does not parse and was last
+// written before this boot began (btime in /proc/stat) is void like one of
+// another boot, not corrupt. One call is one write, however many prefixes it
 // carries. Writers in one process are serialized; across processes the
 // [Lock] is what keeps a second writer away, so the files are opened and
 // written only by the holder of the lock.

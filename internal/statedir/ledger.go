@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ledgerName is the address ledger in the state directory.
@@ -47,6 +49,31 @@ var bootID = func() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// bootTime returns when this boot began (btime of /proc/stat), the zero
+// time when unknown. A variable for tests.
+var bootTime = func() time.Time {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return time.Unix(s, 0)
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// writtenBeforeBoot tells whether the file at path was last written before
+// this boot began. Unknown is false.
+func writtenBeforeBoot(path string) bool {
+	boot := bootTime()
+	fi, err := os.Stat(path)
+	return err == nil && !boot.IsZero() && fi.ModTime().Before(boot)
 }
 
 // Ledger is the record of the addresses vipd added on this host, kept in
@@ -95,6 +122,13 @@ func OpenLedger(dir string) (*Ledger, error) {
 	}
 	var f ledgerFile
 	if err := decodeObject(b, &f); err != nil {
+		if writtenBeforeBoot(l.path) {
+			// Written without fsync (writeLocked) and torn by the power
+			// loss or crash that ended that boot: what it recorded went
+			// with it.
+			l.Stale = true
+			return l, nil
+		}
 		return nil, &CorruptError{Path: l.path, Err: err}
 	}
 	switch {
@@ -299,5 +333,7 @@ func (l *Ledger) writeLocked() error {
 		return err
 	}
 	l.writes++
-	return writeAtomic(l.path, append(b, '\n'))
+	// No fsync: the addresses recorded do not outlive a power loss either,
+	// and OpenLedger voids a file of an earlier boot, even a torn one.
+	return writeReplace(l.path, append(b, '\n'))
 }

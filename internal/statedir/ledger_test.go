@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vipd/vipd/internal/statedir"
 )
@@ -384,5 +385,62 @@ func TestLedgerOfAnotherBootIsVoid(t *testing.T) {
 	l3 := openLedger(t, dir)
 	if !l3.Stale || len(l3.Entries()) != 0 {
 		t.Fatalf("after a reboot: stale %v, entries %v", l3.Stale, l3.Entries())
+	}
+}
+
+// TestLedgerTornBeforeBootIsVoid: the ledger is written without fsync, so a
+// power loss can leave it torn. Written before this boot, it is void like
+// any ledger of an earlier boot; torn during this boot, it is still corrupt
+// (failing closed: vipd itself wrote it, and something is wrong).
+func TestLedgerTornBeforeBootIsVoid(t *testing.T) {
+	for name, content := range map[string]string{
+		"empty":     "",
+		"truncated": `{"version":1,"boot_id":"x","entries":[{"instance":"web"`,
+		"zeros":     "\x00\x00\x00\x00",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "addresses.json")
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			written := time.Now()
+			defer statedir.SetBootTime(written.Add(time.Hour))()
+			l, err := statedir.OpenLedger(dir)
+			if err != nil {
+				t.Fatalf("OpenLedger() of a file torn before this boot: %v", err)
+			}
+			if !l.Stale || len(l.Entries()) != 0 {
+				t.Fatalf("stale %v, entries %v; want void", l.Stale, l.Entries())
+			}
+			// The next write replaces it whole.
+			if err := l.Record("web", "eth0", 2, prefixes(t, "192.0.2.100/24")); err != nil {
+				t.Fatal(err)
+			}
+			statedir.SetBootTime(written.Add(-time.Hour))
+			if got := openLedger(t, dir).Entries(); len(got) != 1 {
+				t.Fatalf("after the next write: %v", got)
+			}
+		})
+	}
+	t.Run("torn during this boot", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "addresses.json"), []byte(`{"version":1,`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer statedir.SetBootTime(time.Now().Add(-time.Hour))()
+		var ce *statedir.CorruptError
+		if _, err := statedir.OpenLedger(dir); !errors.As(err, &ce) {
+			t.Fatalf("OpenLedger() error = %v, want a *CorruptError", err)
+		}
+	})
+}
+
+// TestBootTimeIsKnown: the real reading of /proc/stat gives a time in the
+// past, else a torn ledger would never be voided.
+func TestBootTimeIsKnown(t *testing.T) {
+	bt := statedir.BootTime()
+	if bt.IsZero() || !bt.Before(time.Now()) {
+		t.Fatalf("boot time %v", bt)
 	}
 }
