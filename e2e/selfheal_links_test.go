@@ -391,8 +391,9 @@ func shNoLoss(c *shCheck, p *labnet.Prober, nz noise, since time.Time, what stri
 		if r.Received == r.Sent {
 			continue
 		}
-		msg := fmt.Sprintf("%s: %s: %d/%d probes answered, longest gap %v", what, r.VIP, r.Received, r.Sent, r.MaxGap.Round(time.Millisecond))
-		if why == "" || r.MaxGap > noiseGap {
+		msg := fmt.Sprintf("%s: %s: %d/%d probes answered, longest loss %v (gap %v)", what, r.VIP, r.Received, r.Sent,
+			r.LongestLoss.Round(time.Millisecond), r.MaxGap.Round(time.Millisecond))
+		if why == "" || r.LongestLoss > noiseGap {
 			c.Errorf("%s (noise: %q)", msg, why)
 		} else {
 			c.t.Logf("%s — not counted: %s", msg, why)

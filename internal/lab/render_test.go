@@ -301,3 +301,23 @@ func TestWriteTextBusy(t *testing.T) {
 		t.Errorf("warning on a quiet machine:\n%s", b.String())
 	}
 }
+
+func TestWriteTextClientLag(t *testing.T) {
+	rep := stickyReport(2)
+	at := 2000.0
+	rep.Impls[0].Runs[0].ClientLagMS, rep.Impls[0].Runs[0].ClientLagAtMS = 1200, &at
+	var b bytes.Buffer
+	if err := rep.WriteText(&b, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: in " + rep.Impls[0].Name + "'s run 1 the client fell 1.20s behind its probe schedule 2s after the fault"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("no %q in:\n%s", want, b.String())
+	}
+	rep.Impls[0].Runs[0].ClientLagMS = 20 // a tick or two late: not worth a line
+	b.Reset()
+	rep.WriteText(&b, TextOptions{})
+	if strings.Contains(b.String(), "behind its probe schedule") {
+		t.Errorf("warning for a 20 ms lag:\n%s", b.String())
+	}
+}

@@ -103,6 +103,12 @@ type RunResult struct {
 	IdleCPU *IdleCPU `json:"idle_cpu,omitempty"`
 	// WatchedMS is how long the client watched after the fault.
 	WatchedMS float64 `json:"watched_ms"`
+	// ClientLagMS is how late, at worst, the client sent a probe during the
+	// watch (its own stall on a busy machine: outages measured around
+	// ClientLagAtMS, after the fault, are too long by up to that much);
+	// zero when it kept its schedule within a few milliseconds.
+	ClientLagMS   float64  `json:"client_lag_ms,omitempty"`
+	ClientLagAtMS *float64 `json:"client_lag_at_ms,omitempty"`
 	// ProbeIntervalMS is the per-VIP probe interval in effect: the outages'
 	// precision.
 	ProbeIntervalMS float64 `json:"probe_interval_ms"`

@@ -106,6 +106,7 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		b.WriteString("\n")
 		writeSpread(&b, ran, r.takeoverWords())
 	}
+	writeClientLags(&b, ran)
 	b.WriteString("\n")
 	width := 0
 	for _, ir := range r.Impls {
@@ -119,6 +120,23 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// clientLagWarn is the client's lateness that the report points out: the
+// measured outages may be too long by that much.
+const clientLagWarn = 50.0 // ms
+
+// writeClientLags warns of the runs in which the client itself stalled.
+func writeClientLags(b *strings.Builder, ran []ImplReport) {
+	for _, ir := range ran {
+		for _, run := range ir.Runs {
+			if run.ClientLagMS < clientLagWarn || run.ClientLagAtMS == nil {
+				continue
+			}
+			fmt.Fprintf(b, "\nwarning: in %s's run %d the client fell %s behind its probe schedule %s after the fault (the machine was busy): outages measured around then are too long by up to that much\n",
+				ir.Name, run.Run, fmtSeconds(run.ClientLagMS), fmtSeconds(*run.ClientLagAtMS))
+		}
+	}
 }
 
 // writeVIPTable writes the first run's VIPs, one row each, one column group

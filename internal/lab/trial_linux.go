@@ -132,6 +132,9 @@ func (t *trial) watch(ctx context.Context, fault time.Time, poll func(now time.T
 	}
 	t.p.Stop()
 	t.res.WatchedMS = ms(time.Since(fault))
+	if lag, at := t.p.Lag(fault); lag > 0 {
+		t.res.ClientLagMS, t.res.ClientLagAtMS = ms(lag), msPtr(at.Sub(fault))
+	}
 	return t.p.Results(fault), nil
 }
 

@@ -38,8 +38,16 @@ type VIPResult struct {
 	// did not recover.
 	Recovery time.Time
 	// MaxGap is the longest time without a reply, counted from the instant to
-	// the end.
+	// the end. A client that could not send for a while (see Prober.Lag)
+	// makes a gap without any loss.
 	MaxGap time.Duration
+	// LongestLoss is the longest run of unanswered probes: from when its
+	// first was sent to the first reply to a probe sent after its last (to
+	// the end when none came). Zero when no probe was lost. Unlike MaxGap,
+	// a stalled client does not make one.
+	LongestLoss time.Duration
+	// LongestLossAt is when the first probe of that run was sent.
+	LongestLossAt time.Time
 	// LastReply is when the latest reply arrived (zero if none since the
 	// instant).
 	LastReply time.Time
@@ -53,7 +61,20 @@ type history struct {
 	vips  []vipHistory
 
 	sentTotal, recvTotal atomic.Uint64
+
+	lagMu sync.Mutex
+	lags  []lag // the sender's late wake-ups, oldest first, bounded
 }
+
+// lag is a wake-up of the sender that found probes overdue: the oldest was
+// due at at and went out d late.
+type lag struct{ at, d int64 }
+
+// lagNoise is lateness the history does not record: a timer tick or two.
+const lagNoise = int64(5 * time.Millisecond)
+
+// maxLags bounds the lags kept (the worst are kept when it is reached).
+const maxLags = 4096
 
 type vipHistory struct {
 	mu   sync.Mutex // guards the fields below
@@ -110,6 +131,40 @@ func (h *history) reply(i int, seq uint64, at int64) bool {
 	return true
 }
 
+// lagged notes that the probe due at dueAt went out d late.
+func (h *history) lagged(d, dueAt int64) {
+	if d <= lagNoise {
+		return
+	}
+	h.lagMu.Lock()
+	defer h.lagMu.Unlock()
+	if n := len(h.lags); n > 0 && h.lags[n-1].at == dueAt {
+		h.lags[n-1].d = max(h.lags[n-1].d, d) // the same stall, seen again
+		return
+	}
+	if len(h.lags) >= maxLags {
+		i := slices.IndexFunc(h.lags, func(l lag) bool { return l.d < d })
+		if i < 0 {
+			return
+		}
+		h.lags = slices.Delete(h.lags, i, i+1)
+	}
+	h.lags = append(h.lags, lag{dueAt, d})
+}
+
+// worstLag returns the sender's worst lateness for probes due in
+// [since, until], and when the probe it delayed was due.
+func (h *history) worstLag(since, until int64) (d, at int64) {
+	h.lagMu.Lock()
+	defer h.lagMu.Unlock()
+	for _, l := range h.lags {
+		if l.at >= since && l.at <= until && l.d > d {
+			d, at = l.d, l.at
+		}
+	}
+	return d, at
+}
+
 // lastReply returns VIP i's latest reply time, 0 if none.
 func (h *history) lastReply(i int) int64 {
 	v := &h.vips[i]
@@ -140,6 +195,10 @@ func (h *history) result(i int, since, horizon int64) VIPResult {
 	r := VIPResult{
 		Sent: o.sent, Received: o.received, Recovered: o.recovered,
 		Outage: time.Duration(o.outage), MaxGap: time.Duration(o.maxGap),
+		LongestLoss: time.Duration(o.longestLoss),
+	}
+	if o.longestLoss > 0 {
+		r.LongestLossAt = h.time(o.longestLossAt)
 	}
 	if o.firstLoss >= 0 {
 		r.FirstLoss = h.time(o.firstLoss)
@@ -157,6 +216,8 @@ type analysis struct {
 	sent, received int
 	recovered      bool
 	outage, maxGap int64
+	longestLoss    int64
+	longestLossAt  int64
 	firstLoss      int64 // -1: none
 	recovery       int64
 	lastReply      int64 // -1: none
@@ -202,6 +263,7 @@ func analyse(sent, recv []int64, since, horizon int64) analysis {
 		a.maxGap = max(a.maxGap, r-prev)
 		prev = r
 	}
+	a.longestLoss, a.longestLossAt = longestLoss(sent, recv, since, horizon)
 	a.outage = horizon - since
 	switch {
 	case a.sent == 0:
@@ -219,6 +281,43 @@ func analyse(sent, recv []int64, since, horizon int64) analysis {
 		}
 	}
 	return a
+}
+
+// longestLoss is analyse's LongestLoss: the longest time from the first
+// probe of a run of unanswered ones to the first reply to a later probe
+// (horizon if none), and when that run's first probe was sent.
+func longestLoss(sent, recv []int64, since, horizon int64) (longest, at int64) {
+	runStart := int64(-1) // send time of the run's first lost probe
+	for k, s := range sent {
+		if s < since || s > horizon {
+			continue
+		}
+		if recv[k] == 0 {
+			if runStart < 0 {
+				runStart = s
+			}
+			continue
+		}
+		if runStart < 0 {
+			continue
+		}
+		// The run ends with this probe: it ended when the first reply to a
+		// probe from here on came (replies can overtake each other).
+		end := horizon
+		for m := k; m < len(sent) && sent[m] <= horizon; m++ {
+			if recv[m] != 0 && recv[m] < end {
+				end = recv[m]
+			}
+		}
+		if end-runStart > longest {
+			longest, at = end-runStart, runStart
+		}
+		runStart = -1
+	}
+	if runStart >= 0 && horizon-runStart > longest {
+		longest, at = horizon-runStart, runStart
+	}
+	return longest, at
 }
 
 // effectiveInterval is the per-VIP probe interval after the MaxPPS cap.

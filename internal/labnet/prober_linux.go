@@ -12,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"unsafe"
+
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // ICMP echo layout: type, code, checksum, identifier, sequence, then the
@@ -99,6 +102,9 @@ func (l *Lab) NewProber(vips []netip.Addr, every time.Duration) (*Prober, error)
 				return err
 			}
 			_ = c.SetReadBuffer(4 << 20)
+			if err := rxTimestamps(c); err != nil {
+				return err
+			}
 		}
 		if need6 {
 			c, err := net.ListenIP("ip6:ipv6-icmp", &net.IPAddr{IP: net.IPv6unspecified})
@@ -113,6 +119,9 @@ func (l *Lab) NewProber(vips []netip.Addr, every time.Duration) (*Prober, error)
 				return err
 			}
 			_ = c.SetReadBuffer(4 << 20)
+			if err := rxTimestamps(c); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -186,8 +195,42 @@ func (p *Prober) Stop() {
 	p.mu.Unlock()
 }
 
+// rxTimestamps asks the kernel to stamp every datagram c receives.
+func rxTimestamps(c *net.IPConn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("SO_TIMESTAMPNS: %w", serr)
+	}
+	return nil
+}
+
+// rxTime returns the receive time of the SCM_TIMESTAMPNS message in oob.
+func rxTime(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+			return time.Unix(ts.Unix()), true
+		}
+	}
+	return time.Time{}, false
+}
+
 // sendLoop sends slot k (VIP k mod n) at start + k·interval/n, catching up
 // on every tick (at most one round at once, so a stall does not burst).
+// How late it ever was goes into the history (Lag).
 func (p *Prober) sendLoop(ctx context.Context, start time.Time) {
 	defer p.wg.Done()
 	n := int64(len(p.vips))
@@ -200,6 +243,11 @@ func (p *Prober) sendLoop(ctx context.Context, start time.Time) {
 	for {
 		now := int64(time.Since(start))
 		due := now/iv*n + (now%iv)*n/iv + 1 // slots whose time has come
+		if slot < due {
+			// Slot s was due at start + s·interval/n.
+			dueAt := slot/n*iv + (slot%n)*iv/n
+			p.hist.lagged(now-dueAt, dueAt)
+		}
 		if due-slot > n {
 			slot = due - n
 		}
@@ -243,16 +291,27 @@ func (p *Prober) recvLoop(c *net.IPConn, v6 bool) {
 	if v6 {
 		want = icmp6EchoReply
 	}
+	oob := make([]byte, 128)
 	for {
-		n, from, err := c.ReadFromIP(buf)
+		n, oobn, _, from, err := c.ReadMsgIP(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		at := time.Now()
+		// When the kernel received it: a receiver that falls behind on a
+		// busy machine must not stretch the outages it measures.
+		at, ok := rxTime(oob[:oobn])
+		if !ok {
+			at = time.Now()
+		}
 		b := buf[:n]
+		if !v6 && n >= 20 && b[0]>>4 == 4 {
+			// Unlike ReadFromIP, ReadMsgIP leaves the IPv4 header on.
+			b = b[min(int(b[0]&0x0f)*4, n):]
+			n = len(b)
+		}
 		if n < echoLen || b[0] != want || b[1] != 0 ||
 			binary.BigEndian.Uint16(b[4:]) != p.id || binary.BigEndian.Uint64(b[8:]) != p.token {
 			p.stray.Add(1)
@@ -328,6 +387,23 @@ func (p *Prober) AllReachable() bool {
 		}
 	}
 	return true
+}
+
+// Lag returns how late, at worst, the client sent a probe due after since
+// (up to now, or Stop), and when that probe was due; zero if never more
+// than a few milliseconds. On a busy machine the prober itself can stall:
+// the outages and gaps measured then are longer than the network's by up to
+// that much.
+func (p *Prober) Lag(since time.Time) (time.Duration, time.Time) {
+	h := p.history()
+	if h == nil {
+		return 0, time.Time{}
+	}
+	d, at := h.worstLag(h.at(since), h.at(p.end()))
+	if d == 0 {
+		return 0, time.Time{}
+	}
+	return time.Duration(d), h.time(at)
 }
 
 // ProberStats counts the prober's packets.

@@ -38,30 +38,30 @@ func TestAnalyse(t *testing.T) {
 			name: "one probe lost", lost: func(k int) bool { return k == 50 },
 			since: 100 * ms, horizon: 990 * ms,
 			want: analysis{sent: 90, received: 89, recovered: true, recovery: 511 * ms, outage: 411 * ms,
-				maxGap: 20 * ms, firstLoss: 500 * ms, lastReply: 981 * ms},
+				maxGap: 20 * ms, longestLoss: 11 * ms, longestLossAt: 500 * ms, firstLoss: 500 * ms, lastReply: 981 * ms},
 		},
 		{
 			name: "outage then recovery", lost: func(k int) bool { return k >= 20 && k < 50 },
 			since: 200 * ms, horizon: 990 * ms,
 			// Last reply before: none after since; first after: probe 50 at 501 ms.
 			want: analysis{sent: 80, received: 50, recovered: true, recovery: 501 * ms, outage: 301 * ms,
-				maxGap: 301 * ms, firstLoss: 200 * ms, lastReply: 981 * ms},
+				maxGap: 301 * ms, longestLoss: 301 * ms, longestLossAt: 200 * ms, firstLoss: 200 * ms, lastReply: 981 * ms},
 		},
 		{
 			name: "outage starting later counts from since", lost: func(k int) bool { return k >= 30 && k < 40 },
 			since: 100 * ms, horizon: 990 * ms,
 			want: analysis{sent: 90, received: 80, recovered: true, recovery: 401 * ms, outage: 301 * ms,
-				maxGap: 110 * ms, firstLoss: 300 * ms, lastReply: 981 * ms},
+				maxGap: 110 * ms, longestLoss: 101 * ms, longestLossAt: 300 * ms, firstLoss: 300 * ms, lastReply: 981 * ms},
 		},
 		{
 			name: "never recovers", lost: func(k int) bool { return k >= 20 },
 			since: 195 * ms, horizon: 990 * ms,
-			want: analysis{sent: 80, received: 0, outage: 795 * ms, maxGap: 795 * ms, firstLoss: 200 * ms, lastReply: -1},
+			want: analysis{sent: 80, received: 0, outage: 795 * ms, maxGap: 795 * ms, longestLoss: 790 * ms, longestLossAt: 200 * ms, firstLoss: 200 * ms, lastReply: -1},
 		},
 		{
 			name: "recovers then fails again", lost: func(k int) bool { return (k >= 20 && k < 40) || k >= 60 },
 			since: 200 * ms, horizon: 990 * ms,
-			want: analysis{sent: 80, received: 20, outage: 790 * ms, maxGap: 399 * ms, firstLoss: 200 * ms, lastReply: 591 * ms},
+			want: analysis{sent: 80, received: 20, outage: 790 * ms, maxGap: 399 * ms, longestLoss: 390 * ms, longestLossAt: 600 * ms, firstLoss: 200 * ms, lastReply: 591 * ms},
 		},
 		{
 			name: "loss before since is not counted", lost: func(k int) bool { return k >= 5 && k < 9 },
@@ -94,9 +94,50 @@ func TestAnalyseLateReplies(t *testing.T) {
 	recv := []int64{1 * ms, 0, 45 * ms, 44 * ms, 43 * ms, 51 * ms, 61 * ms}
 	got := analyse(sent, recv, 5*ms, 65*ms)
 	want := analysis{sent: 6, received: 5, recovered: true, recovery: 43 * ms, outage: 38 * ms,
-		maxGap: 38 * ms, firstLoss: 10 * ms, lastReply: 61 * ms}
+		maxGap: 38 * ms, longestLoss: 33 * ms, longestLossAt: 10 * ms, firstLoss: 10 * ms, lastReply: 61 * ms}
 	if got != want {
 		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestAnalyseClientStall: the client sent nothing for 300 ms and every probe
+// was answered. The gap is there; no loss is.
+func TestAnalyseClientStall(t *testing.T) {
+	var sent, recv []int64
+	for k := range 20 {
+		s := int64(k) * 10 * ms
+		if k >= 10 {
+			s += 300 * ms
+		}
+		sent, recv = append(sent, s), append(recv, s+ms)
+	}
+	got := analyse(sent, recv, 0, 500*ms)
+	if got.maxGap != 310*ms || got.longestLoss != 0 || got.outage != 0 {
+		t.Errorf("got maxGap %v, longestLoss %v, outage %v; want 310ms, 0, 0",
+			time.Duration(got.maxGap), time.Duration(got.longestLoss), time.Duration(got.outage))
+	}
+}
+
+func TestHistoryLags(t *testing.T) {
+	h := newHistory(1, time.Unix(1000, 0))
+	h.lagged(2*ms, 10*ms) // noise
+	h.lagged(40*ms, 100*ms)
+	h.lagged(60*ms, 100*ms) // the same stall, seen later
+	h.lagged(20*ms, 500*ms)
+	if d, at := h.worstLag(0, time.Second.Nanoseconds()); d != 60*ms || at != 100*ms {
+		t.Errorf("worst lag %v at %v, want 60ms at 100ms", time.Duration(d), time.Duration(at))
+	}
+	if d, at := h.worstLag(200*ms, time.Second.Nanoseconds()); d != 20*ms || at != 500*ms {
+		t.Errorf("worst lag since 200ms: %v at %v, want 20ms at 500ms", time.Duration(d), time.Duration(at))
+	}
+	if d, _ := h.worstLag(0, 50*ms); d != 0 {
+		t.Errorf("worst lag before 50ms: %v, want none (noise is not kept)", time.Duration(d))
+	}
+	for k := range maxLags + 10 {
+		h.lagged(10*ms, int64(k+1)*time.Second.Nanoseconds())
+	}
+	if d, _ := h.worstLag(0, 200*ms); d != 60*ms {
+		t.Errorf("the worst lag was dropped when the list filled up: %v", time.Duration(d))
 	}
 }
 
