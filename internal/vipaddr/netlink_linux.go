@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -17,47 +16,44 @@ import (
 
 // Netlink implements Addresses with rtnetlink.
 type Netlink struct {
-	mu sync.Mutex // serializes requests on h: one request in flight
+	mu sync.Mutex // serializes requests on h and s: one request in flight
 	h  *netlink.Handle
+	s  *batchSock // adds and deletes, batchSize requests per write
 }
 
 var _ Addresses = (*Netlink)(nil)
 
-// NewNetlink opens a netlink socket in the network namespace of the calling
-// thread; all later requests act on that namespace, whichever thread makes
-// them. Close releases the socket.
+// socketTimeout bounds every netlink request: one the kernel never answers
+// must not hang the daemon.
+const socketTimeout = 10 * time.Second
+
+// NewNetlink opens two netlink sockets in the network namespace of the
+// calling thread, one for batched adds and deletes and one for everything
+// else; all later requests act on that namespace, whichever thread makes
+// them. Close releases the sockets.
 func NewNetlink() (*Netlink, error) {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("vipaddr: open netlink socket: %w", err)
 	}
-	// A request the kernel never answers must not hang the daemon.
-	if err := h.SetSocketTimeout(10 * time.Second); err != nil {
+	if err := h.SetSocketTimeout(socketTimeout); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("vipaddr: set netlink socket timeout: %w", err)
 	}
-	return &Netlink{h: h}, nil
+	s, err := openBatchSock(socketTimeout)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("vipaddr: open netlink socket: %w", err)
+	}
+	return &Netlink{h: h, s: s}, nil
 }
 
-// Close closes the netlink socket.
+// Close closes the netlink sockets.
 func (n *Netlink) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.h.Close()
-	return nil
-}
-
-// nlAddr builds the request for one VIP. The link is given by index only, so
-// the library does no link lookup.
-func nlAddr(ifindex int, p netip.Prefix) *netlink.Addr {
-	a := &netlink.Addr{
-		IPNet:     &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())},
-		LinkIndex: ifindex,
-	}
-	if p.Addr().Is6() {
-		a.Flags = unix.IFA_F_NODAD
-	}
-	return a
+	return n.s.close()
 }
 
 // ifname names the interface in errors. It is looked up only when an error
@@ -69,7 +65,8 @@ func (n *Netlink) ifname(ifindex int) string {
 	return "ifindex " + strconv.Itoa(ifindex)
 }
 
-// Add implements Addresses.
+// Add implements Addresses. The requests go batchSize to a write; ctx is
+// checked before each batch.
 func (n *Netlink) Add(ctx context.Context, ifindex int, vips []netip.Prefix) error {
 	if err := CheckPrefixes(vips); err != nil {
 		return fmt.Errorf("vipaddr: add: %w", err)
@@ -77,25 +74,37 @@ func (n *Netlink) Add(ctx context.Context, ifindex int, vips []netip.Prefix) err
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	added := make([]netip.Prefix, 0, len(vips))
-	for _, p := range vips {
-		err := ctx.Err()
-		if err == nil {
-			err = n.h.AddrAdd(nil, nlAddr(ifindex, p))
-			if errors.Is(err, unix.EEXIST) {
-				continue // already there, and not ours to roll back
-			}
-		}
-		if err != nil {
-			if p.Addr().Is6() && errors.Is(err, unix.EACCES) {
-				// The kernel's answer when net.ipv6.conf.<if>.disable_ipv6
-				// is set: not a missing privilege, so do not let it read
-				// as one.
-				err = fmt.Errorf("%w (%v)", ErrIPv6Disabled, err)
-			}
-			err = opError("add", p, n.ifname(ifindex), err)
+	errs := make([]error, min(batchSize, len(vips)))
+	for i := 0; i < len(vips); i += batchSize {
+		batch := vips[i:min(i+batchSize, len(vips))]
+		if err := ctx.Err(); err != nil {
+			err = opError("add", batch[0], n.ifname(ifindex), err)
 			return errors.Join(err, n.rollback(ifindex, added))
 		}
-		added = append(added, p)
+		res := errs[:len(batch)]
+		n.s.do(unix.RTM_NEWADDR, ifindex, batch, res)
+		// The kernel carried on after a failure: whatever it added after
+		// the first failed address is rolled back with the rest.
+		var failed error
+		for j, p := range batch {
+			switch err := res[j]; {
+			case err == nil:
+				added = append(added, p)
+			case errors.Is(err, unix.EEXIST):
+				// already there, and not ours to roll back
+			case failed == nil:
+				if p.Addr().Is6() && errors.Is(err, unix.EACCES) {
+					// The kernel's answer when
+					// net.ipv6.conf.<if>.disable_ipv6 is set: not a
+					// missing privilege, so do not let it read as one.
+					err = fmt.Errorf("%w (%v)", ErrIPv6Disabled, err)
+				}
+				failed = opError("add", p, n.ifname(ifindex), err)
+			}
+		}
+		if failed != nil {
+			return errors.Join(failed, n.rollback(ifindex, added))
+		}
 	}
 	return nil
 }
@@ -103,21 +112,31 @@ func (n *Netlink) Add(ctx context.Context, ifindex int, vips []netip.Prefix) err
 // rollback removes what a failed Add added, newest first, so that an added
 // primary outlives the secondaries added after it.
 func (n *Netlink) rollback(ifindex int, added []netip.Prefix) error {
-	var errs []error
-	for _, p := range slices.Backward(added) {
-		if err := n.del(ifindex, p); err != nil {
-			errs = append(errs, opError("roll back", p, n.ifname(ifindex), err))
+	slices.Reverse(added)
+	return n.del("roll back", ifindex, added)
+}
+
+// del deletes vips in their order, a batch at a time, all of them whatever
+// fails, and returns every failure but EADDRNOTAVAIL (not there: done).
+func (n *Netlink) del(op string, ifindex int, vips []netip.Prefix) error {
+	var (
+		errs   []error
+		ifname string
+	)
+	res := make([]error, min(batchSize, len(vips)))
+	for i := 0; i < len(vips); i += batchSize {
+		batch := vips[i:min(i+batchSize, len(vips))]
+		n.s.do(unix.RTM_DELADDR, ifindex, batch, res[:len(batch)])
+		for j, p := range batch {
+			if err := res[j]; err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+				if ifname == "" {
+					ifname = n.ifname(ifindex)
+				}
+				errs = append(errs, opError(op, p, ifname, err))
+			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (n *Netlink) del(ifindex int, p netip.Prefix) error {
-	err := n.h.AddrDel(nil, nlAddr(ifindex, p))
-	if errors.Is(err, unix.EADDRNOTAVAIL) {
-		return nil
-	}
-	return err
 }
 
 // Remove implements Addresses. It does not stop early on errors or on ctx:
@@ -134,13 +153,7 @@ func (n *Netlink) Remove(ctx context.Context, ifindex int, vips []netip.Prefix) 
 		// Best effort: without the flags the order is just reversed.
 		secondary, _ = n.secondaries(ifindex)
 	}
-	var errs []error
-	for _, p := range removeOrder(vips, secondary) {
-		if err := n.del(ifindex, p); err != nil {
-			errs = append(errs, opError("remove", p, n.ifname(ifindex), err))
-		}
-	}
-	return errors.Join(errs...)
+	return n.del("remove", ifindex, removeOrder(vips, secondary))
 }
 
 // secondaries returns the interface's IPv4 addresses that the kernel marks
