@@ -3,8 +3,9 @@
 // with the virtual router" actions of RFC 5798 section 6.4.
 //
 // [Addresses] is the narrow interface the daemon uses; [Netlink] implements
-// it on Linux with rtnetlink (RTM_NEWADDR / RTM_DELADDR) over one netlink
-// socket, and vipaddrtest.Fake implements it in memory for tests.
+// it on Linux with rtnetlink (RTM_NEWADDR / RTM_DELADDR, up to 128 requests
+// in one write, each acknowledged on its own), and vipaddrtest.Fake
+// implements it in memory for tests.
 //
 // Semantics:
 //
