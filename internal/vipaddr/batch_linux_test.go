@@ -160,3 +160,37 @@ func TestIntegrationRemoveBatchKeepsGoing(t *testing.T) {
 		t.Errorf("left: %v, want the interface's own three", have)
 	}
 }
+
+// cancelAfter is a context whose Err reports Canceled from its n+1st call
+// on: Add checks it before each batch, so it ends between two batches.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestIntegrationAddCancelledBetweenBatches: a context cancelled after the
+// first batch stops Add before the second, names the first address not
+// tried, and rolls the first batch back.
+func TestIntegrationAddCancelledBetweenBatches(t *testing.T) {
+	testutil.RequireRoot(t)
+	ns, ifindex, nl := newDummy(t)
+	vips := manyVIPs("198.18.0.1", 300, 24)
+	before := ipAddrs(t, ns)
+	err := nl.Add(&cancelAfter{Context: context.Background(), n: 1}, ifindex, vips)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Add = %v, want context.Canceled", err)
+	}
+	if want := "vipaddr: add " + vips[batchSize].String() + " on vip0: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q does not start with %q", err, want)
+	}
+	if after := ipAddrs(t, ns); len(after) != len(before) {
+		t.Errorf("%d addresses after the cancelled Add, %d before", len(after), len(before))
+	}
+}
