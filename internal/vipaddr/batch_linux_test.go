@@ -82,10 +82,7 @@ func TestAppendAddrMsg(t *testing.T) {
 // first refused address, and leave the ones that were there before.
 func TestIntegrationAddBatchFailsMidway(t *testing.T) {
 	testutil.RequireRoot(t)
-	ns, ifindex, nl := newDummy(t)
-	if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
-		t.Fatal(err)
-	}
+	ns, ifindex, nl := newPrepared(t)
 	ctx := context.Background()
 	vips := manyVIPs("198.18.0.1", 300, 24)
 	bad := netip.MustParsePrefix("2001:db8::100/64")
@@ -133,10 +130,7 @@ func TestIntegrationAddBatchFailsMidway(t *testing.T) {
 // stops nothing, and Remove reports no error.
 func TestIntegrationRemoveBatchKeepsGoing(t *testing.T) {
 	testutil.RequireRoot(t)
-	ns, ifindex, nl := newDummy(t)
-	if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
-		t.Fatal(err)
-	}
+	ns, ifindex, nl := newPrepared(t)
 	ctx := context.Background()
 	vips := manyVIPs("198.18.0.1", 300, 24)
 	vips = append(vips, manyVIPs("2001:db8:1::1", 40, 64)...)

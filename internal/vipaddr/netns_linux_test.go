@@ -36,3 +36,13 @@ func newDummy(t testing.TB) (ns string, ifindex int, nl *Netlink) {
 	t.Cleanup(func() { nl.Close() })
 	return ns, ifindex, nl
 }
+
+// newPrepared is newDummy with PrepareInterface applied to vip0.
+func newPrepared(t testing.TB) (ns string, ifindex int, nl *Netlink) {
+	t.Helper()
+	ns, ifindex, nl = newDummy(t)
+	if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
+		t.Fatal(err)
+	}
+	return ns, ifindex, nl
+}

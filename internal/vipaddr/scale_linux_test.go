@@ -143,10 +143,7 @@ func BenchmarkAddRemove4096(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			fresh := func() (int, *Netlink) {
-				ns, ifindex, nl := newDummy(b)
-				if err := testutil.InNS(ns, func() error { return PrepareInterface("vip0") }); err != nil {
-					b.Fatal(err)
-				}
+				_, ifindex, nl := newPrepared(b)
 				return ifindex, nl
 			}
 			ifindex, nl := fresh()
