@@ -59,6 +59,9 @@ type Kernel interface {
 	// Holders returns the names of the interfaces that carry a, with any
 	// prefix length.
 	Holders(a netip.Addr) []string
+	// Carries reports whether interface ifindex carries a, with any
+	// prefix length: a lookup, where Addrs copies and sorts them all.
+	Carries(ifindex int, a netip.Addr) bool
 	// Subscribe calls f for every change of a link or an address, from
 	// the monitor's goroutine; f must not block. cancel ends it.
 	Subscribe(f func(KernelChange)) (cancel func())

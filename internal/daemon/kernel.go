@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/vipd/vipd/internal/netmon"
 )
@@ -10,6 +11,14 @@ import (
 type monitorKernel struct{ m netmon.Source }
 
 func (k monitorKernel) Addrs(ifindex int) []netip.Prefix { return k.m.Addrs(ifindex) }
+
+func (k monitorKernel) Present(ifindex int, ps []netip.Prefix) []netip.Prefix {
+	return k.m.Present(ifindex, ps)
+}
+
+func (k monitorKernel) Carries(ifindex int, a netip.Addr) bool {
+	return slices.Contains(k.m.Holders(a), ifindex)
+}
 
 func (k monitorKernel) LinkUp(ifindex int) bool {
 	lk, ok := k.m.LinkByIndex(ifindex)

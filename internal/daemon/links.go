@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/vipd/vipd/internal/config"
@@ -101,7 +100,9 @@ func (d *Daemon) checkLinksLocked() {
 // it keeps the VIPs. It reports whether it restarted the instance.
 // Callers hold d.mu.
 func (d *Daemon) checkSourceLocked(ic config.Instance, r *running) (restarted bool) {
-	has := slices.ContainsFunc(d.kernel.Addrs(r.in.ifi.Index), func(p netip.Prefix) bool { return p.Addr() == r.in.src })
+	// Every address event of a takeover of thousands of VIPs comes here:
+	// a lookup, not a sorted copy of them all.
+	has := d.kernel.Carries(r.in.ifi.Index, r.in.src)
 	switch {
 	case has:
 		r.srcSeen = true

@@ -21,6 +21,11 @@ import (
 type Kernel interface {
 	// Addrs returns the addresses on interface ifindex.
 	Addrs(ifindex int) []netip.Prefix
+	// Present returns the members of ps on interface ifindex (address and
+	// prefix length): one look at the kernel's state, without copying or
+	// sorting every address of the interface (thousands during a
+	// takeover, where each of their events asks again).
+	Present(ifindex int, ps []netip.Prefix) []netip.Prefix
 	// LinkUp reports whether interface ifindex is up with carrier.
 	LinkUp(ifindex int) bool
 }
@@ -237,23 +242,20 @@ func (p *L2) Status() Status {
 	vips, v := p.want.set.VIPs, p.verifier
 	p.mu.Unlock()
 	have := map[netip.Prefix]bool{}
-	for _, a := range p.deps.Kernel.Addrs(p.vipIndex()) {
+	for _, a := range p.deps.Kernel.Present(p.vipIndex(), vips) {
 		have[a] = true
 	}
-	var vsts []verify.VIPStatus
+	byVIP := map[netip.Addr][]verify.VIPStatus{}
 	if v != nil {
-		vsts = v.Status()
+		for _, t := range v.Status() {
+			byVIP[t.VIP] = append(byVIP[t.VIP], t)
+		}
 	}
 	mis, conf := p.deps.Watch.findings()
-	st := Status{Restored: p.restored.Load(), Unexpected: p.unexpected.Load()}
+	st := Status{Restored: p.restored.Load(), Unexpected: p.unexpected.Load(), VIPs: make([]VIPStatus, 0, len(vips))}
 	for _, pfx := range vips {
-		vs := VIPStatus{Prefix: pfx, Held: have[pfx], Misdirected: mis[pfx.Addr()], ConflictMAC: conf[pfx.Addr()]}
-		for _, t := range vsts {
-			if t.VIP == pfx.Addr() {
-				vs.Verification = append(vs.Verification, t)
-			}
-		}
-		st.VIPs = append(st.VIPs, vs)
+		st.VIPs = append(st.VIPs, VIPStatus{Prefix: pfx, Held: have[pfx], Misdirected: mis[pfx.Addr()],
+			ConflictMAC: conf[pfx.Addr()], Verification: byVIP[pfx.Addr()]})
 	}
 	return st
 }

@@ -40,6 +40,20 @@ func (k *kernel) Addrs(ifindex int) []netip.Prefix {
 	return k.addrs.Addresses(ifindex)
 }
 
+func (k *kernel) Present(ifindex int, ps []netip.Prefix) []netip.Prefix {
+	have := map[netip.Prefix]bool{}
+	for _, a := range k.Addrs(ifindex) {
+		have[a] = true
+	}
+	var out []netip.Prefix
+	for _, p := range ps {
+		if have[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // freeze makes Addrs report the addresses of ifindex as they are now until
 // thaw: the kernel's events are late.
 func (k *kernel) freeze(ifindex int) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/vipd/vipd/internal/announce"
@@ -68,10 +69,7 @@ func (p *L2) reconcile(now time.Time) (wake time.Time, stop bool) {
 	p.syncLink(w)
 	ifindex = p.vipIndex()
 
-	actual := map[netip.Prefix]bool{}
-	for _, a := range p.deps.Kernel.Addrs(ifindex) {
-		actual[a] = true
-	}
+	actual := p.actual(ifindex, w.set.VIPs)
 	pl := decide(now, w.held, p.deps.Kernel.LinkUp(ifindex), w.set.VIPs, p.states, actual)
 	all := addrsOf(w.set.VIPs)
 	announcing := takeover && p.addFailed != w.takeover
@@ -230,6 +228,21 @@ func (p *L2) carryOut(now time.Time, w desired, pl plan, actual map[netip.Prefix
 			delete(p.states, pfx) // an unexpected one went away
 		}
 	}
+}
+
+// actual is which of the instance's VIPs, configured or still tracked, the
+// kernel has on ifindex.
+func (p *L2) actual(ifindex int, vips []netip.Prefix) map[netip.Prefix]bool {
+	ask := slices.Clip(vips)
+	for pfx := range p.states {
+		ask = append(ask, pfx) // a repeat costs a lookup, nothing more
+	}
+	have := p.deps.Kernel.Present(ifindex, ask)
+	actual := make(map[netip.Prefix]bool, len(have))
+	for _, a := range have {
+		actual[a] = true
+	}
+	return actual
 }
 
 // addChunk is how many VIPs are added before their announcements are
