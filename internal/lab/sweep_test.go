@@ -28,6 +28,20 @@ func TestSweepCellsAndVerdict(t *testing.T) {
 	if got := s.Verdict("plain", 3); got != "behind: worst" { // 390 <= 380*1.05; 450 > 440
 		t.Fatalf("verdict %q", got)
 	}
+	// Within a probe interval: not behind, but said.
+	s.Cells[0].ProbeMS, s.Cells[1].ProbeMS = 10, 10
+	if got := s.Verdict("plain", 3); got != "ok (worst +10 ms, within a probe interval)" {
+		t.Fatalf("verdict %q", got)
+	}
+	s.Cells[1].OutageMax = Stat{MS: 439}
+	if got := s.Verdict("plain", 3); got != "behind: worst" {
+		t.Fatalf("verdict %q (11 ms over a 10 ms probe interval)", got)
+	}
+	s.Cells[0].ClientLagMS = 120
+	if got := s.Verdict("plain", 3); got != "behind: worst (the client fell 120 ms behind)" {
+		t.Fatalf("verdict %q", got)
+	}
+	s.Cells[0].ClientLagMS = 0
 	s.Cells[1].WorstMS, s.Cells[1].OutageMax = 95, Stat{MS: 460}
 	if got := s.Verdict("plain", 3); got != "ok" {
 		t.Fatalf("verdict %q", got)
