@@ -88,6 +88,8 @@ type pair struct {
 	queued    int           // steps handed to the pacer and not yet sent
 	level     Step          // highest rung sent in the current climb
 	climbs    int           // climbs that failed in this incident (see climbWait)
+	lossy     int           // failed climbs taken for loss in this incident (see lossyClimb)
+	climbAt   time.Time     // when the current climb's first rung was handed to the pacer
 	issuedAt  time.Time     // when step was handed to the pacer
 	judged    time.Time     // send time of the last rung whose outcome was reported
 	missRung  time.Time     // rungAt of the last missed probe
@@ -109,6 +111,7 @@ type target struct {
 	probeSent     time.Time
 	replySent     time.Time // send time of the latest answered primary echo
 	missSent      time.Time // send time of the latest missed primary echo
+	fixedAt       time.Time // when a rung last fixed one of its pairs (see lossyClimb)
 }
 
 type probe struct {
@@ -216,7 +219,7 @@ func (c *core) start(now time.Time) {
 			continue
 		}
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
+		pr.level, pr.climbs, pr.heldFor, pr.heldOrder, pr.lossy = StepNone, 0, 0, false, 0
 		pr.misses, pr.unverif, pr.probesOut, pr.confirm = 0, 0, 0, time.Time{}
 		pr.probe = 0
 		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
@@ -288,7 +291,10 @@ func (c *core) reply(now time.Time, id uint64) {
 			fixed = p.after
 		}
 		c.confirmLater(i, fixed)
-		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
+		if fixed != StepNone && pr.tgt >= 0 {
+			c.targets[pr.tgt].fixedAt = now
+		}
+		pr.level, pr.climbs, pr.heldFor, pr.heldOrder, pr.lossy = StepNone, 0, 0, false, 0
 		pr.fixedBy = fixed
 		c.setState(now, i, Verified)
 	} else {

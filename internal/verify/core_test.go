@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -509,4 +510,48 @@ func TestOnlyAfterTakeover(t *testing.T) {
 	if st := w.c.status(0); st.State != Unverifiable {
 		t.Errorf("state %v", st.State)
 	}
+}
+
+// TestLadderLossyPath: behind a path that loses most frames (70 %), a climb
+// of the ladder fails now and then while the same rungs fix other VIPs at
+// the target. Such a climb is taken for loss: the pair climbs again after
+// Locktime instead of a doubled backoff, up to LossyClimbs times.
+// (TestLadderBackoff: a target that ignores every rung, and fixes nothing
+// else, still gets the growing backoff.)
+func TestLadderLossyPath(t *testing.T) {
+	const n = 200
+	var vips []netip.Addr
+	for k := range n {
+		vips = append(vips, netip.AddrFrom4([4]byte{192, 0, 2, byte(k + 10)}))
+	}
+	w := newWorld(t, Timing{}, false, vips, []netip.Addr{gw4}, primary4, primary6)
+	rng := rand.New(rand.NewPCG(7, 11))
+	w.routers[gw4].stepLoss = func() bool { return rng.IntN(100) < 70 }
+	w.takeover()
+	w.runFor(30 * time.Second)
+	w.checkInvariants()
+	lossy, worst := 0, time.Duration(0)
+	for i := range n {
+		if st := w.c.status(i); st.State != Verified {
+			t.Fatalf("%v: %v after 30 s", st.VIP, st.State)
+		}
+		worst = max(worst, w.verified[i].Sub(t0))
+		ss := w.stepsOf(i)
+		var gaps []time.Duration
+		for k := 1; k < len(ss); k++ {
+			if ss[k].step == StepGratuitous {
+				gaps = append(gaps, ss[k].issued.Sub(ss[k-1].sent))
+			}
+		}
+		for k, g := range gaps[:min(len(gaps), LossyClimbs)] {
+			lossy++
+			if g > time.Second+300*time.Millisecond {
+				t.Errorf("%v: climb %d came %v after the one before, want Locktime (1s) + one probe: the target fixed other VIPs meanwhile", vips[i], k+2, g)
+			}
+		}
+	}
+	if lossy == 0 {
+		t.Fatal("no pair climbed twice: the test does not test anything")
+	}
+	t.Logf("%d climbs after a failed one; every VIP verified within %v", lossy, worst)
 }

@@ -20,7 +20,9 @@ import "time"
 // rung was held back, the climb goes on in LadderHeld's order (the unicast
 // reply before the directed request). A climb that left at once and still
 // failed is a failed climb: the backoff doubles, from Locktime up to
-// BackoffMax.
+// BackoffMax; unless the same target followed a rung for another VIP
+// meanwhile (lossyClimb): then this climb's frames were most likely lost,
+// and the pair climbs again after Locktime.
 
 // stepSent records that the pacer wrote the last frame of step id of pair
 // i at now. ok false means the step never went out (the pacer refused it).
@@ -69,6 +71,10 @@ func (c *core) remediate(now time.Time, i int) {
 	case !more:
 		// The whole ladder went unanswered: wait, probe, and climb again.
 		wait, failed := climbWait(c.t, pr.climbs, pr.heldFor)
+		if failed && c.lossyClimb(pr) {
+			wait, failed = c.t.Locktime, false
+			pr.lossy++
+		}
 		if failed {
 			pr.climbs++
 		}
@@ -102,8 +108,28 @@ func climbWait(t Timing, climbs int, heldFor time.Duration) (wait time.Duration,
 	return max(t.Locktime, min(backoff(t.Locktime, climbs, t.BackoffMax), heldFor)), false
 }
 
+// LossyClimbs is how many failed climbs of one pair, in one incident, may
+// be taken for loss (see lossyClimb) before the backoff grows again.
+const LossyClimbs = 3
+
+// lossyClimb tells whether the failed climb of pr was most likely lost on
+// the way rather than ignored: while it climbed, a rung fixed another VIP
+// at the same target, so the target follows the ladder, and on a lossy
+// path (half the ARP or ND lost, say) a climb of three rungs and their
+// probes fails now and then. Such a climb does not double the backoff:
+// the pair climbs again after Locktime. Only LossyClimbs times per
+// incident, so that a VIP the target pins (a static entry) still backs off
+// while the others are repaired.
+func (c *core) lossyClimb(pr *pair) bool {
+	return pr.lossy < LossyClimbs && pr.tgt >= 0 && !pr.climbAt.IsZero() &&
+		c.targets[pr.tgt].fixedAt.After(pr.climbAt)
+}
+
 func (c *core) sendStep(now time.Time, i int) {
 	pr := &c.pairs[i]
+	if pr.level == StepNone {
+		pr.climbAt = now // a climb's first rung
+	}
 	pr.level, _ = nextRung(pr.level, pr.heldOrder) // remediate checked there is one
 	pr.attempts++
 	pr.queued++

@@ -28,6 +28,7 @@ type simRouter struct {
 	icmpDown   bool                         // answers no echo at all
 	dropEchoes int                          // drop the next n echoes to VIPs
 	loss       func() bool                  // if set, drops an echo (either way) when true
+	stepLoss   func() bool                  // if set, drops a step (or the takeover's announcement) when true
 
 	// An ARP policer (nft "limit rate over"): steps beyond policeRate per
 	// second, in bursts of policeBurst, are dropped. Zero: none.
@@ -61,7 +62,7 @@ func (r *simRouter) setIgnore(s Step, vips ...netip.Addr) {
 // whatever the locktime says (Linux: is_garp, neigh_event_ns); a unicast
 // reply only after locktime since the entry last changed.
 func (r *simRouter) apply(now time.Time, s Step, vip netip.Addr) {
-	if !r.police(now) || r.ignore[s][vip] {
+	if !r.police(now) || r.ignore[s][vip] || (r.stepLoss != nil && r.stepLoss()) {
 		return
 	}
 	if s == StepUnicast && now.Sub(r.updated[vip]) < r.locktime {

@@ -57,7 +57,7 @@ func (c *core) classify(now time.Time, i int, sent time.Time) {
 		// on where it was: a lost echo from the primary must not send
 		// the ladder back to its first rung.)
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
-		pr.level, pr.climbs, pr.heldFor, pr.heldOrder = StepNone, 0, 0, false
+		pr.level, pr.climbs, pr.heldFor, pr.heldOrder, pr.lossy = StepNone, 0, 0, false, 0
 		pr.confirm = time.Time{}
 	}
 	switch v {
