@@ -106,7 +106,14 @@ func (s *Sweep) WriteSVG(w io.Writer) error {
 				if c.Skipped == "" {
 					label = fmt.Sprintf("%d/%d", c.Recovered, c.Total)
 				}
-				g.text(x(i), top+12+float64(k)*13, `font-size="10.5" text-anchor="middle" fill="`+col+`"`, label)
+				// Neighbouring columns' labels on different rows, so that
+				// they do not overlap; the last column's ends inside the panel.
+				lx, anchor := x(i), "middle"
+				if i == len(s.Sizes)-1 {
+					lx, anchor = x(i)+12, "end"
+				}
+				ly := top + 12 + float64(k)*13 + float64(i%2)*2*13 // two implementations
+				g.text(lx, ly, `font-size="10" text-anchor="`+anchor+`" fill="`+col+`"`, label)
 			}
 		}
 	}
