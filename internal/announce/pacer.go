@@ -379,37 +379,6 @@ func (p *Pacer) next(now time.Time) (w work, ok bool, at time.Time, changed floa
 	return w, true, time.Time{}, changed
 }
 
-// pickJob returns the index in ring of the job to serve at now (-1 if no
-// job has a VIP due) and the earliest due time of all jobs. Jobs take
-// turns; a job in its first round goes before one in a later round, and
-// that before one refreshing.
-func (p *Pacer) pickJob(now time.Time) (int, time.Time) {
-	best, bestClass := -1, 3
-	var earliest time.Time
-	for i := range p.ring {
-		k := (p.rr + i) % len(p.ring)
-		j := p.ring[k]
-		e := j.q[0]
-		if earliest.IsZero() || e.due.Before(earliest) {
-			earliest = e.due
-		}
-		if e.due.After(now) {
-			continue
-		}
-		class := 0
-		switch {
-		case e.round >= j.sch.Count:
-			class = 2
-		case e.round > 0:
-			class = 1
-		}
-		if class < bestClass {
-			best, bestClass = k, class
-		}
-	}
-	return best, earliest
-}
-
 // done records the outcome of writing w at now and moves its VIP's
 // schedule on.
 func (p *Pacer) done(w work, err error, now time.Time) {
@@ -464,58 +433,6 @@ func (p *Pacer) done(w work, err error, now time.Time) {
 	}
 	if finished != nil {
 		p.log.Debug("announce: schedule done", "instance", finished.key, "rounds", finished.sch.Count)
-	}
-}
-
-// advance moves e past the frame just written at now and reports whether
-// that finished the job.
-func (p *Pacer) advance(j *job, e *entry, now time.Time) bool {
-	e.next++
-	if e.next < len(e.round0()) {
-		if e.round == 0 {
-			// The first round takes turns: back behind the VIPs that
-			// wrote fewer of theirs.
-			e.seq = p.nextSeq()
-			heap.Fix(&j.q, e.idx)
-		}
-		return false
-	}
-	e.next = 0
-	e.round++
-	switch {
-	case e.round < j.sch.Count:
-		e.due = now.Add(j.sch.Interval)
-	case j.sch.Refresh > 0:
-		e.due = now.Add(j.sch.Refresh)
-	default:
-		heap.Remove(&j.q, e.idx)
-		if len(j.q) == 0 {
-			p.removeJob(j)
-			return true
-		}
-		return false
-	}
-	e.seq = p.nextSeq()
-	heap.Fix(&j.q, e.idx)
-	return false
-}
-
-func (p *Pacer) removeJob(j *job) {
-	if p.jobs[j.key] == j {
-		delete(p.jobs, j.key)
-	}
-	for i, r := range p.ring {
-		if r != j {
-			continue
-		}
-		p.ring = slices.Delete(p.ring, i, i+1)
-		if i < p.rr {
-			p.rr--
-		}
-		break
-	}
-	if len(p.ring) == 0 || p.rr >= len(p.ring) {
-		p.rr = 0
 	}
 }
 
