@@ -18,23 +18,7 @@ var writeMu sync.Mutex
 // new content. On failure it removes the temporary file. The temporary file
 // has a fixed name, so one left by a crash is overwritten by the next write
 // rather than piling up. Errors read "write PATH: cause".
-func writeAtomic(path string, b []byte) error {
-	writeMu.Lock()
-	defer writeMu.Unlock()
-	tmp := path + ".tmp"
-	if err := writeSync(tmp, b); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, cause(err))
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, cause(err))
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("write %s: sync directory: %w", path, cause(err))
-	}
-	return nil
-}
+func writeAtomic(path string, b []byte) error { return replace(path, b, true) }
 
 // writeReplace replaces the file at path with b like writeAtomic, without
 // the fsyncs: the rename is atomic for every process on this host (a crash of
@@ -42,11 +26,13 @@ func writeAtomic(path string, b []byte) error {
 // for files that describe what does not survive one (the ledger of kernel
 // addresses), written on a takeover's critical path, where an fsync costs
 // milliseconds, more on a busy disk.
-func writeReplace(path string, b []byte) error {
+func writeReplace(path string, b []byte) error { return replace(path, b, false) }
+
+func replace(path string, b []byte, durable bool) error {
 	writeMu.Lock()
 	defer writeMu.Unlock()
 	tmp := path + ".tmp"
-	if err := writeFile(tmp, b, false); err != nil {
+	if err := writeFile(tmp, b, durable); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, cause(err))
 	}
@@ -54,12 +40,17 @@ func writeReplace(path string, b []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, cause(err))
 	}
+	if !durable {
+		return nil
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("write %s: sync directory: %w", path, cause(err))
+	}
 	return nil
 }
 
-// writeSync writes b to a new (or truncated) file at path and fsyncs it.
-func writeSync(path string, b []byte) error { return writeFile(path, b, true) }
-
+// writeFile writes b to a new (or truncated) file at path, and fsyncs it
+// when sync is set.
 func writeFile(path string, b []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
