@@ -555,3 +555,44 @@ func TestLadderLossyPath(t *testing.T) {
 	}
 	t.Logf("%d climbs after a failed one; every VIP verified within %v", lossy, worst)
 }
+
+// TestLadderLossyClimbsCapped: a target that keeps following the ladder for
+// one VIP (its entry keeps moving away and the ladder fixes it) and ignores
+// every rung for another (a static entry). The pinned VIP's failed climbs
+// are taken for loss LossyClimbs times, then the backoff grows again.
+func TestLadderLossyClimbsCapped(t *testing.T) {
+	pinned, moving := netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("192.0.2.101")
+	w := newWorld(t, Timing{Period: 200 * time.Millisecond, BackoffMax: 8 * time.Second}, false,
+		[]netip.Addr{pinned, moving}, []netip.Addr{gw4}, primary4, primary6)
+	r := w.routers[gw4]
+	for _, s := range []Step{StepGratuitous, StepDirected, StepUnicast} {
+		r.setIgnore(s, pinned)
+	}
+	for k := 1; k <= 60; k++ {
+		w.at(t0.Add(time.Duration(k)*500*time.Millisecond), func() { r.moveAway(w.now, moving) })
+	}
+	w.takeover()
+	w.runFor(30 * time.Second)
+	w.checkInvariants()
+	ss := w.stepsOf(0)
+	var gaps []time.Duration
+	for k := 1; k < len(ss); k++ {
+		if ss[k].step == StepGratuitous {
+			gaps = append(gaps, ss[k].issued.Sub(ss[k-1].sent))
+		}
+	}
+	// LossyClimbs climbs at Locktime, then the usual 1, 2, 4 s.
+	want := []time.Duration{1, 1, 1, 1, 2, 4}
+	if len(gaps) < len(want) {
+		t.Fatalf("only %d climbs of the pinned VIP: gaps %v", len(gaps)+1, gaps)
+	}
+	for k, wnt := range want {
+		lo := wnt * time.Second
+		if gaps[k] < lo || gaps[k] > lo+300*time.Millisecond {
+			t.Errorf("gap %d between climbs %v, want %v (+ one probe); all %v", k, gaps[k], lo, gaps)
+		}
+	}
+	if w.verified[1].IsZero() {
+		t.Error("the moving VIP was never fixed: the test does not test anything")
+	}
+}
