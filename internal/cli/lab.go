@@ -173,7 +173,7 @@ interrupted.`,
 	f.BoolVar(&o.IPv6, "ipv6", false, "IPv6 VIPs (Neighbor Discovery) instead of IPv4")
 	f.StringVar(&compare, "compare", "", "also run keepalived on the same scenario: keepalived")
 	f.IntVar(&o.Runs, "runs", 1, "repeat the scenario and report min/median/max")
-	f.DurationVar(&o.Watch, "watch", lab.DefaultWatch, "longest watch after the fault (it ends 1s after every VIP recovered)")
+	f.DurationVar(&o.Watch, "watch", 0, "longest watch after the fault, 1s to 1h (it ends 1s after every VIP recovered); 0: 10s, and behind the policer long enough for 3 announcements per VIP at its rate")
 	f.DurationVar(&o.ProbeInterval, "probe-interval", lab.DefaultProbeInterval, "ICMP probe interval per VIP (the total is capped at 20000/s)")
 	f.Float64Var(&o.AnnounceRate, "announce-rate", 0, "the lab vipd's announce_rate; 0: the daemon's default (adaptive)")
 	f.DurationVar(&o.Idle, "idle", 0, "before the fault, measure for this long the CPU the daemons use at rest (A master, B backup, no client traffic)")

@@ -321,7 +321,7 @@ func (r *runner) onceBGP(ctx context.Context, run int) (res RunResult, err error
 // steadyBGP waits until the client reaches every VIP, the router's routes
 // point at A and B stands by, for baseline without a break.
 func (r *runner) steadyBGP(ctx context.Context, p *labnet.Prober, ds *routedPair, rw *labnet.RouteWatch, a4, a6 netip.Addr, n int) error {
-	deadline := time.Now().Add(reachTimeout)
+	deadline := time.Now().Add(reachBase)
 	var steady time.Time
 	for {
 		ok := p.AllReachable() && rw.Count(a4, a6) == n && ds.routes(ctx, 1, present.RouteBestElsewhere) == n
@@ -339,7 +339,7 @@ func (r *runner) steadyBGP(ctx context.Context, p *labnet.Prober, ds *routedPair
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("lab: no steady state before the fault within %v: routes via A %d/%d, B best elsewhere %d/%d, "+
-				"client reaches all: %v\n%s", reachTimeout, rw.Count(a4, a6), n, ds.routes(ctx, 1, present.RouteBestElsewhere), n,
+				"client reaches all: %v\n%s", reachBase, rw.Count(a4, a6), n, ds.routes(ctx, 1, present.RouteBestElsewhere), n,
 				p.AllReachable(), tail(ds.logs(), 6000))
 		}
 		r.o.Progress.Update("waiting for the client to reach every VIP through A")

@@ -35,6 +35,9 @@ const (
 	// maxSmallLAN is the most VIPs labnet fits in 192.0.2.0/24 (.100 to
 	// .254); more go to labnet.BenchLAN4.
 	maxSmallLAN = 155
+	// reachBase is how long the client may take to reach every VIP before
+	// the fault (more behind the policer: reachTimeout).
+	reachBase = 30 * time.Second
 	// settle is how long the watch goes on after the last VIP recovered.
 	settle = time.Second
 	// baseline is how long the client sees every VIP on A before the fault.
@@ -84,7 +87,7 @@ type Options struct {
 	Runs int
 	// Watch is the longest time the client watches after the fault; the
 	// watch ends earlier, one second after every VIP recovered. 0 means
-	// DefaultWatch.
+	// DefaultWatch, longer behind the policer (see defaultWatch).
 	Watch time.Duration
 	// ProbeInterval is how often the client probes each VIP (the prober
 	// caps the total rate, see labnet.MaxPPS); 0 means DefaultProbeInterval.
@@ -136,7 +139,7 @@ func (o Options) withDefaults() Options {
 		o.Runs = 1
 	}
 	if o.Watch == 0 {
-		o.Watch = DefaultWatch
+		o.Watch = o.defaultWatch()
 	}
 	if o.ProbeInterval == 0 {
 		o.ProbeInterval = DefaultProbeInterval
@@ -238,6 +241,31 @@ func (o Options) routerParam() int {
 	return 0
 }
 
+// reachTimeout is how long the router and the client may take to reach
+// every VIP before the fault. The policer passes PolicerRate answers a
+// second to the router's own requests, and the lab has the router resolve
+// the VIPs at half that rate (labnet's WarmRouterNeigh): 4 s per rate's
+// worth of VIPs is added (1000 VIPs at 100/s: 40 s).
+func (o Options) reachTimeout() time.Duration {
+	d := reachBase
+	if o.Router == labnet.Policer && o.PolicerRate > 0 {
+		d += time.Duration(4*o.VIPs/o.PolicerRate) * time.Second
+	}
+	return d
+}
+
+// defaultWatch is the watch when none is given: DefaultWatch, and behind
+// the policer at least long enough for three announcements per VIP at its
+// rate (1000 VIPs at 100/s: 30 s), since no implementation gets them
+// through faster.
+func (o Options) defaultWatch() time.Duration {
+	d := DefaultWatch
+	if o.Router == labnet.Policer && o.PolicerRate > 0 {
+		d = max(d, time.Duration(3*o.VIPs)*time.Second/time.Duration(o.PolicerRate))
+	}
+	return d
+}
+
 // RouterDescription says in words what the router does, for reports.
 func (o Options) RouterDescription() string {
 	o = o.withDefaults()
@@ -262,7 +290,7 @@ func (o Options) RouterDescription() string {
 	case labnet.ReplyOnly:
 		return "reply-only: gratuitous ARP requests ignored, replies honoured"
 	case labnet.Policer:
-		return fmt.Sprintf("policer: ARP/ND limited to %d packets/s", o.PolicerRate)
+		return fmt.Sprintf("policer: ARP/ND limited to %d packets/s, neighbour entries valid for 20 min", o.PolicerRate)
 	case labnet.Lossy:
 		return fmt.Sprintf("lossy: %d%% of ARP/ND dropped", o.LossPercent)
 	case labnet.Pinned:

@@ -21,7 +21,6 @@ import (
 const (
 	buildTimeout = 60 * time.Second
 	electBase    = 15 * time.Second // plus 4 advertisement intervals
-	reachTimeout = 30 * time.Second
 	killTimeout  = 5 * time.Second
 )
 
@@ -215,6 +214,16 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 			return res, err
 		}
 	}
+	if o.Router == labnet.Policer {
+		// The router resolves the VIPs at half the policer's rate, as it
+		// would have over time (see WarmRouterNeigh).
+		wctx, cancel := context.WithTimeout(ctx, o.reachTimeout())
+		err := l.WarmRouterNeigh(wctx, vips, max(1, o.PolicerRate/2))
+		cancel()
+		if err != nil {
+			return res, err
+		}
+	}
 	aw, err := watchAdverts(l.Router, o.IPv6, priorityA)
 	if err != nil {
 		return res, err
@@ -227,6 +236,7 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	// A steady state: the client reaches every VIP on A and B is backup,
 	// for baseline without a break (a loaded machine can stall a daemon
 	// long enough for B to take over, or the client's replies).
+	reachTimeout := o.reachTimeout()
 	deadline := time.Now().Add(reachTimeout)
 	var steady time.Time // since when the state is steady
 	for {

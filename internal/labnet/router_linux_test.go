@@ -179,7 +179,7 @@ func TestIntegrationRouterBehaviour(t *testing.T) {
 			nas:    []garp{{vip: 0}},
 			minARP: 95, maxARP: 100, reachMS: "30000"},
 		// 100 requests in 0.2 s at 10/s with a burst of 5: a handful answered.
-		{name: "policer", b: Policer, param: 10, minARP: 3, maxARP: 20, reachMS: "30000"},
+		{name: "policer", b: Policer, param: 10, minARP: 3, maxARP: 20, reachMS: "1200000"},
 		// 50 % loss: 100 requests, binomial sd 5; the bounds are 7 sd out.
 		{name: "lossy-50", b: Lossy, param: 50, minARP: 15, maxARP: 85, reachMS: "30000"},
 		{name: "lossy-100", b: Lossy, param: 100, minARP: 0, maxARP: 0, reachMS: "30000"},
@@ -311,6 +311,54 @@ func TestIntegrationPinned(t *testing.T) {
 	for _, v := range vips {
 		if got := routerMAC(t, l, v); !bytes.Equal(got, a.MAC) {
 			t.Errorf("router moved pinned %s to %v", v, got)
+		}
+	}
+}
+
+// Behind the policer, the router resolves every VIP when warmed at half
+// its rate, and the warm-up keeps to its pace.
+func TestIntegrationWarmRouterNeigh(t *testing.T) {
+	l := newLab(t, Options{Prefix: "vmx-warm-" + strconv.Itoa(os.Getpid())})
+	v4, err := l.VIPs4(30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := l.VIPs6(30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vips := append(append([]netip.Addr(nil), v4...), v6...)
+	if err := l.SetRouterBehaviour(Policer, nil, 40); err != nil {
+		t.Fatal(err)
+	}
+	a := l.Nodes[0]
+	var ps []netip.Prefix
+	for _, v := range vips {
+		ps = append(ps, netip.PrefixFrom(v, v.BitLen()))
+	}
+	if err := a.AddAddrs(ps...); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WarmRouterNeigh(context.Background(), vips, 0); err == nil {
+		t.Error("warm at 0 per second: no error")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := l.WarmRouterNeigh(ctx, vips, 20); err != nil {
+		t.Fatal(err)
+	}
+	// 60 VIPs at 20 a second: at least 59 intervals of 50 ms.
+	if d := time.Since(start); d < 59*50*time.Millisecond {
+		t.Errorf("warmed 60 VIPs in %v: faster than 20 a second", d)
+	}
+	have, err := l.RouterNeigh()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vips {
+		if !bytes.Equal(have[v], a.MAC) {
+			t.Errorf("router has %s at %v, want a's %v", v, have[v], a.MAC)
 		}
 	}
 }

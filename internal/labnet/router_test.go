@@ -93,6 +93,9 @@ func TestNeighSysctls(t *testing.T) {
 	if s["net/ipv4/neigh/lan0/base_reachable_time_ms"] != "14400000" || s["net/ipv6/neigh/lan0/gc_stale_time"] != "14400" {
 		t.Errorf("sticky sysctls = %v", s)
 	}
+	if s := neighSysctls(Policer, "lan0"); s["net/ipv6/neigh/lan0/base_reachable_time_ms"] != "1200000" || s["net/ipv4/neigh/lan0/gc_stale_time"] != "1200" {
+		t.Errorf("policer sysctls = %v", s)
+	}
 	p := neighSysctls(Plain, "lan0")
 	if p["net/ipv6/neigh/lan0/base_reachable_time_ms"] != "30000" || p["net/ipv4/neigh/lan0/gc_stale_time"] != "60" {
 		t.Errorf("plain sysctls = %v", p)

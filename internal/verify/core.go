@@ -102,6 +102,7 @@ type pair struct {
 	misses    int           // probes missed in a row
 	unverif   int           // unverifiable verdicts in a row, for the backoff
 	probesOut int           // probes sent since the takeover
+	lookAgain bool          // became verified: the next probe after the initial ones is the second look (Timing.SecondLook)
 	dirty     bool          // an actChange for this pair is waiting in core.acts
 }
 
@@ -221,7 +222,7 @@ func (c *core) start(now time.Time) {
 		pr.attempts, pr.lastStep, pr.fixedBy = 0, StepNone, StepNone
 		pr.level, pr.climbs, pr.heldFor, pr.heldOrder, pr.lossy = StepNone, 0, 0, false, 0
 		pr.misses, pr.unverif, pr.probesOut, pr.confirm = 0, 0, 0, time.Time{}
-		pr.probe = 0
+		pr.probe, pr.lookAgain = 0, false
 		pr.phase, pr.wake = phWaitProbe, now.Add(c.t.Settle)
 		if !c.setState(now, i, Unknown) {
 			c.changed(i)
@@ -295,7 +296,7 @@ func (c *core) reply(now time.Time, id uint64) {
 			c.targets[pr.tgt].fixedAt = now
 		}
 		pr.level, pr.climbs, pr.heldFor, pr.heldOrder, pr.lossy = StepNone, 0, 0, false, 0
-		pr.fixedBy = fixed
+		pr.fixedBy, pr.lookAgain = fixed, true
 		c.setState(now, i, Verified)
 	} else {
 		c.changed(i) // LastVerified moved

@@ -596,3 +596,48 @@ func TestLadderLossyClimbsCapped(t *testing.T) {
 		t.Error("the moving VIP was never fixed: the test does not test anything")
 	}
 }
+
+// TestSecondLook: a pair that became verified is probed again SecondLook
+// after its initial probes, then every Period; an entry that the upstream
+// lost a few seconds after the fix (its re-confirmation policed) is found
+// and repaired at the second look, not a Period later. Only once per
+// verification: a pair verified all along is not looked at again.
+func TestSecondLook(t *testing.T) {
+	vip := netip.MustParseAddr("192.0.2.100")
+	w := newWorld(t, Timing{}, false, []netip.Addr{vip}, []netip.Addr{gw4}, primary4, primary6)
+	w.takeover()
+	w.runFor(2 * time.Second)
+	if st := w.c.status(0); st.State != Verified {
+		t.Fatalf("after the takeover: %v", st.State)
+	}
+	lost := w.now.Add(6 * time.Second)
+	w.at(lost, func() { w.routers[gw4].moveAway(w.now, vip) })
+	w.runFor(DefaultSecondLook + 2*time.Second)
+	var stale time.Time
+	for _, p := range w.probes {
+		if p.pair == 0 && p.sent.After(lost) && !p.answered {
+			stale = p.sent
+			break
+		}
+	}
+	if stale.IsZero() || stale.Sub(lost) > DefaultSecondLook {
+		t.Fatalf("entry lost at %v: first missed probe at %v, want within the second look", lost.Sub(t0), stale.Sub(t0))
+	}
+	w.runFor(5 * time.Second)
+	if st := w.c.status(0); st.State != Verified || st.Attempts == 0 {
+		t.Fatalf("after the second look: %+v", st)
+	}
+	// Verified after the repair: one more second look, then the period.
+	var sent []time.Duration
+	from := w.now
+	w.runFor(DefaultSecondLook + DefaultPeriod + 4*time.Second)
+	for _, p := range w.probes {
+		if p.pair == 0 && p.sent.After(from) {
+			sent = append(sent, p.sent.Sub(from))
+		}
+	}
+	if len(sent) != 2 || sent[0] > DefaultSecondLook+4*time.Second || sent[1]-sent[0] < DefaultPeriod {
+		t.Errorf("probes after the repair at %v, want a second look within %v then one a period later", sent, DefaultSecondLook)
+	}
+	w.checkInvariants()
+}

@@ -12,7 +12,12 @@ func (c *core) nextProbe(now time.Time, i int, sent time.Time) {
 		pr.phase, pr.wake = phWaitProbe, later(now, sent.Add(c.t.ProbeInterval))
 		return
 	}
-	pr.phase, pr.wake = phWaitProbe, c.slot(now.Add(c.t.Period+pr.spread))
+	next := c.t.Period
+	if pr.lookAgain && pr.state == Verified && c.t.SecondLook < next {
+		next = c.t.SecondLook
+	}
+	pr.lookAgain = false
+	pr.phase, pr.wake = phWaitProbe, c.slot(now.Add(next+pr.spread))
 }
 
 // probeSlot groups the periodic probes: their wake-ups are rounded up to a

@@ -15,6 +15,7 @@ const (
 	DefaultPrimaryFresh  = time.Second
 	DefaultReplyWindow   = 3 * time.Second
 	DefaultHeldBack      = 50 * time.Millisecond
+	DefaultSecondLook    = 10 * time.Second
 )
 
 // Timing holds the verifier's delays. Zero fields take the defaults.
@@ -35,6 +36,15 @@ type Timing struct {
 	// the verifier settles to one probe per Period (a verified pair) or
 	// calls a check finished.
 	InitialProbes int
+	// SecondLook is how long after its initial probes a pair that became
+	// verified is probed once more, before Period takes over. An upstream
+	// re-confirms an entry a few seconds after it changed (Linux: DELAY
+	// 5 s, then 3 unicast probes 1 s apart), and the node's kernel answers
+	// that: behind a policer the answers of every VIP fixed at once come
+	// in one burst and most are dropped, the entry fails, and the VIP goes
+	// dark again after it was verified. The second look finds it then,
+	// not a Period later. Not used when Period is shorter.
+	SecondLook time.Duration
 	// Period separates the probes of a verified pair. A very long period
 	// (the daemon uses a century) means: verify only after a takeover.
 	Period time.Duration
@@ -81,6 +91,7 @@ func (t Timing) withDefaults() Timing {
 	def(&t.PrimaryFresh, DefaultPrimaryFresh)
 	def(&t.ReplyWindow, DefaultReplyWindow)
 	def(&t.HeldBack, DefaultHeldBack)
+	def(&t.SecondLook, DefaultSecondLook)
 	if t.InitialProbes <= 0 {
 		t.InitialProbes = DefaultInitialProbes
 	}
