@@ -25,6 +25,14 @@ func benchDump(n int) ([]Link, []IfAddr) {
 	return links, addrs
 }
 
+// benchSnapshot is a snapshot that holds benchDump(n), and the dump.
+func benchSnapshot(n int) (*Snapshot, []Link, []IfAddr) {
+	links, addrs := benchDump(n)
+	s := new(Snapshot)
+	s.Replace(links, addrs)
+	return s, links, addrs
+}
+
 func heapInUse() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -53,9 +61,7 @@ func BenchmarkSnapshot4096(b *testing.B) {
 // BenchmarkReplaceUnchanged4096 is the diff half of a periodic resync that
 // finds nothing: a dump of 4096 addresses compared with the snapshot.
 func BenchmarkReplaceUnchanged4096(b *testing.B) {
-	links, addrs := benchDump(4096)
-	var s Snapshot
-	s.Replace(links, addrs)
+	s, links, addrs := benchSnapshot(4096)
 	b.ReportAllocs()
 	for b.Loop() {
 		if cs := s.Replace(links, addrs); len(cs) != 0 {
@@ -66,9 +72,7 @@ func BenchmarkReplaceUnchanged4096(b *testing.B) {
 
 // BenchmarkHolders is the address-only lookup among 4096 addresses.
 func BenchmarkHolders(b *testing.B) {
-	links, addrs := benchDump(4096)
-	var s Snapshot
-	s.Replace(links, addrs)
+	s, _, addrs := benchSnapshot(4096)
 	a := addrs[2000].Prefix.Addr()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -84,9 +88,7 @@ func BenchmarkHolders(b *testing.B) {
 // every address that reconciles and status took before Present (about 15 %
 // of node B's CPU during a 4096-VIP takeover in the lab).
 func BenchmarkPresent4096(b *testing.B) {
-	links, addrs := benchDump(4096)
-	var s Snapshot
-	s.Replace(links, addrs)
+	s, _, addrs := benchSnapshot(4096)
 	vips := make([]netip.Prefix, 0, len(addrs))
 	for _, a := range addrs {
 		if a.Index == 2 {
@@ -102,9 +104,7 @@ func BenchmarkPresent4096(b *testing.B) {
 }
 
 func BenchmarkAddrs4096(b *testing.B) {
-	links, addrs := benchDump(4096)
-	var s Snapshot
-	s.Replace(links, addrs)
+	s, _, _ := benchSnapshot(4096)
 	b.ReportAllocs()
 	for b.Loop() {
 		if got := s.Addrs(2); len(got) != 4096 {
