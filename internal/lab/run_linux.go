@@ -317,16 +317,22 @@ func (r *runner) once(ctx context.Context, im Impl, run int) (res RunResult, err
 	return res, nil
 }
 
-// warmNeighbour has h resolve the router's LAN address (ping, retried:
-// the router may drop ARP).
+// warmNeighbourFor bounds warmNeighbour's retries. Behind the lossy router
+// both directions' resolution can fail (a quarter of the attempts succeed
+// for ND, which needs the node's and the router's): ten pings of a second
+// each once failed in a sweep.
+const warmNeighbourFor = 30 * time.Second
+
+// warmNeighbour has h resolve the router's LAN address (ping, retried for
+// warmNeighbourFor: the router may drop ARP and ND).
 func warmNeighbour(ctx context.Context, h, router *labnet.Host, ipv6 bool) error {
 	addr, fam := router.Addr4.Addr(), "-4"
 	if ipv6 {
 		addr, fam = router.Addr6.Addr(), "-6"
 	}
 	var err error
-	for range 10 {
-		if _, err = h.Run(ctx, "ping", fam, "-c", "1", "-W", "1", addr.String()); err == nil {
+	for end := time.Now().Add(warmNeighbourFor); time.Now().Before(end); {
+		if _, err = h.Run(ctx, "ping", fam, "-c", "1", "-W", "2", addr.String()); err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
