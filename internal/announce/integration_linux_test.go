@@ -193,6 +193,7 @@ func TestIntegrationLinuxRouterAccepts(t *testing.T) {
 		noEntry bool
 		build   func(tp *topo) []announce.Packet
 		want    want
+		state   string // the entry's NUD state after it, if not empty
 	}{
 		{
 			name: "ARP request and reply", sysctls: []string{longLock}, vip: vip4,
@@ -312,11 +313,30 @@ func TestIntegrationLinuxRouterAccepts(t *testing.T) {
 			want: moved,
 		},
 		{
+			// Solicited clear: the entry moves but stays STALE, so the
+			// router probes it again (through a policer, if it has one).
 			name: "unicast NA to the router", vip: vip6,
 			build: func(tp *topo) []announce.Packet {
 				return []announce.Packet{must(announce.UnicastNA(tp.nodeMAC, vip6, tp.routerMAC, routerIP6))}
 			},
-			want: moved,
+			want: moved, state: "STALE",
+		},
+		{
+			// Solicited set, as the answer to the router's own probe:
+			// the entry moves and is REACHABLE, like IPv4's unicast reply.
+			name: "repair NA to the router", vip: vip6,
+			build: func(tp *topo) []announce.Packet {
+				return []announce.Packet{must(announce.From(tp.nodeMAC).RepairNA(vip6, tp.routerMAC, routerIP6))}
+			},
+			want: moved, state: "REACHABLE",
+		},
+		{
+			name: "repair NA to the router, drop_unsolicited_na 1", sysctls: []string{"net.ipv6.conf.vr.drop_unsolicited_na=1"},
+			vip: vip6,
+			build: func(tp *topo) []announce.Packet {
+				return []announce.Packet{must(announce.From(tp.nodeMAC).RepairNA(vip6, tp.routerMAC, routerIP6))}
+			},
+			want: moved, state: "REACHABLE",
 		},
 	}
 	for _, tt := range tests {
@@ -343,6 +363,9 @@ func TestIntegrationLinuxRouterAccepts(t *testing.T) {
 				if mac != "" || state != "" {
 					t.Errorf("router has an entry %s %q (%s), want none", tt.vip, mac, state)
 				}
+			}
+			if tt.state != "" && state != tt.state {
+				t.Errorf("router's entry for %s is %s, want %s", tt.vip, state, tt.state)
 			}
 		})
 	}

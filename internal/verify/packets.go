@@ -49,7 +49,10 @@ func stepPackets(s Step, mac net.HardwareAddr, vip, target netip.Addr, targetMAC
 	case s == StepUnicast && targetMAC == nil:
 		return nil, nil
 	case s == StepUnicast && v6:
-		na, err := announce.UnicastNA(mac, vip, targetMAC, target)
+		// Solicited set (RepairNA): a Linux upstream then marks the entry
+		// REACHABLE, as IPv4's unicast reply does; without it the entry
+		// stays STALE and is probed again, through a policer if any.
+		na, err := announce.From(mac).RepairNA(vip, targetMAC, target)
 		if err != nil {
 			return nil, err
 		}

@@ -66,6 +66,9 @@ func TestStepPackets(t *testing.T) {
 					t.Errorf("frame %d targets %v, want %v", i, got.Target, tc.tgt)
 				}
 			}
+			if tc.step == StepUnicast && tc.vip.Is6() && pkts[0].Frame[14+40+4]&0x40 == 0 {
+				t.Error("the unicast NA has Solicited clear: the upstream's entry would stay STALE")
+			}
 			if want := tc.step.Kinds(tc.vip.Is6()); !slices.Equal(kinds, want) {
 				t.Errorf("kinds %v, Step.Kinds says %v", kinds, want)
 			}

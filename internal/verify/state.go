@@ -73,8 +73,9 @@ const (
 	// whatever arp_accept and locktime say.
 	StepDirected
 	// StepUnicast: an ARP reply "VIP is-at our MAC" sent to the target
-	// only, or an unsolicited Neighbor Advertisement with Override sent to
-	// the target only.
+	// only, or a Neighbor Advertisement with Override and Solicited (the
+	// form of the answer to the target's own probe) sent to the target
+	// only. Either makes a Linux target's entry REACHABLE.
 	StepUnicast
 )
 
