@@ -22,8 +22,9 @@ const (
 	// KindUnicastReply is an ARP reply "VIP is-at ourMAC" sent to one
 	// peer's MAC and address.
 	KindUnicastReply
-	// KindUnicastNA is an unsolicited Neighbor Advertisement for VIP with
-	// the Override flag, sent to one peer's MAC and address.
+	// KindUnicastNA is a Neighbor Advertisement for VIP with the Override
+	// flag, sent to one peer's MAC and address: unsolicited (UnicastNA),
+	// or with Solicited set as the answer to the peer's probe (RepairNA).
 	KindUnicastNA
 	// KindNeighborSolicit is a Neighbor Solicitation from VIP for Target,
 	// carrying our MAC as Source Link-Layer Address.

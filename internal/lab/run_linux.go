@@ -335,8 +335,9 @@ func warmNeighbour(ctx context.Context, h, router *labnet.Host, ipv6 bool) error
 		if _, err = h.Run(ctx, "ping", fam, "-c", "1", "-W", "2", addr.String()); err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		// A ping that fails at once (no route yet) must not spin.
+		if serr := sleep(ctx, 200*time.Millisecond); serr != nil {
+			return serr
 		}
 	}
 	return fmt.Errorf("lab: %s cannot reach the router: %w", h.Name, err)
